@@ -1,0 +1,143 @@
+"""Load and validate faq.yaml into immutable FAQ entries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+
+_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_ENTRY_KEYS = {"id", "category", "questions", "answer", "attachments", "keywords"}
+_TOP_KEYS = {"version", "entries"}
+SUPPORTED_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """One question/answer entry; questions[0] is the canonical phrasing."""
+
+    id: str
+    category: str
+    questions: tuple[str, ...]
+    answer: str
+    attachments: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.questions[0]
+
+
+@dataclass(frozen=True)
+class Faq:
+    """A validated knowledge base and where it came from."""
+
+    source: str
+    entries: tuple[FaqEntry, ...]
+
+    def get(self, entry_id: str) -> FaqEntry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+
+def load_faq(path: Path) -> Faq:
+    """Read and validate a faq.yaml; any problem raises ConfigError naming file/entry/field."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(name, f"cannot read: {exc.strerror or exc}") from exc
+    return parse_faq(text, name, base_dir=path.parent)
+
+
+def parse_faq(text: str, name: str, base_dir: Path | None = None) -> Faq:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError(name, f"bad YAML: {exc.problem}", line=line) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(name, f"bad YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(name, "expected a mapping with 'version' and 'entries'")
+    unknown = sorted(set(map(str, data)) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(name, f"unknown top-level key(s): {', '.join(unknown)}")
+    if data.get("version") != SUPPORTED_VERSION:
+        raise ConfigError(
+            name, f"unsupported version {data.get('version')!r} (expected {SUPPORTED_VERSION})",
+            field="version",
+        )
+    raw_entries = data.get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise ConfigError(name, "must be a non-empty list", field="entries")
+    entries: list[FaqEntry] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_entries, start=1):
+        entry = _parse_entry(raw, index, name, base_dir)
+        if entry.id in seen:
+            raise ConfigError(
+                name, f"duplicate id (also entry #{seen[entry.id]})", entry=entry.id, field="id"
+            )
+        seen[entry.id] = index
+        entries.append(entry)
+    return Faq(source=name, entries=tuple(entries))
+
+
+def _parse_entry(raw: Any, index: int, name: str, base_dir: Path | None) -> FaqEntry:
+    label = f"#{index}"
+    if not isinstance(raw, dict):
+        raise ConfigError(name, "must be a mapping", entry=label)
+    entry_id = raw.get("id")
+    if isinstance(entry_id, str) and entry_id:
+        label = entry_id
+    unknown = sorted(set(map(str, raw)) - _ENTRY_KEYS)
+    if unknown:
+        allowed = ", ".join(sorted(_ENTRY_KEYS))
+        raise ConfigError(name, f"unknown key (allowed: {allowed})", entry=label, field=unknown[0])
+    if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
+        raise ConfigError(
+            name, "must be a unique kebab-case id such as 'street-light-repair'",
+            entry=label, field="id",
+        )
+
+    def text(key: str) -> str:
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(name, "must be non-empty text", entry=label, field=key)
+        return value.strip()
+
+    def text_list(key: str, required: bool) -> tuple[str, ...]:
+        value = raw.get(key)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or (required and not value):
+            raise ConfigError(name, "must be a non-empty list of text", entry=label, field=key)
+        items = tuple(str(v).strip() for v in value if v is not None)
+        if any(not item for item in items) or len(items) != len(value):
+            raise ConfigError(name, "holds an empty item", entry=label, field=key)
+        return items
+
+    attachments = text_list("attachments", required=False)
+    for attachment in attachments:
+        _check_attachment(attachment, name, label, base_dir)
+    return FaqEntry(
+        id=entry_id,
+        category=text("category"),
+        questions=text_list("questions", required=True),
+        answer=text("answer"),
+        attachments=attachments,
+        keywords=text_list("keywords", required=False),
+    )
+
+
+def _check_attachment(path: str, name: str, label: str, base_dir: Path | None) -> None:
+    if Path(path).is_absolute() or ".." in Path(path).parts:
+        raise ConfigError(name, f"{path!r} must be relative to the FAQ file", entry=label,
+                          field="attachments")
+    if base_dir is not None and not (base_dir / path).is_file():
+        raise ConfigError(name, f"{path!r} does not exist", entry=label, field="attachments")

@@ -1,0 +1,206 @@
+"""Chinese/English text normalisation and the match features derived from it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jieba
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+log = logging.getLogger(__name__)
+
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f1e6-\U0001f1ff\u2300-\u23ff\ufe0f\u200d]"
+)
+_BRACKET_EMOTE = re.compile(r"\[[^\[\]\s]{1,6}\]")  # WeChat-style [抱拳] [捂脸]
+_MENTION = re.compile(r"@\S+")
+_URL = re.compile(r"https?://\S+")
+_NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN_WORD = re.compile(r"[a-z][a-z0-9\-]*|[0-9]+")
+_SPACES = re.compile(r"\s+")
+
+
+def _data_lines(name: str) -> list[str]:
+    text = resources.files("bot.data").joinpath(name).read_text(encoding="utf-8")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def has_han(text: str) -> bool:
+    """True when the text holds at least one Chinese character."""
+    return _HAN.search(text) is not None
+
+
+def _stem(word: str) -> str:
+    """A light English stemmer: enough to match 'payments' with 'pay'."""
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def _generic_idf_table() -> dict[str, float]:
+    """jieba's general-language IDF table: how informative a word is in everyday Chinese."""
+    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    table: dict[str, float] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            word, _, value = line.partition(" ")
+            table[word] = float(value)
+    return table
+
+
+@dataclass(frozen=True)
+class Term:
+    """A content word and its homophone/fragment keys, with its informativeness."""
+
+    word: str
+    pinyin: str
+    bigrams: frozenset[str]
+    pinyin_bigrams: frozenset[str]
+    weight: float
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The data files that steer normalisation: chatter, stopwords, synonyms."""
+
+    chatter: tuple[str, ...]
+    stopwords: frozenset[str]
+    synonyms: dict[str, str] = field(hash=False)
+
+    @classmethod
+    def bundled(cls) -> Lexicon:
+        chatter = sorted(set(_data_lines("chatter.txt")), key=len, reverse=True)
+        stopwords = frozenset(w for ln in _data_lines("stopwords.txt") for w in ln.split())
+        synonyms: dict[str, str] = {}
+        for line in _data_lines("synonyms.txt"):
+            canonical, *others = line.split()
+            for term in others:
+                synonyms.setdefault(term, canonical)
+        return cls(tuple(chatter), stopwords, synonyms)
+
+
+class TextAnalyzer:
+    """Turns raw chat text into normalised text, tokens and weighted match features."""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or Lexicon.bundled()
+        self._t2s = opencc.OpenCC("t2s")
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        jieba.setLogLevel(logging.WARNING)
+        for term in [*self.lexicon.synonyms, *self.lexicon.synonyms.values()]:
+            if has_han(term) and len(term) > 1:
+                self._jieba.add_word(term, freq=2000)
+        self._chatter = re.compile("|".join(re.escape(c) for c in self.lexicon.chatter))
+        self._pinyin_cache: dict[str, tuple[str, ...]] = {}
+        self._generic_idf = _generic_idf_table()
+        self._generic_idf_default = 12.0
+        self._latin_weight = 6.0
+
+    def add_words(self, words: Iterable[str]) -> None:
+        """Teach the segmenter domain words (FAQ keywords) so they stay whole."""
+        for word in words:
+            norm = self.normalize(word)
+            if has_han(norm) and 1 < len(norm) <= 8 and " " not in norm:
+                self._jieba.add_word(norm, freq=2000)
+
+    def normalize(self, text: str) -> str:
+        """Width, case, Traditional→Simplified, emoji, mentions and punctuation."""
+        text = unicodedata.normalize("NFKC", text)
+        text = _URL.sub(" ", text)
+        text = _MENTION.sub(" ", text)
+        text = _BRACKET_EMOTE.sub(" ", text)
+        text = _EMOJI.sub(" ", text)
+        text = self._t2s.convert(text).lower()
+        text = _NON_WORD.sub(" ", text)
+        return _SPACES.sub(" ", text).strip()
+
+    def strip_chatter(self, normalized: str) -> str:
+        """Remove polite wrapping such as 群主你好 / 麻烦问一下 / 谢谢."""
+        return _SPACES.sub(" ", self._chatter.sub(" ", normalized)).strip()
+
+    def tokens(self, text: str) -> list[str]:
+        """Content words: segmented, synonyms mapped to canonical, stopwords dropped."""
+        clean = self.strip_chatter(self.normalize(text))
+        out: list[str] = []
+        for chunk in clean.split(" "):
+            if has_han(chunk):
+                words = [w for w in self._jieba.lcut(chunk, HMM=True) if w.strip()]
+            else:
+                words = [_stem(w) for w in _LATIN_WORD.findall(chunk) if len(w) > 1]
+            for word in words:
+                canon = self.lexicon.synonyms.get(word, word)
+                if canon not in self.lexicon.stopwords and word not in self.lexicon.stopwords:
+                    out.append(canon)
+        return out
+
+    def pinyin(self, han: str) -> tuple[str, ...]:
+        cached = self._pinyin_cache.get(han)
+        if cached is None:
+            cached = tuple(lazy_pinyin(han, style=Style.NORMAL, errors="ignore"))
+            self._pinyin_cache[han] = cached
+        return cached
+
+    def terms(self, text: str) -> list[Term]:
+        """Content words with the evidence used to recognise them elsewhere."""
+        return [self.term(word) for word in self.tokens(text)]
+
+    def term(self, word: str) -> Term:
+        if not has_han(word):
+            return Term(word, word, frozenset(), frozenset(), self._latin_weight)
+        syllables = self.pinyin(word)
+        return Term(
+            word,
+            "".join(syllables),
+            frozenset(a + b for a, b in zip(word, word[1:], strict=False)),
+            frozenset(a + b for a, b in zip(syllables, syllables[1:], strict=False)),
+            self._informativeness(word),
+        )
+
+    def _informativeness(self, word: str) -> float:
+        """General-language IDF (jieba's table) shifted so common words count little."""
+        value = self._generic_idf.get(word, self._generic_idf_default)
+        return max(value - 4.0, 0.5)
+
+    def features(self, text: str) -> Counter[str]:
+        """Match features with term counts.
+
+        w:  content word (synonyms folded)        — exact lexical evidence
+        y:  pinyin of a content word              — homophone typos (医报 → yibao = 医保)
+        c:  character bigram of content text      — segmentation-independent overlap
+        p:  pinyin syllable bigram                — homophone typos inside unknown words
+        """
+        feats: Counter[str] = Counter()
+        words = self.tokens(text)
+        han_text = ""
+        for word in words:
+            feats["w:" + word] += 1
+            if has_han(word):
+                feats["y:" + "".join(self.pinyin(word))] += 1
+                han_text += word
+            else:
+                han_text += " "
+        for run in _HAN_RUN.findall(han_text):
+            for a, b in zip(run, run[1:], strict=False):
+                feats["c:" + a + b] += 1
+            syllables = self.pinyin(run)
+            for a, b in zip(syllables, syllables[1:], strict=False):
+                feats["p:" + a + b] += 1
+        return feats
+
+
+def idf(df: int, n_docs: int) -> float:
+    """BM25's smoothed inverse document frequency, never negative."""
+    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))

@@ -8,8 +8,15 @@ from typing import Any
 class ConfigError(Exception):
     """A configuration or data file is wrong; the message names file, entry and field."""
 
-    def __init__(self, file: str, message: str, *, entry: str | None = None,
-                 field: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self,
+        file: str,
+        message: str,
+        *,
+        entry: str | None = None,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
         self.file = file
         self.entry = entry
         self.field = field

@@ -66,30 +66,42 @@ def load_cases(path: Path) -> list[EvalCase]:
             raise ConfigError(name, "each case needs text 'q'", entry=f"#{index}", field="q")
         expect = item.get("expect")
         if expect is not None and not isinstance(expect, str):
-            raise ConfigError(name, "must be an entry id or null", entry=f"#{index}",
-                              field="expect")
+            raise ConfigError(
+                name, "must be an entry id or null", entry=f"#{index}", field="expect"
+            )
         cases.append(EvalCase(item["q"], expect))
     return cases
 
 
 def evaluate(matcher: FaqMatcher, cases: list[EvalCase]) -> tuple[EvalReport, list[Decision]]:
     counts = dict.fromkeys(
-        ("answered_correct", "answered_wrong", "suggested_correct", "missed",
-         "null_silent", "null_suggested", "null_answered"), 0)
+        (
+            "answered_correct",
+            "answered_wrong",
+            "suggested_correct",
+            "missed",
+            "null_silent",
+            "null_suggested",
+            "null_answered",
+        ),
+        0,
+    )
     decisions = []
     for case in cases:
         decision = matcher.match(case.q)
         decisions.append(decision)
         counts[_outcome(case, decision)] += 1
     positive = sum(1 for c in cases if c.expect is not None)
-    return EvalReport(cases=len(cases), positive=positive, null=len(cases) - positive,
-                      **counts), decisions
+    return EvalReport(
+        cases=len(cases), positive=positive, null=len(cases) - positive, **counts
+    ), decisions
 
 
 def _outcome(case: EvalCase, decision: Decision) -> str:
     if case.expect is None:
         return {"answer": "null_answered", "suggest": "null_suggested"}.get(
-            decision.kind, "null_silent")
+            decision.kind, "null_silent"
+        )
     if decision.kind == "answer":
         assert decision.entry is not None
         return "answered_correct" if decision.entry.id == case.expect else "answered_wrong"

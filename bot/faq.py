@@ -69,7 +69,8 @@ def parse_faq(text: str, name: str, base_dir: Path | None = None) -> Faq:
         raise ConfigError(name, f"unknown top-level key(s): {', '.join(unknown)}")
     if data.get("version") != SUPPORTED_VERSION:
         raise ConfigError(
-            name, f"unsupported version {data.get('version')!r} (expected {SUPPORTED_VERSION})",
+            name,
+            f"unsupported version {data.get('version')!r} (expected {SUPPORTED_VERSION})",
             field="version",
         )
     raw_entries = data.get("entries")
@@ -101,8 +102,10 @@ def _parse_entry(raw: Any, index: int, name: str, base_dir: Path | None) -> FaqE
         raise ConfigError(name, f"unknown key (allowed: {allowed})", entry=label, field=unknown[0])
     if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
         raise ConfigError(
-            name, "must be a unique kebab-case id such as 'street-light-repair'",
-            entry=label, field="id",
+            name,
+            "must be a unique kebab-case id such as 'street-light-repair'",
+            entry=label,
+            field="id",
         )
 
     def text(key: str) -> str:
@@ -137,7 +140,8 @@ def _parse_entry(raw: Any, index: int, name: str, base_dir: Path | None) -> FaqE
 
 def _check_attachment(path: str, name: str, label: str, base_dir: Path | None) -> None:
     if Path(path).is_absolute() or ".." in Path(path).parts:
-        raise ConfigError(name, f"{path!r} must be relative to the FAQ file", entry=label,
-                          field="attachments")
+        raise ConfigError(
+            name, f"{path!r} must be relative to the FAQ file", entry=label, field="attachments"
+        )
     if base_dir is not None and not (base_dir / path).is_file():
         raise ConfigError(name, f"{path!r} does not exist", entry=label, field="attachments")

@@ -1,0 +1,174 @@
+"""The `yishiting` command line: run, chat, faq check/match/eval."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+from bot.evaluation import evaluate, load_cases
+from bot.faq import load_faq
+from bot.faq_source import FaqSource
+from bot.i18n import normalize_language
+from bot.matcher import FaqMatcher
+from bot.models import Role
+from bot.text import TextAnalyzer
+from channels.base import Channel
+from channels.console import ConsoleChannel, Persona
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="yishiting", description="百姓议事厅 community bot")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="settings file (default: $YISHITING_CONFIG or "
+        "./yishiting.yaml when present; none is needed)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start every configured channel (console on a terminal)")
+    run.add_argument("--data", type=Path, help="data folder (default ./data)")
+
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal, or run a script")
+    chat.add_argument("--data", type=Path, help="data folder (default ./data)")
+    chat.add_argument("--group", help="start in this group chat instead of a private chat")
+    chat.add_argument("--as", dest="role", choices=[r.value for r in Role], default="resident")
+    chat.add_argument("--name", help="your display name")
+    chat.add_argument("--lang", choices=["zh", "en"], help="your client's language")
+    chat.add_argument("--echo", action="store_true", help="print each scripted line before replies")
+
+    faq = sub.add_parser("faq", help="check, try and evaluate a faq.yaml")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True)
+    check = faq_sub.add_parser("check", help="validate and summarise")
+    match = faq_sub.add_parser("match", help="one query per stdin line -> one JSON line")
+    ev = faq_sub.add_parser("eval", help="score the matcher on a cases file")
+    for q in (check, match, ev):
+        q.add_argument("--faq", type=Path, help="faq.yaml (default: the configured one)")
+    ev.add_argument("--cases", type=Path, required=True)
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG
+        if args.verbose
+        else (logging.INFO if args.command == "run" else logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    try:
+        overrides: dict[str, Any] = {
+            "data_dir": getattr(args, "data", None),
+            "faq": getattr(args, "faq", None),
+        }
+        settings = load_settings(args.config, overrides)
+        if args.command == "faq":
+            return _faq(args, settings)
+        return asyncio.run(_serve(args, settings))
+    except ConfigError as exc:
+        print(f"yishiting: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import App, build_core
+
+    channels: list[Channel] = []  # network adapters join here as they land
+    console: ConsoleChannel | None = None
+    if args.command == "chat" or (not channels and sys.stdin.isatty()):
+        role = Role(getattr(args, "role", "resident"))
+        persona = Persona(
+            role=role,
+            name=getattr(args, "name", None) or Persona(role).name,
+            group=getattr(args, "group", None),
+            language=normalize_language(getattr(args, "lang", None)),
+        )
+        if getattr(args, "name", None) is None:
+            from channels.console import DEFAULT_NAMES
+
+            persona = Persona(role, DEFAULT_NAMES[role], persona.group, persona.language)
+        console = ConsoleChannel(persona=persona, write=_print, echo=getattr(args, "echo", False))
+        channels.append(console)
+    if not channels:
+        raise ConfigError(
+            "settings",
+            "no channel is configured and stdin is not a terminal; "
+            "configure Telegram or Matrix, or use `yishiting chat`",
+        )
+    core = build_core(settings)
+    app = App(core, channels, settings)
+    if console is not None and sys.stdin.isatty():
+        _print(
+            f"百姓议事厅 — FAQ {core.faq.size} 条，数据 {settings.data_dir}/。输入 :help 查看控制台命令。"
+        )
+    await app.run(*([console.closed] if console is not None else []))
+    return 0
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _faq(args: argparse.Namespace, settings: Settings) -> int:
+    path = settings.faq_path
+    if args.faq_command == "check":
+        faq = load_faq(path)
+        categories: dict[str, int] = {}
+        for e in faq.entries:
+            categories[e.category] = categories.get(e.category, 0) + 1
+        questions = sum(len(e.questions) for e in faq.entries)
+        _print(
+            f"{path}: OK — {len(faq.entries)} entries, {questions} questions, "
+            f"{len(categories)} categories"
+        )
+        for name, count in sorted(categories.items(), key=lambda kv: -kv[1]):
+            _print(f"  {name}: {count}")
+        return 0
+    analyzer = TextAnalyzer()
+    if args.faq_command == "match":
+        matcher = FaqSource(path, analyzer, settings.match_settings).matcher
+        for line in sys.stdin:
+            query = line.rstrip("\n")
+            if query.strip():
+                _print(json.dumps(_decision_json(matcher, query), ensure_ascii=False))
+        return 0
+    matcher = FaqMatcher(load_faq(path), analyzer, settings.match_settings)
+    report, _ = evaluate(matcher, load_cases(args.cases))
+    if args.json:
+        _print(json.dumps(report.as_json(), ensure_ascii=False))
+        return 0
+    rows = report.as_json()
+    width = max(len(k) for k in rows)
+    for key, value in rows.items():
+        _print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _decision_json(matcher: FaqMatcher, query: str) -> dict[str, Any]:
+    d = matcher.match(query)
+    return {
+        "q": query,
+        "decision": d.kind,
+        "id": d.entry.id if d.kind == "answer" and d.entry is not None else None,
+        "score": round(d.score, 4),
+        "suggestions": [e.id for e in d.suggestions][:3],
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Channel-neutral messages: who speaks, where, and what goes back out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return {Role.RESIDENT: 0, Role.STAFF: 1, Role.ADMIN: 2}[self]
+
+    def allows(self, required: Role) -> bool:
+        return self.rank >= required.rank
+
+
+@dataclass(frozen=True)
+class Address:
+    """A chat on one network; `thread` is an optional topic/thread inside it."""
+
+    channel: str
+    chat_id: str
+    thread: str | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.channel}:{self.chat_id}"
+        return base if self.thread is None else f"{base}#{self.thread}"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as one network knows them."""
+
+    channel: str
+    user_id: str
+    display_name: str = ""
+    language: str | None = None  # the client's language hint, if the network gives one
+
+    @property
+    def key(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A one-tap action: `action` is opaque text the core understands when pressed."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or button press arriving from a channel."""
+
+    chat: Address
+    sender: Person
+    chat_kind: ChatKind
+    text: str = ""
+    message_id: str | None = None
+    chat_title: str = ""
+    mentions_bot: bool = False
+    reply_to_bot: bool = False
+    reply_to_message_id: str | None = None
+    action: str | None = None  # set when a Button was pressed
+    attachments: tuple[str, ...] = ()  # platform file references (photos)
+    claimed_role: Role | None = None  # only honoured for channels trusted in config (console)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for one chat, with optional buttons and attachments."""
+
+    to: Address
+    text: str
+    buttons: tuple[Button, ...] = ()
+    reply_to_message_id: str | None = None
+    attachments: tuple[str, ...] = field(default=())  # local file paths

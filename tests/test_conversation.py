@@ -1,0 +1,133 @@
+"""The real core through a fake channel: answers, suggestions, etiquette, roles, bad input."""
+
+from __future__ import annotations
+
+from tests.conftest import Bot
+
+
+async def test_colloquial_question_gets_the_answer_with_rating_buttons(bot: Bot) -> None:
+    replies = await bot.chat("zhang").say("群主你好，俺想问下城乡居民医报咋在手机上交？")
+    assert len(replies) == 1
+    assert "河北税务" in replies[0].text
+    assert [b.action for b in replies[0].buttons] == [
+        "rate:up:medical-insurance-online-payment", "rate:down:medical-insurance-online-payment"]
+
+
+async def test_traditional_characters_are_understood(bot: Bot) -> None:
+    replies = await bot.chat("li").say("路燈不亮了找誰修")
+    assert replies and "路灯" in replies[0].text
+
+
+async def test_vague_question_in_private_gets_did_you_mean_buttons(bot: Bot) -> None:
+    replies = await bot.chat("wang").say("医保")
+    assert len(replies) == 1
+    assert replies[0].text == "您是不是想问："
+    assert 1 <= len(replies[0].buttons) <= 3
+    assert all(b.action.startswith("faq:") for b in replies[0].buttons)
+
+
+async def test_pressing_a_suggestion_answers_it(bot: Bot) -> None:
+    chat = bot.chat("wang")
+    (suggestion,) = await chat.say("医保")
+    replies = await chat.say(action=suggestion.buttons[0].action)
+    entry_id = suggestion.buttons[0].action.removeprefix("faq:")
+    assert replies[0].buttons[0].action == f"rate:up:{entry_id}"
+
+
+async def test_rating_is_stored_and_thanked(bot: Bot) -> None:
+    chat = bot.chat("zhao")
+    (answer,) = await chat.say("电动车能在楼道里充电吗")
+    (thanks,) = await chat.press(answer, "rate:down")
+    assert "抱歉" in thanks.text
+    staff = bot.chat("staff")
+    (report,) = await staff.say("/ratings")
+    assert "ebike" in report.text and "👎 1" in report.text
+
+
+async def test_group_chit_chat_and_thanks_get_silence(bot: Bot) -> None:
+    group = bot.chat("neighbour", group="丰仓小区群")
+    for text in ("谢谢群主🙏", "大家早上好", "今天中午吃的饺子 韭菜馅的 香", "收到收到", "[抱拳][抱拳]"):
+        assert await group.say(text) == [], text
+
+
+async def test_group_question_with_a_confident_answer_is_answered(bot: Bot) -> None:
+    replies = await bot.chat("neighbour", group="丰仓小区群").say("小区路灯不亮了找谁修？")
+    assert len(replies) == 1 and "/report" in replies[0].text
+
+
+async def test_group_suggestions_only_when_addressed(bot: Bot) -> None:
+    group = bot.chat("neighbour", group="丰仓小区群")
+    assert await group.say("医保") == []
+    replies = await group.say("医保", mention=True)
+    assert replies and replies[0].buttons
+
+
+async def test_unanswerable_private_question_is_logged_for_staff(bot: Bot) -> None:
+    (reply,) = await bot.chat("sun").say("双色球昨晚开的啥号？")
+    assert "工作人员" in reply.text
+    (listing,) = await bot.chat("staff").say("/unanswered")
+    assert "双色球" in listing.text
+
+
+async def test_private_greeting_is_friendly_and_not_logged(bot: Bot) -> None:
+    (reply,) = await bot.chat("sun").say("你好")
+    assert "有什么可以帮您" in reply.text
+    (listing,) = await bot.chat("staff").say("/unanswered")
+    assert "最近没有" in listing.text
+
+
+async def test_help_differs_by_role(bot: Bot) -> None:
+    (resident,) = await bot.chat("res").say("/help")
+    (staff,) = await bot.chat("staff").say("!help")
+    (admin,) = await bot.chat("admin").say("/help@yishiting_bot")
+    assert "/unanswered" not in resident.text and "/reload" not in resident.text
+    assert "/unanswered" in staff.text and "/reload" not in staff.text
+    assert "/unanswered" in admin.text and "/reload" in admin.text
+
+
+async def test_non_admin_is_refused_politely(bot: Bot) -> None:
+    (reply,) = await bot.chat("res").say("/reload")
+    assert reply.text == "抱歉，“/reload”只有管理员可以使用。"
+    (staff_reply,) = await bot.chat("staff").say("/reload")
+    assert "只有管理员" in staff_reply.text
+
+
+async def test_staff_only_listing_stays_out_of_groups(bot: Bot) -> None:
+    (reply,) = await bot.chat("staff", group="丰仓小区群").say("/unanswered")
+    assert "私信" in reply.text
+
+
+async def test_language_follows_setting_and_script(bot: Bot) -> None:
+    chat = bot.chat("alice")
+    (english,) = await chat.say("asdf qwerty zxcv?")
+    assert "I can't answer" in english.text
+    (chinese,) = await chat.say("/reload")
+    assert "只有管理员" in chinese.text
+    await chat.say("/lang en")
+    (after,) = await chat.say("/reload")
+    assert after.text.startswith("Sorry")
+
+
+async def test_english_question_is_answered(bot: Bot) -> None:
+    (reply,) = await bot.chat("bob").say("What are the office hours of the service centre?")
+    assert "8:30" in reply.text
+
+
+async def test_bad_input_gets_clear_answers(bot: Bot) -> None:
+    chat = bot.chat("res")
+    (too_long,) = await chat.say("医保" * 600)
+    assert "太长" in too_long.text and "1000" in too_long.text
+    (photo,) = await chat.say("", attachments=("file-id-1",))
+    assert "文字" in photo.text
+    (unknown,) = await chat.say("/frobnicate")
+    assert "/help" in unknown.text
+    (usage,) = await bot.chat("staff").say("/unanswered lots")
+    assert "/unanswered [1-50]" in usage.text
+    (stale,) = await chat.say(action="faq:no-such-entry")
+    assert "失效" in stale.text
+    (lang,) = await chat.say("/lang klingon")
+    assert "/lang zh" in lang.text
+
+
+async def test_unknown_command_in_a_group_is_ignored(bot: Bot) -> None:
+    assert await bot.chat("res", group="丰仓小区群").say("/otherbot_command") == []

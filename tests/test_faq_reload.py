@@ -1,0 +1,57 @@
+"""faq.yaml edits reach the live bot without a restart; a bad edit keeps the old FAQ."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from bot.app import App, build_core
+from bot.config import RolesConfig, Settings
+from bot.text import TextAnalyzer
+from tests.conftest import REPO
+from tests.fakes import Chat, FakeChannel, FakeClock
+
+
+def _touch_later(path: Path) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+async def test_edit_is_picked_up_and_bad_edit_is_refused(tmp_path: Path,
+                                                         analyzer: TextAnalyzer) -> None:
+    faq_path = tmp_path / "faq.yaml"
+    shutil.copy(REPO / "faq.yaml", faq_path)
+    settings = Settings(data_dir=tmp_path / "data", faq=faq_path,
+                        roles=RolesConfig(admins=("fake:admin",), trusted_role_channels=()))
+    core = build_core(settings, clock=FakeClock(), analyzer=analyzer)
+    channel = FakeChannel()
+    app = App(core, [channel], settings)
+    resident = Chat(app, channel, "resident")
+    try:
+        before = core.faq.size
+        assert core.faq.check_for_change() is None
+
+        faq_path.write_text(faq_path.read_text(encoding="utf-8") + """
+  - id: wheelchair-lending
+    category: 社区服务
+    questions: ["社区能借轮椅吗", "Can I borrow a wheelchair?"]
+    answer: 可以，带身份证到一楼大厅登记，每周三下午可借轮椅，押金200元。
+""", encoding="utf-8")
+        _touch_later(faq_path)
+        result = core.faq.check_for_change()
+        assert result is not None and result.ok and result.entries == before + 1
+        (reply,) = await resident.say("社区能借轮椅吗")
+        assert "借轮椅" in reply.text
+
+        faq_path.write_text("version: 1\nentries:\n  - id: Bad Id\n", encoding="utf-8")
+        _touch_later(faq_path)
+        result = core.faq.check_for_change()
+        assert result is not None and not result.ok and "field 'id'" in result.error
+        notices = core.conversation.reload_notice(result)
+        assert [str(n.to) for n in notices] == ["fake:admin"]
+        assert "继续使用旧版本" in notices[0].text and "Bad Id" in notices[0].text
+        (still,) = await resident.say("社区能借轮椅吗")
+        assert "借轮椅" in still.text
+    finally:
+        core.close()

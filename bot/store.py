@@ -1,4 +1,4 @@
-"""The data folder: a TinyDB database behind small repositories, one writer at a time."""
+"""The data folder: a journaled TinyDB database behind small repositories, one writer at a time."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import IO
 from tinydb import Query, TinyDB
 
 from bot.errors import ConfigError
+from bot.journal import SNAPSHOT, JournalDB
 
 SCHEMA_VERSION = 1
-DB_FILE = "yishiting.json"
+DB_FILE = SNAPSHOT
 LOCK_FILE = ".lock"
 
 
@@ -58,7 +59,7 @@ class Store:
         self._lock = DataFolderLock(folder)
         self._lock.acquire()
         try:
-            self.db = TinyDB(folder / DB_FILE, ensure_ascii=False, encoding="utf-8")
+            self.db = JournalDB(folder)
             self._check_schema()
         except Exception:
             self._lock.release()

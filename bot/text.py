@@ -10,7 +10,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
+from itertools import pairwise
+from typing import Any
 
 import jieba
 import opencc
@@ -29,6 +30,12 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9\-]*|[0-9]+")
 _SPACES = re.compile(r"\s+")
+
+# informativeness(): natural-log self-information minus INFO_SHIFT, clipped to the range.
+INFO_SHIFT = 6.0
+INFO_FLOOR = 0.3
+INFO_CEILING = 5.0
+LATIN_INFORMATIVENESS = 4.0
 
 
 def _data_lines(name: str) -> list[str]:
@@ -49,26 +56,22 @@ def _stem(word: str) -> str:
     return word
 
 
-def _generic_idf_table() -> dict[str, float]:
-    """jieba's general-language IDF table: how informative a word is in everyday Chinese."""
-    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
-    table: dict[str, float] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            word, _, value = line.partition(" ")
-            table[word] = float(value)
-    return table
+def _convertible_chars(converter: Any) -> frozenset[str] | None:
+    """First characters of opencc's t2s dictionary keys, so plain Simplified text can skip
+    the (slow, pure-Python) conversion; None when the internals are not as expected."""
+    try:
+        converter.convert("")
+        groups = converter._dict_chain_data
+        return frozenset(key[0] for group in groups for *_, table in group for key in table)
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return None
 
 
-@dataclass(frozen=True)
-class Term:
-    """A content word and its homophone/fragment keys, with its informativeness."""
-
-    word: str
-    pinyin: str
-    bigrams: frozenset[str]
-    pinyin_bigrams: frozenset[str]
-    weight: float
+def _chatter_pattern(phrase: str) -> str:
+    """Chinese phrases match anywhere; Latin ones only as whole words ('hi' not in 'which')."""
+    if has_han(phrase):
+        return re.escape(phrase)
+    return r"\b" + re.escape(phrase) + r"\b"
 
 
 @dataclass(frozen=True)
@@ -97,17 +100,15 @@ class TextAnalyzer:
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lexicon or Lexicon.bundled()
         self._t2s = opencc.OpenCC("t2s")
+        self._t2s_chars = _convertible_chars(self._t2s)
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         jieba.setLogLevel(logging.WARNING)
         for term in [*self.lexicon.synonyms, *self.lexicon.synonyms.values()]:
             if has_han(term) and len(term) > 1:
                 self._jieba.add_word(term, freq=2000)
-        self._chatter = re.compile("|".join(re.escape(c) for c in self.lexicon.chatter))
+        self._chatter = re.compile("|".join(_chatter_pattern(c) for c in self.lexicon.chatter))
         self._pinyin_cache: dict[str, tuple[str, ...]] = {}
-        self._generic_idf = _generic_idf_table()
-        self._generic_idf_default = 12.0
-        self._latin_weight = 6.0
 
     def add_words(self, words: Iterable[str]) -> None:
         """Teach the segmenter domain words (FAQ keywords) so they stay whole."""
@@ -123,7 +124,9 @@ class TextAnalyzer:
         text = _MENTION.sub(" ", text)
         text = _BRACKET_EMOTE.sub(" ", text)
         text = _EMOJI.sub(" ", text)
-        text = self._t2s.convert(text).lower()
+        if self._t2s_chars is None or not self._t2s_chars.isdisjoint(text):
+            text = self._t2s.convert(text)
+        text = text.lower()
         text = _NON_WORD.sub(" ", text)
         return _SPACES.sub(" ", text).strip()
 
@@ -137,7 +140,7 @@ class TextAnalyzer:
         out: list[str] = []
         for chunk in clean.split(" "):
             if has_han(chunk):
-                words = [w for w in self._jieba.lcut(chunk, HMM=True) if w.strip()]
+                words = [w for w in self._jieba.lcut(chunk, HMM=False) if w.strip()]
             else:
                 words = [_stem(w) for w in _LATIN_WORD.findall(chunk) if len(w) > 1]
             for word in words:
@@ -153,26 +156,15 @@ class TextAnalyzer:
             self._pinyin_cache[han] = cached
         return cached
 
-    def terms(self, text: str) -> list[Term]:
-        """Content words with the evidence used to recognise them elsewhere."""
-        return [self.term(word) for word in self.tokens(text)]
-
-    def term(self, word: str) -> Term:
+    def informativeness(self, word: str) -> float:
+        """How much a word says in everyday Chinese: its self-information in jieba's
+        general word-frequency dictionary, shifted and clipped so that function words
+        and small talk weigh little and rare/unknown words do not dominate."""
         if not has_han(word):
-            return Term(word, word, frozenset(), frozenset(), self._latin_weight)
-        syllables = self.pinyin(word)
-        return Term(
-            word,
-            "".join(syllables),
-            frozenset(a + b for a, b in zip(word, word[1:], strict=False)),
-            frozenset(a + b for a, b in zip(syllables, syllables[1:], strict=False)),
-            self._informativeness(word),
-        )
-
-    def _informativeness(self, word: str) -> float:
-        """General-language IDF (jieba's table) shifted so common words count little."""
-        value = self._generic_idf.get(word, self._generic_idf_default)
-        return max(value - 4.0, 0.5)
+            return LATIN_INFORMATIVENESS
+        freq = self._jieba.FREQ.get(word, 0)
+        bits = math.log(self._jieba.total / freq) if freq else math.inf
+        return min(max(bits - INFO_SHIFT, INFO_FLOOR), INFO_CEILING)
 
     def features(self, text: str) -> Counter[str]:
         """Match features with term counts.
@@ -182,8 +174,11 @@ class TextAnalyzer:
         c:  character bigram of content text      — segmentation-independent overlap
         p:  pinyin syllable bigram                — homophone typos inside unknown words
         """
+        return self.features_of(self.tokens(text))
+
+    def features_of(self, words: list[str]) -> Counter[str]:
+        """The same features from already computed tokens (saves segmenting twice)."""
         feats: Counter[str] = Counter()
-        words = self.tokens(text)
         han_text = ""
         for word in words:
             feats["w:" + word] += 1
@@ -193,10 +188,10 @@ class TextAnalyzer:
             else:
                 han_text += " "
         for run in _HAN_RUN.findall(han_text):
-            for a, b in zip(run, run[1:], strict=False):
+            for a, b in pairwise(run):
                 feats["c:" + a + b] += 1
             syllables = self.pinyin(run)
-            for a, b in zip(syllables, syllables[1:], strict=False):
+            for a, b in pairwise(syllables):
                 feats["p:" + a + b] += 1
         return feats
 

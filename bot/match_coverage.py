@@ -1,0 +1,89 @@
+"""Term coverage: how much of one text's informative words another text explains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+
+from bot.text import TextAnalyzer, has_han
+
+HOMOPHONE_CREDIT = 0.9  # 医报 for 医保: same pinyin, different characters
+FRAGMENT_CREDIT = 0.85  # share of a word's character/pinyin bigrams found elsewhere
+SINGLE_CHAR_CREDIT = 0.5  # a one-character word found inside a longer word
+
+
+@dataclass(frozen=True)
+class Term:
+    """A content word with the keys used to recognise it in other text."""
+
+    word: str
+    han: bool
+    pinyin: str
+    bigrams: frozenset[str]
+    pinyin_bigrams: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Field:
+    """The lookup sets of one text (an entry's questions, or its answer, or a query)."""
+
+    words: frozenset[str]
+    pinyins: frozenset[str]
+    chars: frozenset[str]
+    bigrams: frozenset[str]
+    pinyin_bigrams: frozenset[str]
+
+
+def _pairs(items: Iterable[str]) -> frozenset[str]:
+    seq = list(items)
+    return frozenset(a + b for a, b in pairwise(seq))
+
+
+def make_term(analyzer: TextAnalyzer, word: str) -> Term:
+    if not has_han(word):
+        return Term(word, False, word, frozenset(), frozenset())
+    syllables = analyzer.pinyin(word)
+    return Term(word, True, "".join(syllables), _pairs(word), _pairs(syllables))
+
+
+def make_terms(analyzer: TextAnalyzer, tokens: list[str]) -> list[Term]:
+    """Distinct content words of a tokenised text, in order."""
+    return [make_term(analyzer, w) for w in dict.fromkeys(tokens)]
+
+
+def make_field(terms: Iterable[Term]) -> Field:
+    items = list(terms)
+    return Field(
+        words=frozenset(t.word for t in items),
+        pinyins=frozenset(t.pinyin for t in items if t.han),
+        chars=frozenset(c for t in items if t.han for c in t.word),
+        bigrams=frozenset(b for t in items for b in t.bigrams),
+        pinyin_bigrams=frozenset(b for t in items for b in t.pinyin_bigrams),
+    )
+
+
+def cover(term: Term, field: Field) -> float:
+    """1 when the word itself is in the field; partial credit for homophones and fragments."""
+    if term.word in field.words:
+        return 1.0
+    if not term.han:
+        return 0.0
+    if term.pinyin in field.pinyins:
+        return HOMOPHONE_CREDIT
+    if len(term.word) == 1:
+        return SINGLE_CHAR_CREDIT if term.word in field.chars else 0.0
+    chars = len(term.bigrams & field.bigrams) / len(term.bigrams)
+    sounds = 0.0
+    if term.pinyin_bigrams:
+        sounds = len(term.pinyin_bigrams & field.pinyin_bigrams) / len(term.pinyin_bigrams)
+    return FRAGMENT_CREDIT * max(chars, HOMOPHONE_CREDIT * sounds)
+
+
+def weighted_cover(terms: Iterable[tuple[Term, float]], field: Field) -> float:
+    """The weighted share of the terms that the field explains, in [0, 1]."""
+    total = got = 0.0
+    for term, weight in terms:
+        total += weight
+        got += weight * cover(term, field)
+    return got / total if total else 0.0

@@ -84,9 +84,12 @@ class App:
             log.warning("no channel %r running for a message to %s", out.to.channel, out.to)
             return
         try:
-            await channel.send(out)
+            ref = await channel.send(out)
         except ChannelError as exc:
             log.error("send to %s failed (retryable=%s): %s", out.to, exc.retryable, exc)
+            return
+        if out.tag is not None:
+            self.core.conversation.sent(out, ref.channel, ref.chat_id, ref.message_id)
 
     async def watch_faq(self) -> None:
         while True:

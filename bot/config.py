@@ -39,6 +39,41 @@ class RolesConfig(_Strict):
         return keys
 
 
+class Category(_Strict):
+    """A ticket category; keywords let the bot guess it from a report's text."""
+
+    name: str
+    keywords: tuple[str, ...] = ()
+
+
+DEFAULT_CATEGORIES = (
+    Category(name="路灯照明", keywords=("路灯", "灯", "照明", "黑", "不亮")),
+    Category(
+        name="排水/雨污分流",
+        keywords=("下水", "排水", "雨污", "污水", "积水", "堵", "化粪池", "管道"),
+    ),
+    Category(name="物业", keywords=("物业", "保洁", "电梯", "门禁", "楼道")),
+    Category(name="医保社保", keywords=("医保", "社保", "养老金", "报销", "缴费")),
+    Category(name="邻里纠纷", keywords=("邻居", "吵", "纠纷", "噪音", "漏水")),
+    Category(name="其他"),
+)
+
+
+class StaffRoom(_Strict):
+    """A chat where ticket cards are posted; empty filters mean every category/compound."""
+
+    chat: str
+    categories: tuple[str, ...] = ()
+    compounds: tuple[str, ...] = ()
+
+    @field_validator("chat")
+    @classmethod
+    def _qualified(cls, chat: str) -> str:
+        if ":" not in chat:
+            raise ValueError(f"{chat!r} must look like 'channel:chat_id'")
+        return chat
+
+
 class Settings(_Strict):
     """Everything the bot reads at start; every field has a working default."""
 
@@ -48,10 +83,15 @@ class Settings(_Strict):
     faq: Path | None = None
     faq_reload_seconds: float = Field(default=2.0, gt=0)
     max_text_chars: int = Field(default=1000, ge=10)
+    overdue_hours: float = Field(default=24, gt=0)
     bot_names: tuple[str, ...] = ("议事厅", "小助手", "yishiting")
     match: dict[str, float] = Field(default_factory=dict)  # overrides of MatchSettings
     roles: RolesConfig = RolesConfig()
     admin_chats: tuple[str, ...] = ()
+    compounds: tuple[str, ...] = ()
+    groups: dict[str, str] = Field(default_factory=dict)  # 'channel:chat_id' -> compound
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+    staff_rooms: tuple[StaffRoom, ...] = (StaffRoom(chat="console:group:工作人员群"),)
 
     @field_validator("language")
     @classmethod

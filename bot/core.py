@@ -3,32 +3,38 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 from bot.commands import PREFIXES, Command, CommandRegistry, ParsedCommand, parse_command
 from bot.config import Settings
+from bot.desk import Handler, TicketDesk, parse_address
 from bot.errors import UserError
 from bot.faq import FaqEntry
 from bot.faq_source import FaqSource, ReloadResult
+from bot.flows import Dialogues
 from bot.i18n import Translator, language_of_text, normalize_language
 from bot.matcher import Decision
-from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role
+from bot.models import Address, Button, Incoming, Outgoing, Role
 from bot.roles import Roles
 from bot.store import Store
+from bot.turn import Turn
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-COMMANDS = [
+BASIC_COMMANDS = [
     Command("start", "/start", "cmd_start"),
     Command("help", "/help", "cmd_help", aliases=("帮助",)),
     Command("lang", "/lang zh|en", "cmd_lang", aliases=("语言",)),
     Command("ask", "/ask <问题>", "cmd_ask", aliases=("问",)),
+    Command("report", "/report [描述]", "cmd_report", aliases=("报修", "反映")),
+    Command("cancel", "/cancel", "cmd_cancel", aliases=("取消",)),
+]
+ADMIN_COMMANDS = [
     Command("unanswered", "/unanswered [条数]", "cmd_unanswered", Role.STAFF, group_ok=False),
     Command("ratings", "/ratings", "cmd_ratings", Role.STAFF, group_ok=False),
     Command("reload", "/reload", "cmd_reload", Role.ADMIN),
@@ -41,26 +47,8 @@ def _question_markers() -> tuple[str, ...]:
     return tuple(w for ln in lines for w in ln.split())
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One incoming message with what the core worked out about it."""
-
-    msg: Incoming
-    role: Role
-    lang: str
-    addressed: bool
-
-    @property
-    def private(self) -> bool:
-        return self.msg.chat_kind is ChatKind.PRIVATE
-
-    @property
-    def must_reply(self) -> bool:
-        return self.private or self.addressed
-
-
 class Conversation:
-    """Commands, FAQ answers with etiquette, ratings; everything in the user's language."""
+    """Commands, dialogues, tickets and FAQ answers with etiquette, in the user's language."""
 
     def __init__(
         self,
@@ -78,29 +66,37 @@ class Conversation:
         self.roles = roles
         self.t = translate
         self.clock = clock
-        self.commands = CommandRegistry(COMMANDS)
+        self.desk = TicketDesk(
+            settings=settings, store=store, translate=translate, clock=clock, faq=faq
+        )
+        self.dialogues = Dialogues(repo=store.dialogues, desk=self.desk, translate=translate)
         self._markers = _question_markers()
-        self._handlers: dict[str, Callable[[Turn, str], Awaitable[list[Outgoing]]]] = {
+        own: dict[str, Handler] = {
             "start": self._cmd_start,
             "help": self._cmd_help,
             "lang": self._cmd_lang,
             "ask": self._cmd_ask,
+            "report": self._cmd_report,
+            "cancel": self._cmd_cancel,
             "unanswered": self._cmd_unanswered,
             "ratings": self._cmd_ratings,
             "reload": self._cmd_reload,
         }
+        desk_commands = self.desk.commands()
+        self._handlers = own | {command.name: handler for command, handler in desk_commands}
+        self.commands = CommandRegistry(
+            [*BASIC_COMMANDS, *(c for c, _ in desk_commands), *ADMIN_COMMANDS]
+        )
 
     async def handle(self, msg: Incoming) -> list[Outgoing]:
         turn = self._turn(msg)
         try:
             return await self._dispatch(turn)
         except UserError as exc:
-            return [self._reply(turn, self.t(turn.lang, exc.key, **exc.params))]
+            return [turn.reply(self.t(turn.lang, exc.key, **exc.params))]
         except Exception:
             log.exception("failed to handle a message in %s", msg.chat)
-            return (
-                [self._reply(turn, self.t(turn.lang, "error_internal"))] if turn.must_reply else []
-            )
+            return [turn.reply(self.t(turn.lang, "error_internal"))] if turn.must_reply else []
 
     def _turn(self, msg: Incoming) -> Turn:
         is_command = msg.text.lstrip().startswith(PREFIXES)
@@ -115,24 +111,33 @@ class Conversation:
             or msg.reply_to_bot
             or any(f"@{name}" in msg.text for name in self.settings.bot_names)
         )
-        return Turn(msg, self.roles.role_of(msg.sender, msg.claimed_role), lang, addressed)
+        role = self.roles.role_of(msg.sender, msg.claimed_role)
+        if role.allows(Role.STAFF):
+            self.store.people.remember_name(msg.sender.key, msg.sender.display_name)
+        return Turn(msg, role, lang, addressed)
 
     async def _dispatch(self, turn: Turn) -> list[Outgoing]:
         msg = turn.msg
         if msg.action is not None:
-            return self._on_action(turn, msg.action)
+            return await self._on_action(turn, msg.action)
         text = msg.text.strip()
-        if not text:
-            if msg.attachments and turn.must_reply:
-                raise UserError("error_no_text")
-            return []
         if len(text) > self.settings.max_text_chars:
             if turn.must_reply:
                 raise UserError("error_too_long", limit=self.settings.max_text_chars)
             return []
-        parsed = parse_command(text)
+        parsed = parse_command(text) if text else None
         if parsed is not None:
             return await self._run_command(turn, parsed)
+        relayed = self.desk.on_card_reply(turn) if text else None
+        if relayed is not None:
+            return relayed
+        dialogue = self.dialogues.active(turn)
+        if dialogue is not None:
+            return self.dialogues.on_message(turn, dialogue)
+        if not text:
+            if msg.attachments and turn.must_reply:
+                raise UserError("error_no_text")
+            return []
         return self._on_question(turn, text)
 
     # ---- commands -------------------------------------------------------------------------
@@ -144,18 +149,19 @@ class Conversation:
             if not turn.must_reply:
                 return []
             raise UserError("error_unknown_command", command=parsed.name)
+        name = command.usage.split()[0]
         if not turn.role.allows(command.role):
             raise UserError(
                 "error_permission",
-                command=command.usage.split()[0],
+                command=name,
                 role=self.t(turn.lang, f"role_{command.role.value}"),
             )
         if not turn.private and not command.group_ok:
-            raise UserError("error_private_only", command=command.usage.split()[0])
-        return await self._handlers[command.name](turn, parsed.args)
+            raise UserError("error_private_only", command=name)
+        return await self._handlers[command.name](turn.addressed_copy(), parsed.args)
 
     async def _cmd_start(self, turn: Turn, args: str) -> list[Outgoing]:
-        return [self._reply(turn, self.t(turn.lang, "start"))]
+        return [turn.reply(self.t(turn.lang, "start"))]
 
     async def _cmd_help(self, turn: Turn, args: str) -> list[Outgoing]:
         lines = [self.t(turn.lang, "help_header")]
@@ -164,27 +170,32 @@ class Conversation:
             for c in self.commands.visible_to(turn.role)
         ]
         lines.append(self.t(turn.lang, "help_footer"))
-        return [self._reply(turn, "\n".join(lines))]
+        return [turn.reply("\n".join(lines))]
 
     async def _cmd_lang(self, turn: Turn, args: str) -> list[Outgoing]:
         lang = normalize_language(args)
         if lang is None:
             raise UserError("lang_usage")
-        self.store.people.set_language(turn.msg.sender.key, lang)
-        return [self._reply(turn, self.t(lang, "lang_set"))]
+        self.store.people.set_language(turn.sender_key, lang)
+        return [turn.reply(self.t(lang, "lang_set"))]
 
     async def _cmd_ask(self, turn: Turn, args: str) -> list[Outgoing]:
         if not args:
             raise UserError("error_usage", usage="/ask <问题>")
-        return self._on_question(Turn(turn.msg, turn.role, turn.lang, addressed=True), args)
+        return self._on_question(turn, args)
+
+    async def _cmd_report(self, turn: Turn, args: str) -> list[Outgoing]:
+        return self.dialogues.start_report(turn, args)
+
+    async def _cmd_cancel(self, turn: Turn, args: str) -> list[Outgoing]:
+        return self.dialogues.cancel(turn)
 
     async def _cmd_unanswered(self, turn: Turn, args: str) -> list[Outgoing]:
         if args and not (args.isdigit() and 1 <= int(args) <= 50):
             raise UserError("error_usage", usage="/unanswered [1-50]")
-        limit = int(args) if args else 10
-        rows = self.store.questions.recent(limit)
+        rows = self.store.questions.recent(int(args) if args else 10, unanswered_only=True)
         if not rows:
-            return [self._reply(turn, self.t(turn.lang, "unanswered_empty"))]
+            return [turn.reply(self.t(turn.lang, "unanswered_empty"))]
         lines = [self.t(turn.lang, "unanswered_header", count=len(rows))]
         lines += [
             self.t(
@@ -196,82 +207,105 @@ class Conversation:
             )
             for r in rows
         ]
-        return [self._reply(turn, "\n".join(lines))]
+        return [turn.reply("\n".join(lines))]
 
     async def _cmd_ratings(self, turn: Turn, args: str) -> list[Outgoing]:
         rows = self.store.ratings.summary()
         if not rows:
-            return [self._reply(turn, self.t(turn.lang, "ratings_empty"))]
+            return [turn.reply(self.t(turn.lang, "ratings_empty"))]
         lines = [self.t(turn.lang, "ratings_header")]
         lines += [self.t(turn.lang, "ratings_line", id=i, up=u, down=d) for i, u, d in rows[:20]]
-        return [self._reply(turn, "\n".join(lines))]
+        return [turn.reply("\n".join(lines))]
 
     async def _cmd_reload(self, turn: Turn, args: str) -> list[Outgoing]:
         result = self.faq.reload()
-        if result.ok:
-            return [self._reply(turn, self.t(turn.lang, "reload_ok", count=result.entries))]
-        return [
-            self._reply(
-                turn, self.t(turn.lang, "reload_failed", count=result.entries, error=result.error)
-            )
-        ]
+        key = "reload_ok" if result.ok else "reload_failed"
+        return [turn.reply(self.t(turn.lang, key, count=result.entries, error=result.error))]
 
     # ---- FAQ ------------------------------------------------------------------------------
 
     def _on_question(self, turn: Turn, text: str) -> list[Outgoing]:
         if not self.faq.matcher.analyzer.tokens(text):
             # Only greetings, thanks or emoji: friendly in private, silent in groups.
-            return [self._reply(turn, self.t(turn.lang, "greeting"))] if turn.private else []
+            return [turn.reply(self.t(turn.lang, "greeting"))] if turn.private else []
         decision = self.faq.matcher.match(text)
         log.debug(
             "match %r -> %s %.3f %s", text, decision.kind, decision.score, decision.ranked[:3]
         )
-        if decision.kind == "answer" and decision.entry is not None:
-            if turn.must_reply or self._looks_like_question(text):
-                return [self._answer(turn, decision.entry)]
-            return []
         if not turn.must_reply:
-            if self._looks_like_question(text):
-                self._log_unanswered(turn, text)
+            return self._overheard(turn, text, decision)
+        if not turn.private:
+            return self._addressed_in_group(turn, text, decision)
+        if decision.kind == "none":
+            self._log_question(turn, text, "none")
+            category = decision.suggestions[0].category if decision.suggestions else "其他"
+            return self.desk.open_question(turn, text, category)
+        ask_staff = Button(
+            self.t(turn.lang, "ask_staff_button"),
+            f"askstaff:{self._log_question(turn, text, decision.kind)}",
+        )
+        if decision.kind == "answer" and decision.entry is not None:
+            return [self._answer(turn, decision.entry, extra=(ask_staff,))]
+        return [self._suggest(turn, decision, extra=(ask_staff,))]
+
+    def _overheard(self, turn: Turn, text: str, decision: Decision) -> list[Outgoing]:
+        """A group message not addressed to the bot: only a confident answer to a question."""
+        if not self._looks_like_question(text):
             return []
+        if decision.kind == "answer" and decision.entry is not None:
+            return [self._answer(turn, decision.entry)]
+        self._log_question(turn, text, "group")
+        return []
+
+    def _addressed_in_group(self, turn: Turn, text: str, decision: Decision) -> list[Outgoing]:
+        if decision.kind == "answer" and decision.entry is not None:
+            return [self._answer(turn, decision.entry)]
         if decision.kind == "suggest":
             return [self._suggest(turn, decision)]
-        self._log_unanswered(turn, text)
-        key = "faq_none_private" if turn.private else "faq_none_addressed"
-        return [self._reply(turn, self.t(turn.lang, key))]
+        self._log_question(turn, text, "none")
+        return [turn.reply(self.t(turn.lang, "faq_none_addressed"))]
 
     def _looks_like_question(self, text: str) -> bool:
         lowered = text.lower().replace("？", "?")
         return any(marker in lowered for marker in self._markers)
 
-    def _answer(self, turn: Turn, entry: FaqEntry) -> Outgoing:
+    def _answer(self, turn: Turn, entry: FaqEntry, extra: tuple[Button, ...] = ()) -> Outgoing:
         base = Path(self.faq.path).parent
-        return self._reply(
-            turn,
+        return turn.reply(
             f"📌 {entry.title}\n{entry.answer}",
-            buttons=(
+            (
                 Button(self.t(turn.lang, "rate_up"), f"rate:up:{entry.id}"),
                 Button(self.t(turn.lang, "rate_down"), f"rate:down:{entry.id}"),
+                *extra,
             ),
-            attachments=tuple(str(base / a) for a in entry.attachments),
+            tuple(str(base / a) for a in entry.attachments),
         )
 
-    def _suggest(self, turn: Turn, decision: Decision) -> Outgoing:
-        header = self.t(turn.lang, "faq_suggest_header")
+    def _suggest(self, turn: Turn, decision: Decision, extra: tuple[Button, ...] = ()) -> Outgoing:
         buttons = tuple(Button(e.title, f"faq:{e.id}") for e in decision.suggestions)
-        return self._reply(turn, header, buttons=buttons)
+        return turn.reply(self.t(turn.lang, "faq_suggest_header"), buttons + extra)
 
-    def _log_unanswered(self, turn: Turn, text: str) -> None:
-        sender = turn.msg.sender
-        self.store.questions.record(
-            self.clock(), sender.key, sender.display_name, str(turn.msg.chat), text
+    def _log_question(self, turn: Turn, text: str, outcome: str) -> int:
+        """Record a question the FAQ did not settle; its id backs the 'ask staff' button."""
+        if outcome != "answer":
+            log.info(
+                "question not answered (%s) from %s in %s", outcome, turn.sender_key, turn.msg.chat
+            )
+        return self.store.questions.record(
+            self.clock(), turn.sender_key, turn.sender_name, str(turn.msg.chat), text, outcome
         )
-        log.info("unanswered question from %s in %s", sender.key, turn.msg.chat)
 
     # ---- buttons --------------------------------------------------------------------------
 
-    def _on_action(self, turn: Turn, action: str) -> list[Outgoing]:
+    async def _on_action(self, turn: Turn, action: str) -> list[Outgoing]:
         kind, _, rest = action.partition(":")
+        if kind == "flow":
+            return self.dialogues.on_action(turn, rest)
+        if kind == "t":
+            verb, _, number = rest.partition(":")
+            return await self.desk.on_action(turn, verb, number)
+        if kind == "askstaff" and rest.isdigit():
+            return self._ask_staff(turn, int(rest))
         if kind == "faq":
             entry = self.faq.matcher.faq.get(rest)
             if entry is None:
@@ -281,24 +315,26 @@ class Conversation:
             verdict, _, entry_id = rest.partition(":")
             if verdict not in ("up", "down") or self.faq.matcher.faq.get(entry_id) is None:
                 raise UserError("error_unknown_action")
-            self.store.ratings.rate(self.clock(), turn.msg.sender.key, entry_id, verdict == "up")
-            return [
-                self._reply(
-                    turn, self.t(turn.lang, "rate_thanks" if verdict == "up" else "rate_sorry")
-                )
-            ]
+            self.store.ratings.rate(self.clock(), turn.sender_key, entry_id, verdict == "up")
+            key = "rate_thanks" if verdict == "up" else "rate_sorry"
+            return [turn.reply(self.t(turn.lang, key))]
         raise UserError("error_unknown_action")
 
-    # ---- helpers --------------------------------------------------------------------------
+    def _ask_staff(self, turn: Turn, question_id: int) -> list[Outgoing]:
+        question = self.store.questions.get(question_id)
+        if question is None or question.person != turn.sender_key:
+            raise UserError("error_unknown_action")
+        decision = self.faq.matcher.match(question.text)
+        best = decision.entry or (decision.suggestions[0] if decision.suggestions else None)
+        return self.desk.open_question(turn, question.text, best.category if best else "其他")
 
-    def _reply(
-        self,
-        turn: Turn,
-        text: str,
-        buttons: tuple[Button, ...] = (),
-        attachments: tuple[str, ...] = (),
-    ) -> Outgoing:
-        return Outgoing(turn.msg.chat, text, buttons, turn.msg.message_id, attachments)
+    # ---- around the conversation ----------------------------------------------------------
+
+    def sent(self, out: Outgoing, channel: str, chat_id: str, message_id: str) -> None:
+        """The router reports the platform id of a tagged message (ticket cards)."""
+        kind, _, value = (out.tag or "").partition(":")
+        if kind == "card" and value.isdigit():
+            self.desk.card_sent(int(value), channel, chat_id, message_id)
 
     def reload_notice(self, result: ReloadResult) -> list[Outgoing]:
         """Messages telling admins that a changed faq.yaml was refused."""
@@ -311,8 +347,4 @@ class Conversation:
 
     def admin_addresses(self) -> list[Address]:
         chats = self.settings.admin_chats or tuple(sorted(self.roles.admins()))
-        out = []
-        for key in chats:
-            channel, _, chat_id = key.partition(":")
-            out.append(Address(channel, chat_id))
-        return out
+        return [parse_address(key) for key in chats]

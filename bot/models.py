@@ -86,3 +86,4 @@ class Outgoing:
     buttons: tuple[Button, ...] = ()
     reply_to_message_id: str | None = None
     attachments: tuple[str, ...] = field(default=())  # local file paths
+    tag: str | None = None  # e.g. "card:1024": the core wants to know the sent message's id

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tinydb import Query, TinyDB
+from tinydb.table import Document
 
 from bot.errors import ConfigError
 from bot.journal import SNAPSHOT, JournalDB
+from bot.tickets import ACTIVE, Ticket
 
 SCHEMA_VERSION = 1
 DB_FILE = SNAPSHOT
@@ -67,6 +70,9 @@ class Store:
         self.people = PeopleRepo(self.db)
         self.questions = QuestionLog(self.db)
         self.ratings = Ratings(self.db)
+        self.tickets = TicketRepo(self.db)
+        self.dialogues = DialogueRepo(self.db)
+        self.faq_suggestions = FaqSuggestions(self.db)
 
     def _check_schema(self) -> None:
         meta = self.db.table("meta")
@@ -101,6 +107,19 @@ class PeopleRepo:
     def set_language(self, person_key: str, language: str) -> None:
         self._table.upsert({"key": person_key, "language": language}, Query().key == person_key)
 
+    def remember_name(self, person_key: str, name: str) -> None:
+        """Keep display names of staff so `/assign 1024 小王` can find them; writes on change."""
+        if name and self.name(person_key) != name:
+            self._table.upsert({"key": person_key, "name": name}, Query().key == person_key)
+
+    def name(self, person_key: str) -> str | None:
+        row = self._table.get(Query().key == person_key)
+        return str(row["name"]) if isinstance(row, dict) and row.get("name") else None
+
+    def key_by_name(self, name: str) -> str | None:
+        row = self._table.get(Query().name == name)
+        return str(row["key"]) if isinstance(row, dict) else None
+
 
 @dataclass(frozen=True)
 class LoggedQuestion:
@@ -109,22 +128,38 @@ class LoggedQuestion:
     name: str
     chat: str
     text: str
+    outcome: str = "none"
 
 
 class QuestionLog:
-    """Questions the FAQ could not answer, kept for staff to grow the FAQ."""
+    """Residents' questions and what the FAQ made of them, kept for staff to grow the FAQ."""
 
     def __init__(self, db: TinyDB) -> None:
         self._table = db.table("questions")
 
-    def record(self, at: datetime, person: str, name: str, chat: str, text: str) -> None:
-        self._table.insert(
-            {"at": at.isoformat(), "person": person, "name": name, "chat": chat, "text": text}
-        )
+    def record(
+        self, at: datetime, person: str, name: str, chat: str, text: str, outcome: str
+    ) -> int:
+        """`outcome` is the FAQ decision: answer, suggest, none, or group (overheard)."""
+        doc = {
+            "at": at.isoformat(),
+            "person": person,
+            "name": name,
+            "chat": chat,
+            "text": text,
+            "outcome": outcome,
+        }
+        return int(self._table.insert(doc))
 
-    def recent(self, limit: int) -> list[LoggedQuestion]:
-        rows = self._table.all()[-limit:]
-        return [LoggedQuestion(**dict(row)) for row in reversed(rows)]
+    def get(self, question_id: int) -> LoggedQuestion | None:
+        row = self._table.get(doc_id=question_id)
+        return LoggedQuestion(**dict(row)) if isinstance(row, dict) else None
+
+    def recent(self, limit: int, unanswered_only: bool = False) -> list[LoggedQuestion]:
+        rows = [LoggedQuestion(**dict(row)) for row in self._table.all()]
+        if unanswered_only:
+            rows = [r for r in rows if r.outcome != "answer"]
+        return rows[::-1][:limit]
 
 
 class Ratings:
@@ -147,3 +182,120 @@ class Ratings:
             up_down = counts.setdefault(str(row["entry"]), [0, 0])
             up_down[0 if row["helpful"] else 1] += 1
         return sorted(((k, u, d) for k, (u, d) in counts.items()), key=lambda r: (-r[2], r[0]))
+
+
+class TicketRepo:
+    """Tickets by number, plus an index from staff card messages to tickets (rebuilt on open)."""
+
+    FIRST_NUMBER = 1001
+
+    def __init__(self, db: TinyDB) -> None:
+        self._table = db.table("tickets")
+        self._cards: dict[tuple[str, str, str], int] = {}
+        last = self.FIRST_NUMBER - 1
+        for key, doc in self._table._read_table().items():
+            last = max(last, int(key))
+            for channel, chat, message in doc.get("cards", []):
+                self._cards[(channel, chat, message)] = int(key)
+        self._next = last + 1
+
+    def create(self, ticket: Ticket) -> Ticket:
+        """Give the ticket the next number and store it durably."""
+        ticket.number = self._next
+        self._table.insert(Document(ticket.to_doc(), doc_id=ticket.number))
+        self._next += 1
+        return ticket
+
+    def get(self, number: int) -> Ticket | None:
+        doc = self._table.get(doc_id=number)
+        return Ticket.from_doc(dict(doc)) if isinstance(doc, dict) else None
+
+    def save(self, ticket: Ticket) -> None:
+        doc = ticket.to_doc()
+        self._table.update(lambda stored: _replace_doc(stored, doc), doc_ids=[ticket.number])
+        for channel, chat, message in ticket.cards:
+            self._cards[(channel, chat, message)] = ticket.number
+
+    def active(self, compound: str | None = None, category: str | None = None) -> list[Ticket]:
+        """Active tickets, oldest first; filters compare raw documents before decoding."""
+        active = {s.value for s in ACTIVE}
+        return [
+            Ticket.from_doc(dict(doc))
+            for doc in self._table._read_table().values()
+            if doc["status"] in active
+            and (compound is None or doc["compound"] == compound)
+            and (category is None or doc["category"] == category)
+        ]
+
+    def reported_by(self, person: str) -> list[Ticket]:
+        return [
+            Ticket.from_doc(dict(doc))
+            for doc in self._table._read_table().values()
+            if any(r["key"] == person for r in doc["reporters"])
+        ]
+
+    def by_card(self, channel: str, chat: str, message_id: str) -> Ticket | None:
+        number = self._cards.get((channel, chat, message_id))
+        return self.get(number) if number is not None else None
+
+    def all(self) -> Iterator[Ticket]:
+        for doc in self._table._read_table().values():
+            yield Ticket.from_doc(dict(doc))
+
+    def count(self) -> int:
+        return len(self._table)
+
+
+def _replace_doc(stored: MutableMapping[str, Any], doc: dict[str, Any]) -> None:
+    stored.clear()
+    stored.update(doc)
+
+
+class DialogueRepo:
+    """The state of each person's multi-step dialogue in one chat; survives restarts."""
+
+    def __init__(self, db: TinyDB) -> None:
+        self._table = db.table("dialogues")
+
+    def get(self, person: str, chat: str) -> dict[str, Any] | None:
+        q = Query()
+        row = self._table.get((q.person == person) & (q.chat == chat))
+        return dict(row["state"]) if isinstance(row, dict) else None
+
+    def put(self, person: str, chat: str, state: dict[str, Any]) -> None:
+        q = Query()
+        self._table.upsert(
+            {"person": person, "chat": chat, "state": state},
+            (q.person == person) & (q.chat == chat),
+        )
+
+    def clear(self, person: str, chat: str) -> None:
+        q = Query()
+        self._table.remove((q.person == person) & (q.chat == chat))
+
+
+@dataclass(frozen=True)
+class FaqSuggestion:
+    id: int
+    entry: str
+    text: str
+    ticket: int
+    at: str
+
+
+class FaqSuggestions:
+    """Residents' phrasings that staff answered with an FAQ entry: candidates for faq.yaml."""
+
+    def __init__(self, db: TinyDB) -> None:
+        self._table = db.table("faq_suggestions")
+
+    def add(self, at: datetime, entry: str, text: str, ticket: int) -> None:
+        self._table.insert(
+            {"at": at.isoformat(timespec="seconds"), "entry": entry, "text": text, "ticket": ticket}
+        )
+
+    def pending(self) -> list[FaqSuggestion]:
+        return [FaqSuggestion(id=row.doc_id, **dict(row)) for row in self._table.all()]
+
+    def remove(self, ids: list[int]) -> None:
+        self._table.remove(doc_ids=ids)

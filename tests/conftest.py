@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.app import App, build_core
-from bot.config import RolesConfig, Settings
-from bot.models import Role
+from bot.config import RolesConfig, Settings, StaffRoom
+from bot.models import Outgoing, Role
 from bot.text import TextAnalyzer
 from tests.fakes import Chat, FakeChannel, FakeClock
 
@@ -34,8 +34,10 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         base: dict[str, Any] = {
             "data_dir": tmp_path / "data",
             "faq": REPO / "faq.yaml",
-            "roles": RolesConfig(admins=("fake:admin",), staff=("fake:staff",),
+            "roles": RolesConfig(admins=("fake:admin",), staff=("fake:staff", "other:zhu"),
                                  trusted_role_channels=()),
+            "staff_rooms": (StaffRoom(chat="other:g:staffroom"),),
+            "compounds": ("丰仓小区", "粮库宿舍"),
         }
         base.update(overrides)
         return Settings.model_validate(base)
@@ -44,24 +46,31 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 
 class Bot:
-    """The real core behind a fake channel; `chat(...)` opens a conversation with it."""
+    """The real core behind two fake networks: residents on "fake", the staff room on "other"."""
 
-    def __init__(self, app: App, channel: FakeChannel) -> None:
+    def __init__(self, app: App, channel: FakeChannel, other: FakeChannel) -> None:
         self.app = app
         self.channel = channel
+        self.other = other
 
     def chat(self, user: str, *, group: str | None = None, role: Role | None = None,
-             language: str | None = None) -> Chat:
-        return Chat(self.app, self.channel, user, group=group, role=role, language=language)
+             language: str | None = None, network: str = "fake") -> Chat:
+        channel = self.other if network == "other" else self.channel
+        return Chat(self.app, channel, user, group=group, role=role, language=language)
+
+    def sent_to(self, address: str) -> list[Outgoing]:
+        return [o for c in (self.channel, self.other) for o in c.sent if str(o.to) == address]
 
 
 @pytest.fixture
-async def bot(make_settings: Callable[..., Settings], analyzer: TextAnalyzer,
-              clock: FakeClock) -> AsyncIterator[Bot]:
+async def bot(
+    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+) -> AsyncIterator[Bot]:
     settings = make_settings()
     core = build_core(settings, clock=clock, analyzer=analyzer)
-    channel = FakeChannel()
-    app = App(core, [channel], settings)
+    channel, other = FakeChannel("fake"), FakeChannel("other")
+    app = App(core, [channel, other], settings)
     await channel.start(app.deliver)
-    yield Bot(app, channel)
+    await other.start(app.deliver)
+    yield Bot(app, channel, other)
     core.close()

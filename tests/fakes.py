@@ -50,8 +50,16 @@ class FakeClock:
 class Chat:
     """One user in one chat on the fake network: `say` returns the bot's replies."""
 
-    def __init__(self, app: App, channel: FakeChannel, user: str, *, group: str | None = None,
-                 role: Role | None = None, language: str | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        channel: FakeChannel,
+        user: str,
+        *,
+        group: str | None = None,
+        role: Role | None = None,
+        language: str | None = None,
+    ) -> None:
         self.app = app
         self.channel = channel
         self.person = Person(channel.name, user, user, language)
@@ -63,21 +71,29 @@ class Chat:
     def address(self) -> Address:
         return Address(self.channel.name, f"g:{self.group}" if self.group else self.person.user_id)
 
-    async def say(self, text: str = "", *, mention: bool = False, action: str | None = None,
-                  attachments: tuple[str, ...] = ()) -> list[Outgoing]:
+    async def say(
+        self,
+        text: str = "",
+        *,
+        mention: bool = False,
+        action: str | None = None,
+        attachments: tuple[str, ...] = (),
+    ) -> list[Outgoing]:
         before = len(self.channel.sent)
-        await self.app.deliver(Incoming(
-            chat=self.address,
-            sender=self.person,
-            chat_kind=ChatKind.GROUP if self.group else ChatKind.PRIVATE,
-            text=text,
-            message_id=str(next(self._ids)),
-            chat_title=self.group or "",
-            mentions_bot=mention,
-            action=action,
-            attachments=attachments,
-            claimed_role=self.role,
-        ))
+        await self.app.deliver(
+            Incoming(
+                chat=self.address,
+                sender=self.person,
+                chat_kind=ChatKind.GROUP if self.group else ChatKind.PRIVATE,
+                text=text,
+                message_id=str(next(self._ids)),
+                chat_title=self.group or "",
+                mentions_bot=mention,
+                action=action,
+                attachments=attachments,
+                claimed_role=self.role,
+            )
+        )
         return self.channel.sent[before:]
 
     async def press(self, reply: Outgoing, label_part: str) -> list[Outgoing]:

@@ -13,17 +13,39 @@ import pytest
 
 from tests.conftest import REPO, SHARED_DEV
 
-EVAL_KEYS = {"cases", "positive", "null", "answered_correct", "answered_wrong",
-             "suggested_correct", "missed", "null_silent", "null_suggested", "null_answered",
-             "answer_rate", "top3_rate", "wrong_answer_rate", "null_silent_rate"}
+EVAL_KEYS = {
+    "cases",
+    "positive",
+    "null",
+    "answered_correct",
+    "answered_wrong",
+    "suggested_correct",
+    "missed",
+    "null_silent",
+    "null_suggested",
+    "null_answered",
+    "answer_rate",
+    "top3_rate",
+    "wrong_answer_rate",
+    "null_silent_rate",
+}
 
 
-def yishiting(*args: str, stdin: str = "", cwd: Path = REPO, timeout: float = 60
-              ) -> subprocess.CompletedProcess[str]:
+def yishiting(
+    *args: str, stdin: str = "", cwd: Path = REPO, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("YISHITING_CONFIG", None)
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, text=True,
-                          capture_output=True, cwd=cwd, env=env, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_faq_check_summarises_the_bundled_faq() -> None:
@@ -34,13 +56,18 @@ def test_faq_check_summarises_the_bundled_faq() -> None:
 
 def test_faq_check_bad_file_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "faq.yaml"
-    bad.write_text("version: 1\nentries:\n  - id: street-light\n    category: 路灯\n"
-                   "    questions: []\n    answer: 报修\n", encoding="utf-8")
+    bad.write_text(
+        "version: 1\nentries:\n  - id: street-light\n    category: 路灯\n"
+        "    questions: []\n    answer: 报修\n",
+        encoding="utf-8",
+    )
     result = yishiting("faq", "check", "--faq", str(bad))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"yishiting: {bad}, entry 'street-light', field 'questions': "
-                     "must be a non-empty list of text"]
+    assert lines == [
+        f"yishiting: {bad}, entry 'street-light', field 'questions': "
+        "must be a non-empty list of text"
+    ]
 
 
 def test_faq_match_prints_one_json_object_per_line() -> None:
@@ -60,26 +87,42 @@ def test_faq_match_prints_one_json_object_per_line() -> None:
 def test_faq_eval_json_contract() -> None:
     if not SHARED_DEV.is_dir():
         pytest.fail(f"the shared dev set is missing at {SHARED_DEV}")
-    result = yishiting("faq", "eval", "--faq", str(SHARED_DEV / "faq.yaml"),
-                       "--cases", str(SHARED_DEV / "cases.yaml"), "--json")
+    result = yishiting(
+        "faq",
+        "eval",
+        "--faq",
+        str(SHARED_DEV / "faq.yaml"),
+        "--cases",
+        str(SHARED_DEV / "cases.yaml"),
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert set(report) == EVAL_KEYS
     assert report["cases"] == report["positive"] + report["null"] == 220
-    assert (report["answered_correct"] + report["answered_wrong"] + report["suggested_correct"]
-            + report["missed"]) == report["positive"]
+    assert (
+        report["answered_correct"]
+        + report["answered_wrong"]
+        + report["suggested_correct"]
+        + report["missed"]
+    ) == report["positive"]
 
 
 def test_chat_script_prints_blocks_per_recipient(tmp_path: Path) -> None:
-    script = "\n".join([
-        "小区路灯不亮了找谁修？",
-        ":in 丰仓小区群",
-        "大家早上好",
-        ":as admin 朱书记",
-        ":dm",
-        "/help",
-        "1",
-    ]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "小区路灯不亮了找谁修？",
+                ":in 丰仓小区群",
+                "大家早上好",
+                ":as admin 朱书记",
+                ":dm",
+                "/help",
+                "1",
+            ]
+        )
+        + "\n"
+    )
     result = yishiting("chat", "--data", str(tmp_path / "data"), stdin=script)
     assert result.returncode == 0, result.stderr
     blocks = [b for b in result.stdout.split("\n\n") if b.strip()]
@@ -91,9 +134,14 @@ def test_chat_script_prints_blocks_per_recipient(tmp_path: Path) -> None:
 
 def test_a_second_bot_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = subprocess.Popen([sys.executable, "-m", "bot.cli", "chat", "--data", str(data)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=REPO)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "chat", "--data", str(data)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         deadline = time.monotonic() + 30
         while not (data / ".lock").exists() or "pid" not in (data / ".lock").read_text():

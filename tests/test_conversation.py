@@ -10,7 +10,9 @@ async def test_colloquial_question_gets_the_answer_with_rating_buttons(bot: Bot)
     assert len(replies) == 1
     assert "河北税务" in replies[0].text
     assert [b.action for b in replies[0].buttons] == [
-        "rate:up:medical-insurance-online-payment", "rate:down:medical-insurance-online-payment"]
+        "rate:up:medical-insurance-online-payment",
+        "rate:down:medical-insurance-online-payment",
+    ]
 
 
 async def test_traditional_characters_are_understood(bot: Bot) -> None:
@@ -22,8 +24,10 @@ async def test_vague_question_in_private_gets_did_you_mean_buttons(bot: Bot) -> 
     replies = await bot.chat("wang").say("医保")
     assert len(replies) == 1
     assert replies[0].text == "您是不是想问："
-    assert 1 <= len(replies[0].buttons) <= 3
-    assert all(b.action.startswith("faq:") for b in replies[0].buttons)
+    *suggestions, ask_staff = replies[0].buttons
+    assert 1 <= len(suggestions) <= 3
+    assert all(b.action.startswith("faq:") for b in suggestions)
+    assert ask_staff.action.startswith("askstaff:")
 
 
 async def test_pressing_a_suggestion_answers_it(bot: Bot) -> None:
@@ -46,7 +50,13 @@ async def test_rating_is_stored_and_thanked(bot: Bot) -> None:
 
 async def test_group_chit_chat_and_thanks_get_silence(bot: Bot) -> None:
     group = bot.chat("neighbour", group="丰仓小区群")
-    for text in ("谢谢群主🙏", "大家早上好", "今天中午吃的饺子 韭菜馅的 香", "收到收到", "[抱拳][抱拳]"):
+    for text in (
+        "谢谢群主🙏",
+        "大家早上好",
+        "今天中午吃的饺子 韭菜馅的 香",
+        "收到收到",
+        "[抱拳][抱拳]",
+    ):
         assert await group.say(text) == [], text
 
 
@@ -62,9 +72,11 @@ async def test_group_suggestions_only_when_addressed(bot: Bot) -> None:
     assert replies and replies[0].buttons
 
 
-async def test_unanswerable_private_question_is_logged_for_staff(bot: Bot) -> None:
+async def test_unanswerable_private_question_becomes_a_question_ticket(bot: Bot) -> None:
     (reply,) = await bot.chat("sun").say("双色球昨晚开的啥号？")
-    assert "工作人员" in reply.text
+    assert "已转给工作人员，编号 #1001" in reply.text
+    (card,) = bot.sent_to("other:g:staffroom")
+    assert "#1001" in card.text and "双色球" in card.text
     (listing,) = await bot.chat("staff").say("/unanswered")
     assert "双色球" in listing.text
 
@@ -100,7 +112,7 @@ async def test_staff_only_listing_stays_out_of_groups(bot: Bot) -> None:
 async def test_language_follows_setting_and_script(bot: Bot) -> None:
     chat = bot.chat("alice")
     (english,) = await chat.say("asdf qwerty zxcv?")
-    assert "I can't answer" in english.text
+    assert "passed it to the staff" in english.text
     (chinese,) = await chat.say("/reload")
     assert "只有管理员" in chinese.text
     await chat.say("/lang en")

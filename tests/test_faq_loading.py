@@ -43,8 +43,11 @@ def test_duplicate_id_names_entry_and_field() -> None:
 
 
 def test_empty_questions() -> None:
-    err = _error(GOOD_ENTRY.replace('["几点上班", "What are the office hours?"]', "[]")
-                 .join(["version: 1\nentries:", ""]))
+    err = _error(
+        GOOD_ENTRY.replace('["几点上班", "What are the office hours?"]', "[]").join(
+            ["version: 1\nentries:", ""]
+        )
+    )
     assert (err.entry, err.field) == ("office-hours", "questions")
 
 
@@ -54,22 +57,29 @@ def test_unknown_key_is_named() -> None:
     assert "allowed:" in str(err)
 
 
-@pytest.mark.parametrize(("text", "field"), [
-    ("version: 2\nentries: []", "version"),
-    ("version: 1\nentries: []", "entries"),
-    ("version: 1\nentries:" + GOOD_ENTRY.replace("office-hours", "Office Hours"), "id"),
-    ("version: 1\nentries:" + GOOD_ENTRY.replace("answer: 周一至周五 8:30-17:30", "answer: ''"),
-     "answer"),
-])
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("version: 2\nentries: []", "version"),
+        ("version: 1\nentries: []", "entries"),
+        ("version: 1\nentries:" + GOOD_ENTRY.replace("office-hours", "Office Hours"), "id"),
+        (
+            "version: 1\nentries:"
+            + GOOD_ENTRY.replace("answer: 周一至周五 8:30-17:30", "answer: ''"),
+            "answer",
+        ),
+    ],
+)
 def test_invalid_fields(text: str, field: str) -> None:
     assert _error(text).field == field
 
 
 def test_missing_attachment_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "faq.yaml"
-    path.write_text("version: 1\nentries:" + GOOD_ENTRY + "    attachments: [map.png]\n",
-                    encoding="utf-8")
-    with pytest.raises(ConfigError, match="'map.png' does not exist"):
+    path.write_text(
+        "version: 1\nentries:" + GOOD_ENTRY + "    attachments: [map.png]\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"'map\.png' does not exist"):
         load_faq(path)
     (tmp_path / "map.png").write_bytes(b"\x89PNG")
     assert load_faq(path).entries[0].attachments == ("map.png",)

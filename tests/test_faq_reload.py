@@ -18,12 +18,16 @@ def _touch_later(path: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
-async def test_edit_is_picked_up_and_bad_edit_is_refused(tmp_path: Path,
-                                                         analyzer: TextAnalyzer) -> None:
+async def test_edit_is_picked_up_and_bad_edit_is_refused(
+    tmp_path: Path, analyzer: TextAnalyzer
+) -> None:
     faq_path = tmp_path / "faq.yaml"
     shutil.copy(REPO / "faq.yaml", faq_path)
-    settings = Settings(data_dir=tmp_path / "data", faq=faq_path,
-                        roles=RolesConfig(admins=("fake:admin",), trusted_role_channels=()))
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        faq=faq_path,
+        roles=RolesConfig(admins=("fake:admin",), trusted_role_channels=()),
+    )
     core = build_core(settings, clock=FakeClock(), analyzer=analyzer)
     channel = FakeChannel()
     app = App(core, [channel], settings)
@@ -32,12 +36,16 @@ async def test_edit_is_picked_up_and_bad_edit_is_refused(tmp_path: Path,
         before = core.faq.size
         assert core.faq.check_for_change() is None
 
-        faq_path.write_text(faq_path.read_text(encoding="utf-8") + """
+        faq_path.write_text(
+            faq_path.read_text(encoding="utf-8")
+            + """
   - id: wheelchair-lending
     category: 社区服务
     questions: ["社区能借轮椅吗", "Can I borrow a wheelchair?"]
     answer: 可以，带身份证到一楼大厅登记，每周三下午可借轮椅，押金200元。
-""", encoding="utf-8")
+""",
+            encoding="utf-8",
+        )
         _touch_later(faq_path)
         result = core.faq.check_for_change()
         assert result is not None and result.ok and result.entries == before + 1

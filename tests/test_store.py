@@ -17,7 +17,7 @@ def test_records_survive_reopen(tmp_path: Path) -> None:
     at = datetime(2026, 12, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
     store = Store(tmp_path)
     store.people.set_language("telegram:1", "en")
-    store.questions.record(at, "telegram:1", "Alice", "telegram:1", "Where is the hall?")
+    store.questions.record(at, "telegram:1", "Alice", "telegram:1", "Where is the hall?", "none")
     store.ratings.rate(at, "telegram:1", "office-hours", helpful=False)
     store.ratings.rate(at, "telegram:1", "office-hours", helpful=True)
     store.close()
@@ -43,7 +43,8 @@ def test_second_store_on_the_folder_is_refused(tmp_path: Path) -> None:
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     (tmp_path / DB_FILE).write_text(
-        json.dumps({"meta": {"1": {"schema": SCHEMA_VERSION + 1}}}), encoding="utf-8")
+        json.dumps({"meta": {"1": {"schema": SCHEMA_VERSION + 1}}}), encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="newer Yishiting"):
         Store(tmp_path)
     (tmp_path / DB_FILE).unlink()

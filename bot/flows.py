@@ -1,0 +1,277 @@
+"""Multi-step dialogues (reporting a problem, adding details) with their state in the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.desk import NewReport, TicketDesk
+from bot.errors import UserError
+from bot.i18n import Translator
+from bot.models import Address, Button, Outgoing
+from bot.store import DialogueRepo
+from bot.turn import Turn
+
+REPORT = "report"
+DETAIL = "detail"
+
+
+class Dialogues:
+    """Runs the report and add-details dialogues; a restart resumes from the stored step."""
+
+    def __init__(self, *, repo: DialogueRepo, desk: TicketDesk, translate: Translator) -> None:
+        self.repo = repo
+        self.desk = desk
+        self.t = translate
+
+    def _key(self, turn: Turn) -> tuple[str, str]:
+        return turn.sender_key, str(turn.msg.chat)
+
+    def active(self, turn: Turn) -> dict[str, Any] | None:
+        return self.repo.get(*self._key(turn))
+
+    def _save(self, turn: Turn, state: dict[str, Any]) -> None:
+        self.repo.put(*self._key(turn), state)
+
+    def cancel(self, turn: Turn) -> list[Outgoing]:
+        if self.active(turn) is None:
+            return [turn.reply(self.t(turn.lang, "report_nothing_to_cancel"))]
+        self.repo.clear(*self._key(turn))
+        return [turn.reply(self.t(turn.lang, "report_cancelled"))]
+
+    # ---- starting -------------------------------------------------------------------------
+
+    def start_report(self, turn: Turn, text: str) -> list[Outgoing]:
+        """/report: in private a guided dialogue; in a group a ticket at once, details in private."""
+        if turn.private:
+            state: dict[str, Any] = {"flow": REPORT, "attachments": list(turn.msg.attachments)}
+            if text:
+                state.update(text=text, category=self.desk.guess_category(text))
+                return self._ask_compound(turn, state)
+            return self._ask_category(turn, state)
+        if not text:
+            return [
+                turn.reply(self.t(turn.lang, "report_group_go_private")),
+                *self._private_category_prompt(turn),
+            ]
+        report = NewReport(
+            "report",
+            self.desk.guess_category(text),
+            self.desk.compound_of(turn),
+            text,
+            turn.msg.attachments,
+        )
+        similar = self.desk.similar_open(report)
+        if similar is not None:
+            self._save(
+                turn,
+                {
+                    "flow": REPORT,
+                    "step": "metoo",
+                    "candidate": similar.number,
+                    "text": report.text,
+                    "category": report.category,
+                    "compound": report.compound,
+                    "attachments": list(report.attachments),
+                },
+            )
+            return [self._metoo_offer(turn, similar.number, similar.text)]
+        return self._create_from_group(turn, report)
+
+    def _private_category_prompt(self, turn: Turn) -> list[Outgoing]:
+        state: dict[str, Any] = {
+            "flow": REPORT,
+            "attachments": [],
+            "compound": self.desk.compound_of(turn),
+        }
+        return self._ask_category(turn, state, to=turn.private_address)
+
+    def _create_from_group(self, turn: Turn, report: NewReport) -> list[Outgoing]:
+        ticket, cards = self.desk.create(turn, report)
+        private = turn.private_address
+        self.repo.put(turn.sender_key, str(private), {"flow": DETAIL, "ticket": ticket.number})
+        return [
+            turn.reply(self.t(turn.lang, "report_created_group", number=ticket.number)),
+            Outgoing(
+                private,
+                self.t(
+                    turn.lang,
+                    "report_continue_private",
+                    group=turn.msg.chat_title or turn.msg.chat.chat_id,
+                    number=ticket.number,
+                    category=ticket.category,
+                ),
+            ),
+            *cards,
+        ]
+
+    def _metoo_offer(self, turn: Turn, number: int, text: str) -> Outgoing:
+        return turn.reply(
+            self.t(turn.lang, "report_metoo_offer", number=number, text=text[:40]),
+            buttons=(
+                Button(self.t(turn.lang, "report_metoo_yes"), f"flow:metoo:{number}"),
+                Button(self.t(turn.lang, "report_metoo_no"), "flow:new"),
+            ),
+        )
+
+    # ---- steps ----------------------------------------------------------------------------
+
+    def _ask_category(
+        self, turn: Turn, state: dict[str, Any], to: Address | None = None
+    ) -> list[Outgoing]:
+        state["step"] = "category"
+        self.repo.put(turn.sender_key, str(to or turn.msg.chat), state)
+        buttons = tuple(
+            Button(c.name, f"flow:cat:{i}") for i, c in enumerate(self.desk.settings.categories)
+        )
+        return [
+            Outgoing(
+                to or turn.msg.chat,
+                self.t(turn.lang, "report_choose_category"),
+                (*buttons, self._cancel_button(turn)),
+            )
+        ]
+
+    def _ask_compound(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        if state.get("compound"):
+            return self._ask_photo(turn, state)
+        state["step"] = "compound"
+        self._save(turn, state)
+        compounds = self.desk.settings.compounds
+        if not compounds:
+            return [turn.reply(self.t(turn.lang, "report_ask_compound_free"))]
+        buttons = tuple(Button(c, f"flow:compound:{i}") for i, c in enumerate(compounds))
+        return [turn.reply(self.t(turn.lang, "report_ask_compound"), buttons)]
+
+    def _ask_photo(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        if state.get("attachments"):
+            return self._ask_confirm(turn, state)
+        state["step"] = "photo"
+        self._save(turn, state)
+        return [
+            turn.reply(
+                self.t(turn.lang, "report_ask_photo"),
+                (Button(self.t(turn.lang, "report_skip"), "flow:skip"),),
+            )
+        ]
+
+    def _ask_confirm(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        state["step"] = "confirm"
+        self._save(turn, state)
+        photo = self.t(turn.lang, "report_confirm_photo") if state.get("attachments") else ""
+        text = self.t(
+            turn.lang,
+            "report_confirm",
+            category=state["category"],
+            compound=state["compound"],
+            text=state["text"],
+            photo=photo,
+        )
+        return [
+            turn.reply(
+                text,
+                (
+                    Button(self.t(turn.lang, "report_submit"), "flow:submit"),
+                    self._cancel_button(turn),
+                ),
+            )
+        ]
+
+    def _cancel_button(self, turn: Turn) -> Button:
+        return Button(self.t(turn.lang, "report_cancel"), "flow:cancel")
+
+    # ---- input ----------------------------------------------------------------------------
+
+    def on_message(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        text = turn.msg.text.strip()
+        if state["flow"] == DETAIL:
+            return self._on_detail(turn, state, text)
+        step = state.get("step")
+        if step == "text":
+            if not text:
+                raise UserError("report_photo_expected_text")
+            state["text"] = text
+            state["attachments"] = state.get("attachments", []) + list(turn.msg.attachments)
+            return self._ask_compound(turn, state)
+        if step == "compound" and text:
+            state["compound"] = text
+            return self._ask_photo(turn, state)
+        if step == "photo" and turn.msg.attachments:
+            state["attachments"] = list(turn.msg.attachments)
+            return self._ask_confirm(turn, state)
+        return self._repeat(turn, state)
+
+    def _repeat(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        step = state.get("step")
+        if step == "category":
+            return self._ask_category(turn, state)
+        if step == "compound":
+            return self._ask_compound(turn, state)
+        if step == "photo":
+            return self._ask_photo(turn, state)
+        return self._ask_confirm(turn, state)
+
+    def _on_detail(self, turn: Turn, state: dict[str, Any], text: str) -> list[Outgoing]:
+        number = int(state["ticket"])
+        if text in self.t(turn.lang, "report_done_words").split():
+            self.repo.clear(*self._key(turn))
+            return [turn.reply(self.t(turn.lang, "report_detail_done", number=number))]
+        self.desk.add_detail(turn, number, text, turn.msg.attachments)
+        return [turn.reply(self.t(turn.lang, "report_detail_added", number=number))]
+
+    def on_action(self, turn: Turn, value: str) -> list[Outgoing]:
+        state = self.active(turn)
+        if value == "cancel" or state is None:
+            if state is None:
+                raise UserError("error_unknown_action")
+            return self.cancel(turn)
+        kind, _, arg = value.partition(":")
+        if kind == "cat" and arg.isdigit() and int(arg) < len(self.desk.settings.categories):
+            state["category"] = self.desk.settings.categories[int(arg)].name
+            state["step"] = "text"
+            self._save(turn, state)
+            return [turn.reply(self.t(turn.lang, "report_ask_text"))]
+        if kind == "compound" and arg.isdigit() and int(arg) < len(self.desk.settings.compounds):
+            state["compound"] = self.desk.settings.compounds[int(arg)]
+            return self._ask_photo(turn, state)
+        if kind == "skip" and state.get("step") == "photo":
+            return self._ask_confirm(turn, state)
+        if kind == "submit" and state.get("step") == "confirm":
+            return self._submit(turn, state)
+        if kind == "metoo" and state.get("step") == "metoo":
+            self.repo.clear(*self._key(turn))
+            ticket = self.desk.store.tickets.get(int(state["candidate"]))
+            if ticket is None:
+                raise UserError("ticket_not_found", number=state["candidate"])
+            return self.desk.join(turn, ticket)
+        if kind == "new" and state.get("step") == "metoo":
+            self.repo.clear(*self._key(turn))
+            return self._create(turn, self._report(state))
+        raise UserError("error_unknown_action")
+
+    def _report(self, state: dict[str, Any]) -> NewReport:
+        return NewReport(
+            "report",
+            state["category"],
+            state.get("compound", ""),
+            state["text"],
+            tuple(state.get("attachments", [])),
+        )
+
+    def _submit(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        report = self._report(state)
+        similar = self.desk.similar_open(report)
+        if similar is not None:
+            state.update(step="metoo", candidate=similar.number)
+            self._save(turn, state)
+            return [self._metoo_offer(turn, similar.number, similar.text)]
+        self.repo.clear(*self._key(turn))
+        return self._create(turn, report)
+
+    def _create(self, turn: Turn, report: NewReport) -> list[Outgoing]:
+        if not turn.private:
+            return self._create_from_group(turn, report)
+        ticket, cards = self.desk.create(turn, report)
+        return [
+            turn.reply(self.t(turn.lang, "report_created_private", number=ticket.number)),
+            *cards,
+        ]

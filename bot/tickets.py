@@ -1,0 +1,120 @@
+"""Issue records: the ticket model, its lifecycle rules and its history."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.errors import UserError
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+ACTIVE = frozenset({Status.OPEN, Status.CLAIMED, Status.IN_PROGRESS, Status.REOPENED})
+
+# action -> (statuses it may start from, status it leads to; None keeps the status)
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
+    "claim": (
+        frozenset({Status.OPEN, Status.REOPENED, Status.CLAIMED, Status.IN_PROGRESS}),
+        Status.CLAIMED,
+    ),
+    "assign": (ACTIVE, Status.CLAIMED),
+    "reply": (ACTIVE, Status.IN_PROGRESS),
+    "answer": (ACTIVE, Status.RESOLVED),
+    "resolve": (ACTIVE, Status.RESOLVED),
+    "close": (frozenset({Status.RESOLVED}), Status.CLOSED),
+    "reopen": (frozenset({Status.RESOLVED, Status.CLOSED, Status.REJECTED}), Status.REOPENED),
+    "reject": (ACTIVE, Status.REJECTED),
+    "merge": (ACTIVE, Status.DUPLICATE),
+    "open": (frozenset({Status.OPEN}), None),
+    "note": (frozenset(Status), None),
+    "metoo": (ACTIVE, None),
+    "detail": (ACTIVE, None),
+}
+
+
+@dataclass
+class Reporter:
+    """A resident attached to a ticket, and where their private replies go."""
+
+    key: str
+    name: str
+    channel: str
+    chat: str
+    lang: str
+
+
+@dataclass
+class Event:
+    """One line of a ticket's history."""
+
+    at: str
+    action: str
+    who: str
+    name: str
+    via: str
+    text: str = ""
+
+
+@dataclass
+class Ticket:
+    """A report or question and everything that happened to it."""
+
+    number: int
+    kind: str  # "report" | "question"
+    category: str
+    compound: str
+    text: str
+    reporters: list[Reporter]
+    origin: str
+    created: str
+    status: Status = Status.OPEN
+    attachments: list[str] = field(default_factory=list)
+    assignee: str = ""
+    assignee_name: str = ""
+    reason: str = ""
+    merged_into: int | None = None
+    history: list[Event] = field(default_factory=list)
+    cards: list[list[str]] = field(default_factory=list)  # [channel, chat_id, message_id]
+
+    @property
+    def updated(self) -> str:
+        return self.history[-1].at if self.history else self.created
+
+    def is_reporter(self, person_key: str) -> bool:
+        return any(r.key == person_key for r in self.reporters)
+
+    def apply(
+        self, action: str, *, at: datetime, who: str, name: str, via: str, text: str = ""
+    ) -> None:
+        """Move the ticket by `action`, or raise UserError naming the current state."""
+        allowed, target = TRANSITIONS[action]
+        if self.status not in allowed:
+            raise UserError(
+                "ticket_bad_state", number=self.number, action=action, status=self.status.value
+            )
+        if target is not None:
+            self.status = target
+        self.history.append(Event(at.isoformat(timespec="seconds"), action, who, name, via, text))
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Ticket:
+        data = dict(doc)
+        data["status"] = Status(data["status"])
+        data["reporters"] = [Reporter(**r) for r in data["reporters"]]
+        data["history"] = [Event(**e) for e in data["history"]]
+        return cls(**data)

@@ -292,7 +292,12 @@ class Conversation:
                 "question not answered (%s) from %s in %s", outcome, turn.sender_key, turn.msg.chat
             )
         return self.store.questions.record(
-            self.clock(), turn.sender_key, turn.sender_name, str(turn.msg.chat), text, outcome
+            self.clock(),
+            turn.sender_key,
+            name=turn.sender_name,
+            chat=str(turn.msg.chat),
+            text=text,
+            outcome=outcome,
         )
 
     # ---- buttons --------------------------------------------------------------------------

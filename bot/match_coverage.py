@@ -47,9 +47,19 @@ def make_term(analyzer: TextAnalyzer, word: str) -> Term:
     return Term(word, True, "".join(syllables), _pairs(word), _pairs(syllables))
 
 
-def make_terms(analyzer: TextAnalyzer, tokens: list[str]) -> list[Term]:
-    """Distinct content words of a tokenised text, in order."""
-    return [make_term(analyzer, w) for w in dict.fromkeys(tokens)]
+def make_terms(
+    analyzer: TextAnalyzer, tokens: list[str], cache: dict[str, Term] | None = None
+) -> list[Term]:
+    """Distinct content words of a tokenised text, in order (`cache` memoises per word)."""
+    if cache is None:
+        return [make_term(analyzer, w) for w in dict.fromkeys(tokens)]
+    out = []
+    for word in dict.fromkeys(tokens):
+        term = cache.get(word)
+        if term is None:
+            term = cache[word] = make_term(analyzer, word)
+        out.append(term)
+    return out
 
 
 def make_field(terms: Iterable[Term]) -> Field:

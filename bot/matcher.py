@@ -1,4 +1,32 @@
-"""The FAQ index and the three-way match decision: answer, suggest or none."""
+"""The FAQ index and the three-way match decision: answer, suggest or none.
+
+Retrieval: up to CANDIDATES entries by cosine over inverted postings of word, pinyin,
+character-bigram and pinyin-bigram features of the questions/keywords, plus whole-word
+features of the answer (identical answers share one document; features with more than
+MAX_POSTINGS postings are skipped).  Tokens, pinyin and terms are computed once per
+distinct text/word at build time.  In the query, adjacent single characters whose joined
+pinyin is that of a two-character FAQ word are rejoined (医 报 → 医报 ≈ 医保).
+
+Score (0..1) of an FAQ entry for a message, computed for the retrieved candidates only:
+
+* Query words are weighted by informativeness (self-information in jieba's general word
+  frequency dictionary, see `TextAnalyzer.informativeness`) times a clause weight: words
+  of the *ask* clause (the clause with a question marker or question mark, else the last
+  one) count fully, words of context clauses (story, chatter) count CONTEXT_WEIGHT.
+* query side  = weighted share of the query's words the entry explains: its questions and
+  keywords fully, homophones 0.9, word fragments partially, answer-text-only words at
+  ANSWER_COVER_CREDIT.
+* entry side  = weighted share of the entry's best-matching question that the query covers.
+* closeness   = for the entry's best question q: sqrt(share of the query covered by q alone
+  × share of q covered by the query); 1 for a verbatim (normalised) question.  It breaks
+  the ties of the saturated coverage scores in favour of the entry whose own question the
+  message matches most closely.
+
+score = query_side**QUERY_EXPONENT × entry_side**ENTRY_EXPONENT × closeness**CLOSENESS_EXPONENT
+(the exponents sum to 1, so a perfect match scores 1).  `match` answers when the best score
+and its relative margin over the runner-up clear `MatchSettings`, otherwise suggests or
+stays silent.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +37,25 @@ from typing import Literal
 
 from bot.faq import Faq, FaqEntry
 from bot.match_coverage import Field, Term, cover, make_field, make_terms, weighted_cover
-from bot.text import TextAnalyzer, idf
+from bot.text import TextAnalyzer, has_han, idf
 
 DecisionKind = Literal["answer", "suggest", "none"]
 
 # Candidate retrieval: how much each feature family counts (see TextAnalyzer.features).
 FEATURE_WEIGHTS = {"w": 1.0, "y": 0.6, "c": 0.5, "p": 0.35}
 ANSWER_FIELD_WEIGHT = 0.3
+ANSWER_FEATURES = ("w", "y")  # answers are retrieved by whole words only (short postings)
 CANDIDATES = 8
+# Features whose postings are longer than this are skipped during retrieval: they are so
+# common that their idf weight is negligible, and walking them dominates latency in very
+# large FAQs (never reached by FAQs of a few hundred entries).
+MAX_POSTINGS = 2000
 # Scoring: an answer text explains a query word less surely than a question does.
 ANSWER_COVER_CREDIT = 0.8
-QUERY_SIDE_EXPONENT = 0.7  # score = query_coverage**0.7 * question_coverage**0.3
+CONTEXT_WEIGHT = 0.5  # weight of words outside the ask clause
+QUERY_EXPONENT = 0.6
+ENTRY_EXPONENT = 0.25
+CLOSENESS_EXPONENT = 0.15
 
 Weighted = list[tuple[Term, float]]
 
@@ -28,16 +64,16 @@ Weighted = list[tuple[Term, float]]
 class MatchSettings:
     """Decision thresholds on the coverage score (0..1); README documents them under `faq.match`.
 
-    answer_threshold  = 0.52  answer when the best entry scores at least this …
-    answer_margin     = 0.30  … and beats the runner-up by this share of its own score,
+    answer_threshold  = 0.50  answer when the best entry scores at least this …
+    answer_margin     = 0.23  … and beats the runner-up by this share of its own score,
                               i.e. (best - second) / best >= answer_margin
     suggest_threshold = 0.35  otherwise offer suggestions when the best scores at least this
     suggest_ratio     = 0.60  suggestions after the first must score >= ratio * best
     max_suggestions   = 3     at most this many suggestions, best first
     """
 
-    answer_threshold: float = 0.52
-    answer_margin: float = 0.30
+    answer_threshold: float = 0.50
+    answer_margin: float = 0.23
     suggest_threshold: float = 0.35
     suggest_ratio: float = 0.60
     max_suggestions: int = 3
@@ -56,25 +92,29 @@ class Decision:
 
 @dataclass
 class _Doc:
-    entry: int
+    entries: tuple[int, ...]  # entries sharing this text (identical answers are one doc)
     field_weight: float
     vector: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    terms: Weighted
+    field: Field
 
 
 @dataclass(frozen=True)
 class _EntryIndex:
     questions: Field
     answer: Field
-    phrasings: tuple[Weighted, ...]
+    phrasings: tuple[_Phrasing, ...]
 
 
 class FaqMatcher:
     """A precomputed index over one FAQ; `match` never rescans raw text.
 
     `rank` retrieves candidates by cosine similarity over inverted postings, then scores
-    each by term coverage: the informativeness-weighted share of the query's words that
-    the entry explains (questions fully, answer text at 0.8), combined with the share of
-    the entry's best-matching question that the query covers.
+    each by term coverage (see the module docstring for the score).
     """
 
     def __init__(self, faq: Faq, analyzer: TextAnalyzer, settings: MatchSettings | None = None):
@@ -86,15 +126,32 @@ class FaqMatcher:
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._idf: dict[str, float] = {}
         self._entries: list[_EntryIndex] = []
-        tokens = analyzer.tokens
+        self._terms: dict[str, Term] = {}
+        self._question_pinyins: frozenset[str] = frozenset()
+        token_cache: dict[str, list[str]] = {}
+
+        def tokens(text: str) -> list[str]:
+            cached = token_cache.get(text)
+            if cached is None:
+                cached = token_cache[text] = analyzer.tokens(text)
+            return cached
+
         phrasings = [[tokens(q) for q in (*e.questions, " ".join(e.keywords))] for e in faq.entries]
         answers = [tokens(e.answer) for e in faq.entries]
         self._build_postings(phrasings, answers)
         self._build_coverage(phrasings, answers)
 
     def _build_postings(self, phrasings: list[list[list[str]]], answers: list[list[str]]) -> None:
-        question_feats = [[self.analyzer.features_of(q) for q in qs] for qs in phrasings]
-        answer_feats = [self.analyzer.features_of(a) for a in answers]
+        feature_cache: dict[tuple[str, ...], Counter[str]] = {}
+
+        def features(words: list[str]) -> Counter[str]:
+            key = tuple(words)
+            cached = feature_cache.get(key)
+            if cached is None:
+                cached = feature_cache[key] = self.analyzer.features_of(words)
+            return cached
+
+        question_feats = [[features(q) for q in qs] for qs in phrasings]
         df: Counter[str] = Counter()
         for feats in question_feats:
             df.update(set().union(*feats))
@@ -104,25 +161,45 @@ class FaqMatcher:
         for i, feats in enumerate(question_feats):
             for f in feats:
                 if f:
-                    self._add_doc(_Doc(i, 1.0, self._vector(f)))
-            self._add_doc(_Doc(i, ANSWER_FIELD_WEIGHT, self._vector(answer_feats[i])))
+                    self._add_doc(_Doc((i,), 1.0, self._vector(f)))
+        sharing: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for i, answer in enumerate(answers):
+            sharing[tuple(answer)].append(i)
+        for answer_words, entries in sharing.items():
+            kept = Counter(
+                {f: c for f, c in features(list(answer_words)).items() if f[0] in ANSWER_FEATURES}
+            )
+            if kept:
+                self._add_doc(_Doc(tuple(entries), ANSWER_FIELD_WEIGHT, self._vector(kept)))
 
     def _build_coverage(self, phrasings: list[list[list[str]]], answers: list[list[str]]) -> None:
-        terms = [[make_terms(self.analyzer, q) for q in qs] for qs in phrasings]
+        cache = self._terms
+        terms = [[make_terms(self.analyzer, q, cache) for q in qs] for qs in phrasings]
         df: Counter[str] = Counter()
         for per_entry in terms:
             df.update({t.word for doc in per_entry for t in doc})
         n = len(phrasings)
+        info = {w: self.analyzer.informativeness(w) for w in df}
+        self._question_pinyins = frozenset(
+            cache[w].pinyin for w in df if len(w) == 2 and cache[w].han
+        )
+        answer_fields: dict[tuple[str, ...], Field] = {}
         for answer, per_entry in zip(answers, terms, strict=True):
+            key = tuple(answer)
+            answer_field = answer_fields.get(key)
+            if answer_field is None:
+                answer_field = answer_fields[key] = make_field(
+                    make_terms(self.analyzer, answer, cache)
+                )
             weighted = tuple(
-                [(t, idf(df[t.word], n) * self.analyzer.informativeness(t.word)) for t in doc]
+                _Phrasing([(t, idf(df[t.word], n) * info[t.word]) for t in doc], make_field(doc))
                 for doc in per_entry
                 if doc
             )
             self._entries.append(
                 _EntryIndex(
                     questions=make_field(t for doc in per_entry for t in doc),
-                    answer=make_field(make_terms(self.analyzer, answer)),
+                    answer=answer_field,
                     phrasings=weighted,
                 )
             )
@@ -146,36 +223,83 @@ class FaqMatcher:
         query = self._vector(self.analyzer.features_of(words))
         dots: dict[int, float] = defaultdict(float)
         for feature, qw in query.items():
-            for doc_idx, dw in self._postings.get(feature, ()):
+            postings = self._postings.get(feature, ())
+            if len(postings) > MAX_POSTINGS:
+                continue
+            for doc_idx, dw in postings:
                 dots[doc_idx] += qw * dw
         best: dict[int, float] = {}
         for doc_idx, dot in dots.items():
             doc = self._docs[doc_idx]
             score = dot * doc.field_weight
-            if score > best.get(doc.entry, 0.0):
-                best[doc.entry] = score
+            for entry in doc.entries:
+                if score > best.get(entry, 0.0):
+                    best[entry] = score
         return sorted(best, key=best.__getitem__, reverse=True)[:CANDIDATES]
 
     def _score(self, query: Weighted, query_field: Field, entry: _EntryIndex) -> float:
-        """Coverage of the query by the entry, blended with coverage of its best question."""
+        """Query-side coverage × entry-side coverage × closeness (module docstring)."""
         total = sum(w for _, w in query)
+        if not total:
+            return 0.0
         explained = sum(
             w * max(cover(t, entry.questions), ANSWER_COVER_CREDIT * cover(t, entry.answer))
             for t, w in query
         )
-        query_side = explained / total if total else 0.0
-        entry_side = max((weighted_cover(doc, query_field) for doc in entry.phrasings), default=0.0)
-        return float(query_side**QUERY_SIDE_EXPONENT * entry_side ** (1 - QUERY_SIDE_EXPONENT))
+        query_side = explained / total
+        entry_side = closeness = 0.0
+        for phrasing in entry.phrasings:
+            covered = weighted_cover(phrasing.terms, query_field)
+            entry_side = max(entry_side, covered)
+            if covered * 1.0 > closeness**2:
+                by_phrasing = sum(w * cover(t, phrasing.field) for t, w in query) / total
+                closeness = max(closeness, math.sqrt(covered * by_phrasing))
+        return float(
+            query_side**QUERY_EXPONENT * entry_side**ENTRY_EXPONENT * closeness**CLOSENESS_EXPONENT
+        )
+
+    def _query(self, text: str) -> tuple[list[str], Weighted]:
+        """Content words and their weights: informativeness × clause weight."""
+        clause_weight: dict[str, float] = {}
+        words: list[str] = []
+        for clause in self.analyzer.clauses(text):
+            weight = 1.0 if clause.question else CONTEXT_WEIGHT
+            for word in self._join_homophones(clause.words):
+                words.append(word)
+                clause_weight[word] = max(clause_weight.get(word, 0.0), weight)
+        terms = make_terms(self.analyzer, words, self._terms)
+        query = [(t, self.analyzer.informativeness(t.word) * clause_weight[t.word]) for t in terms]
+        return words, query
+
+    def _join_homophones(self, words: list[str]) -> list[str]:
+        """Rejoin single characters the segmenter split off a mistyped FAQ word: adjacent
+        one-character words whose joined pinyin is that of an FAQ question word (医 报 →
+        医报 ≈ 医保, 高 零 → 高零 ≈ 高龄) become one word, matched as a homophone."""
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            a = words[i]
+            if (
+                i + 1 < len(words)
+                and len(a) == 1 == len(words[i + 1])
+                and has_han(a + words[i + 1])
+            ):
+                joined = a + words[i + 1]
+                if "".join(self.analyzer.pinyin(joined)) in self._question_pinyins:
+                    out.append(joined)
+                    i += 2
+                    continue
+            out.append(a)
+            i += 1
+        return out
 
     def rank(self, text: str) -> list[tuple[int, float]]:
         """Entries by score, best first (only retrieved candidates, scores in 0..1)."""
-        words = self.analyzer.tokens(text)
+        words, query = self._query(text)
         candidates = self._candidates(words)
         if not candidates:
             return []
-        terms = make_terms(self.analyzer, words)
-        query = [(t, self.analyzer.informativeness(t.word)) for t in terms]
-        query_field = make_field(terms)
+        query_field = make_field(t for t, _ in query)
         scored = [(i, self._score(query, query_field, self._entries[i])) for i in candidates]
         return sorted(scored, key=lambda kv: kv[1], reverse=True)
 

@@ -138,7 +138,7 @@ class QuestionLog:
         self._table = db.table("questions")
 
     def record(
-        self, at: datetime, person: str, name: str, chat: str, text: str, outcome: str
+        self, at: datetime, person: str, *, name: str, chat: str, text: str, outcome: str
     ) -> int:
         """`outcome` is the FAQ decision: answer, suggest, none, or group (overheard)."""
         doc = {

@@ -30,6 +30,9 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9\-]*|[0-9]+")
 _SPACES = re.compile(r"\s+")
+# Clause boundaries in chat text: sentence/clause punctuation (half- or full-width after NFKC)
+# and whitespace; the captured delimiter tells whether the clause ended with a question mark.
+_CLAUSE_SPLIT = re.compile(r"([,.;:!?\u3001\u3002\uff5e~\u2026\n]+)")
 
 # informativeness(): natural-log self-information minus INFO_SHIFT, clipped to the range.
 INFO_SHIFT = 6.0
@@ -57,12 +60,22 @@ def _stem(word: str) -> str:
 
 
 def _convertible_chars(converter: Any) -> frozenset[str] | None:
-    """First characters of opencc's t2s dictionary keys, so plain Simplified text can skip
-    the (slow, pure-Python) conversion; None when the internals are not as expected."""
+    """Characters that opencc's t2s dictionaries actually change (in a single-character
+    entry or inside a phrase), so plain Simplified text can skip the (slow, pure-Python)
+    conversion; None when the internals are not as expected."""
     try:
         converter.convert("")
         groups = converter._dict_chain_data
-        return frozenset(key[0] for group in groups for *_, table in group for key in table)
+        changed: set[str] = set()
+        for group in groups:
+            for *_, table in group:
+                for key, value in table.items():
+                    target = value if isinstance(value, str) else value[0]
+                    if len(key) == 1 or len(target) != len(key):
+                        changed.add(key[0] if len(target) != len(key) else key)
+                    else:
+                        changed.update(a for a, b in zip(key, target, strict=True) if a != b)
+        return frozenset(changed)
     except (AttributeError, TypeError, ValueError, IndexError):
         return None
 
@@ -81,6 +94,7 @@ class Lexicon:
     chatter: tuple[str, ...]
     stopwords: frozenset[str]
     synonyms: dict[str, str] = field(hash=False)
+    question_markers: tuple[str, ...] = ()
 
     @classmethod
     def bundled(cls) -> Lexicon:
@@ -91,7 +105,16 @@ class Lexicon:
             canonical, *others = line.split()
             for term in others:
                 synonyms.setdefault(term, canonical)
-        return cls(tuple(chatter), stopwords, synonyms)
+        markers = tuple(w for ln in _data_lines("question_markers.txt") for w in ln.split())
+        return cls(tuple(chatter), stopwords, synonyms, markers)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Content words of one clause of a message and whether it is the ask."""
+
+    words: list[str]
+    question: bool
 
 
 class TextAnalyzer:
@@ -149,6 +172,39 @@ class TextAnalyzer:
                     out.append(canon)
         return out
 
+    def clauses(self, text: str) -> list[Clause]:
+        """The message split at punctuation into clauses of content words.
+
+        A clause is a *question* when it holds a question marker (吗/怎么/咋/how …) or ends
+        in a question mark.  A question clause without content words (跟谁说啊, 咋弄)
+        passes its question role to the preceding clause it refers to.  When no clause is
+        marked, the last one with content is taken as the ask.
+        """
+        parts = _CLAUSE_SPLIT.split(unicodedata.normalize("NFKC", text))
+        out: list[Clause] = []
+        for i in range(0, len(parts), 2):
+            piece = parts[i]
+            delim = parts[i + 1] if i + 1 < len(parts) else ""
+            marked = "?" in delim or self._has_marker(self.normalize(piece))
+            words = self.tokens(piece)
+            if words:
+                out.append(Clause(words, marked))
+            elif marked and out:
+                out[-1] = Clause(out[-1].words, True)
+        if out and not any(c.question for c in out):
+            out[-1] = Clause(out[-1].words, True)
+        return out
+
+    def _has_marker(self, normalized: str) -> bool:
+        padded = f" {normalized} "
+        for marker in self.lexicon.question_markers:
+            if has_han(marker):
+                if marker in normalized:
+                    return True
+            elif marker.isalpha() and f" {marker} " in padded:
+                return True
+        return False
+
     def pinyin(self, han: str) -> tuple[str, ...]:
         cached = self._pinyin_cache.get(han)
         if cached is None:
@@ -177,20 +233,30 @@ class TextAnalyzer:
         return self.features_of(self.tokens(text))
 
     def features_of(self, words: list[str]) -> Counter[str]:
-        """The same features from already computed tokens (saves segmenting twice)."""
+        """The same features from already computed tokens (saves segmenting twice).
+
+        Pinyin comes from the per-word cache, so building an index converts each distinct
+        word once rather than every text."""
         feats: Counter[str] = Counter()
-        han_text = ""
+        run: list[str] = []
+        runs: list[list[str]] = [run]
         for word in words:
             feats["w:" + word] += 1
-            if has_han(word):
+            if has_han(word) and _HAN_RUN.fullmatch(word):
                 feats["y:" + "".join(self.pinyin(word))] += 1
-                han_text += word
+                run.append(word)
             else:
-                han_text += " "
-        for run in _HAN_RUN.findall(han_text):
-            for a, b in pairwise(run):
+                if has_han(word):
+                    feats["y:" + "".join(self.pinyin(word))] += 1
+                run = []
+                runs.append(run)
+        for run_words in runs:
+            if not run_words:
+                continue
+            text = "".join(run_words)
+            for a, b in pairwise(text):
                 feats["c:" + a + b] += 1
-            syllables = self.pinyin(run)
+            syllables = [s for w in run_words for s in self.pinyin(w)]
             for a, b in pairwise(syllables):
                 feats["p:" + a + b] += 1
         return feats

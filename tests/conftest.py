@@ -34,8 +34,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         base: dict[str, Any] = {
             "data_dir": tmp_path / "data",
             "faq": REPO / "faq.yaml",
-            "roles": RolesConfig(admins=("fake:admin",), staff=("fake:staff", "other:zhu"),
-                                 trusted_role_channels=()),
+            "roles": RolesConfig(
+                admins=("fake:admin",), staff=("fake:staff", "other:zhu"), trusted_role_channels=()
+            ),
             "staff_rooms": (StaffRoom(chat="other:g:staffroom"),),
             "compounds": ("丰仓小区", "粮库宿舍"),
         }
@@ -53,8 +54,15 @@ class Bot:
         self.channel = channel
         self.other = other
 
-    def chat(self, user: str, *, group: str | None = None, role: Role | None = None,
-             language: str | None = None, network: str = "fake") -> Chat:
+    def chat(
+        self,
+        user: str,
+        *,
+        group: str | None = None,
+        role: Role | None = None,
+        language: str | None = None,
+        network: str = "fake",
+    ) -> Chat:
         channel = self.other if network == "other" else self.channel
         return Chat(self.app, channel, user, group=group, role=role, language=language)
 

@@ -22,13 +22,20 @@ class FakeChannel:
         self.sent: list[Outgoing] = []
         self.deliver: Deliver | None = None
         self._ids = itertools.count(1000)
+        self._refs: list[tuple[Outgoing, str]] = []
+
+    def sent_ids(self, out: Outgoing) -> list[str]:
+        """The platform message ids this channel gave to `out`."""
+        return [ref for o, ref in self._refs if o is out]
 
     async def start(self, deliver: Deliver) -> None:
         self.deliver = deliver
 
     async def send(self, out: Outgoing) -> SentRef:
         self.sent.append(out)
-        return SentRef(self.name, out.to.chat_id, str(next(self._ids)))
+        ref = str(next(self._ids))
+        self._refs.append((out, ref))
+        return SentRef(self.name, out.to.chat_id, ref)
 
     async def stop(self) -> None:
         self.deliver = None
@@ -78,6 +85,7 @@ class Chat:
         mention: bool = False,
         action: str | None = None,
         attachments: tuple[str, ...] = (),
+        reply_to: str | None = None,
     ) -> list[Outgoing]:
         before = len(self.channel.sent)
         await self.app.deliver(
@@ -91,6 +99,7 @@ class Chat:
                 mentions_bot=mention,
                 action=action,
                 attachments=attachments,
+                reply_to_message_id=reply_to,
                 claimed_role=self.role,
             )
         )

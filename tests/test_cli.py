@@ -118,7 +118,7 @@ def test_chat_script_prints_blocks_per_recipient(tmp_path: Path) -> None:
                 ":as admin 朱书记",
                 ":dm",
                 "/help",
-                "1",
+                ":press 1",
             ]
         )
         + "\n"

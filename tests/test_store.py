@@ -17,7 +17,9 @@ def test_records_survive_reopen(tmp_path: Path) -> None:
     at = datetime(2026, 12, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
     store = Store(tmp_path)
     store.people.set_language("telegram:1", "en")
-    store.questions.record(at, "telegram:1", "Alice", "telegram:1", "Where is the hall?", "none")
+    store.questions.record(
+        at, "telegram:1", name="Alice", chat="telegram:1", text="Where is the hall?", outcome="none"
+    )
     store.ratings.rate(at, "telegram:1", "office-hours", helpful=False)
     store.ratings.rate(at, "telegram:1", "office-hours", helpful=True)
     store.close()

@@ -1,0 +1,186 @@
+"""Tickets through the real core: residents on one fake network, staff on another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.app import App, build_core
+from bot.config import Settings
+from bot.text import TextAnalyzer
+from tests.conftest import Bot
+from tests.fakes import Chat, FakeChannel, FakeClock
+
+STAFF_ROOM = "other:g:staffroom"
+
+
+async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) -> None:
+    resident_group = bot.chat("zhang", group="丰仓小区群")
+    (ack, details) = await resident_group.say("/report 3号楼后头的路灯黑了好几天了")
+    assert ack.text == "已收到，编号 #1001，工作人员会私信联系您。"
+    assert str(ack.to) == "fake:g:丰仓小区群"
+    assert str(details.to) == "fake:zhang" and "#1001" in details.text  # private, not group
+    (card,) = bot.sent_to(STAFF_ROOM)
+    assert "#1001" in card.text and "路灯照明" in card.text and "丰仓小区" in card.text
+    assert [b.action for b in card.buttons] == ["t:claim:1001", "t:reply:1001", "t:resolve:1001"]
+
+    resident = bot.chat("zhang")
+    (added,) = await resident.say("就在3号楼东边第二根灯杆")
+    assert "已补充到 #1001" in added.text
+    (done,) = await resident.say("完成")
+    assert "#1001" in done.text
+
+    staff = bot.chat("zhu", group="staffroom", network="other")
+    clock.advance(minutes=20)
+    (claimed,) = await staff.say(action="t:claim:1001")
+    assert claimed.text == "你已认领 #1001。"
+    assert bot.channel.sent[-1].text == "您反映的问题 #1001 已有工作人员接手处理。"
+    assert str(bot.channel.sent[-1].to) == "fake:zhang"
+
+    # A platform reply to the card relays the text to the resident's private chat.
+    card_id = next(iter(bot.other.sent_ids(card)))
+    (relayed_ack,) = await staff.say("明天上午电工过去换灯泡", reply_to=card_id)
+    assert "已把回复转给 #1001" in relayed_ack.text
+    assert bot.channel.sent[-1].text == "工作人员回复 #1001：明天上午电工过去换灯泡"
+
+    (resolved,) = await staff.say("/resolve 1001 已更换灯泡")
+    assert "已标记为已解决" in resolved.text
+    assert bot.channel.sent[-1].text == "您反映的问题 #1001 已处理完毕：已更换灯泡"
+
+    (status,) = await resident.say("/status 1001")
+    assert "已解决" in status.text and "已更换灯泡" in status.text
+
+    (detail,) = await staff.say("/ticket 1001")
+    assert "东边第二根灯杆" in detail.text and "zhu resolve" in detail.text
+    ticket = bot.app.core.store.tickets.get(1001)
+    assert ticket is not None
+    assert [(e.action, e.via) for e in ticket.history] == [
+        ("open", "fake"),
+        ("detail", "fake"),
+        ("claim", "other"),
+        ("reply", "other"),
+        ("resolve", "other"),
+    ]
+
+
+async def test_private_report_dialogue_resumes_after_restart(
+    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+) -> None:
+    settings = make_settings()
+
+    def start() -> tuple[App, Chat, FakeChannel]:
+        core = build_core(settings, clock=clock, analyzer=analyzer)
+        fake, other = FakeChannel("fake"), FakeChannel("other")
+        app = App(core, [fake, other], settings)
+        return app, Chat(app, fake, "li"), other
+
+    app, li, _ = start()
+    (categories,) = await li.say("/report")
+    assert categories.text == "请选择问题类别："
+    drains = next(b for b in categories.buttons if b.label == "排水/雨污分流")
+    (ask_text,) = await li.say(action=drains.action)
+    assert "描述问题" in ask_text.text
+    app.core.close()  # the bot restarts in the middle of the dialogue
+
+    app, li, other = start()
+    (ask_compound,) = await li.say("院里下水道堵了，污水往外冒")
+    assert [b.label for b in ask_compound.buttons] == ["丰仓小区", "粮库宿舍"]
+    (ask_photo,) = await li.press(ask_compound, "粮库宿舍")
+    assert "照片" in ask_photo.text
+    (confirm,) = await li.say("", attachments=("photo-file-1",))
+    assert "照片：已附上" in confirm.text and "粮库宿舍" in confirm.text
+    (created,) = await li.press(confirm, "submit")
+    assert created.text.startswith("已登记，编号 #1001")
+    (card,) = other.sent
+    assert card.attachments == ("photo-file-1",) and "排水/雨污分流" in card.text
+    app.core.close()
+
+
+async def test_me_too_joins_the_open_report(bot: Bot) -> None:
+    await bot.chat("zhang", group="丰仓小区群").say("/report 5号楼门口路灯不亮了")
+    neighbour = bot.chat("wang", group="丰仓小区群")
+    (offer,) = await neighbour.say("/report 5号楼门口的路灯不亮")
+    assert "#1001" in offer.text
+    (joined,) = await neighbour.press(offer, "metoo")
+    assert "已为 #1001 记上您一份" in joined.text
+    staff = bot.chat("zhu", group="staffroom", network="other")
+    await staff.say("/resolve 1001")
+    told = {str(o.to) for o in bot.channel.sent if "#1001 已处理完毕" in o.text}
+    assert told == {"fake:zhang", "fake:wang"}
+
+
+async def test_residents_see_only_their_own_tickets(bot: Bot) -> None:
+    await bot.chat("zhang").say("/report 楼道灯坏了")
+    owner = bot.chat("zhang")
+    (confirm_or_compound,) = await owner.say("丰仓小区")
+    (confirm,) = await owner.press(confirm_or_compound, "skip")
+    await owner.press(confirm, "submit")
+    (mine,) = await owner.say("/mytickets")
+    assert "#1001" in mine.text
+    (other_view,) = await bot.chat("wang").say("/status 1001")
+    (missing,) = await bot.chat("wang").say("/status 9999")
+    assert other_view.text == "没有找到编号 #1001 的问题。"
+    assert missing.text == "没有找到编号 #9999 的问题。"
+
+
+async def test_staff_commands_refuse_residents_and_bad_input(bot: Bot) -> None:
+    await bot.chat("zhang", group="丰仓小区群").say("/report 垃圾桶满了没人清")
+    resident = bot.chat("zhang")
+    for command in ("/claim 1001", "/resolve 1001", "/reply 1001 好的", "/tickets"):
+        (refused,) = await resident.say(command)
+        assert "只有工作人员可以使用" in refused.text, command
+    (press,) = await resident.say(action="t:claim:1001")
+    assert "只有工作人员" in press.text
+
+    staff = bot.chat("zhu", group="staffroom", network="other")
+    (unknown,) = await staff.say("/claim 4242")
+    assert unknown.text == "没有找到编号 #4242 的问题。"
+    (bad,) = await staff.say("/claim abc")
+    assert "不是有效的问题编号" in bad.text
+    (empty,) = await staff.say("/reply 1001")
+    assert "内容不能为空" in empty.text
+    (usage,) = await staff.say("/claim")
+    assert "/claim <编号>" in usage.text
+    await staff.say("/resolve 1001")
+    (wrong_state,) = await staff.say("/claim 1001")
+    assert wrong_state.text == "#1001 现在是“resolved”状态，不能执行“claim”。"
+    (self_merge,) = await staff.say("/merge 1001 1001")
+    assert "不能把问题合并到它自己" in self_merge.text
+
+
+async def test_notes_stay_internal_and_merge_moves_reporters(bot: Bot) -> None:
+    await bot.chat("zhang", group="丰仓小区群").say("/report 东门积水很深")
+    await bot.chat("wang", group="粮库宿舍群").say("/report 下水道返味")
+    staff = bot.chat("zhu", group="staffroom", network="other")
+    await staff.say("/note 1001 已联系市政排水所")
+    (merged,) = await staff.say("/merge 1002 1001")
+    assert "#1002 已合并到 #1001" in merged.text
+    assert any("合并" in o.text and str(o.to) == "fake:wang" for o in bot.channel.sent)
+    (status,) = await bot.chat("zhang").say("/status 1001")
+    assert "市政排水所" not in status.text
+    (internal,) = await staff.say("/ticket 1001")
+    assert "市政排水所" in internal.text and "wang" in internal.text
+
+
+async def test_question_ticket_answered_with_faq_entry(bot: Bot) -> None:
+    (reply,) = await bot.chat("sun").say("双色球昨晚开的啥号？")
+    assert "#1001" in reply.text
+    staff = bot.chat("zhu", group="staffroom", network="other")
+    (unknown_faq,) = await staff.say("/answer 1001 no-such-entry")
+    assert "没有“no-such-entry”" in unknown_faq.text
+    (answered,) = await staff.say("/answer 1001 anti-fraud")
+    assert "anti-fraud" in answered.text
+    told = bot.channel.sent[-1]
+    assert str(told.to) == "fake:sun" and "工作人员给您找到了答案" in told.text
+    suggestions = bot.app.core.store.faq_suggestions.pending()
+    assert [(s.entry, s.text) for s in suggestions] == [("anti-fraud", "双色球昨晚开的啥号？")]
+
+
+async def test_ask_staff_button_opens_a_question(bot: Bot) -> None:
+    resident = bot.chat("sun")
+    (suggestion,) = await resident.say("医保")
+    (reply,) = await resident.press(suggestion, "askstaff")
+    assert "#1001" in reply.text
+    (card,) = bot.sent_to(STAFF_ROOM)
+    assert "医保" in card.text
+    (someone_else,) = await bot.chat("li").say(action=suggestion.buttons[-1].action)
+    assert "失效" in someone_else.text

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot import cli_data
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.evaluation import evaluate, load_cases
@@ -18,6 +19,7 @@ from bot.faq_source import FaqSource
 from bot.i18n import normalize_language
 from bot.matcher import FaqMatcher
 from bot.models import Role
+from bot.store import Store
 from bot.text import TextAnalyzer
 from channels.base import Channel
 from channels.console import ConsoleChannel, Persona
@@ -56,6 +58,25 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--faq", type=Path, help="faq.yaml (default: the configured one)")
     ev.add_argument("--cases", type=Path, required=True)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    sugg = faq_sub.add_parser("suggestions", help="phrasings staff answered with /answer")
+    accept = faq_sub.add_parser("accept", help="write suggestions into faq.yaml")
+    accept.add_argument("ids", type=int, nargs="+")
+    accept.add_argument("--faq", type=Path, help="faq.yaml (default: the configured one)")
+    for q in (sugg, accept):
+        q.add_argument("--data", type=Path, help="data folder (default ./data)")
+
+    tickets = sub.add_parser("tickets", help="list, show or export tickets (read-only)")
+    tickets_sub = tickets.add_subparsers(dest="tickets_command", required=True)
+    listing = tickets_sub.add_parser("list")
+    listing.add_argument("--status")
+    listing.add_argument("--compound")
+    show = tickets_sub.add_parser("show")
+    show.add_argument("number", type=int)
+    export = tickets_sub.add_parser("export")
+    export.add_argument("--csv", action="store_true", required=True, help="CSV (UTF-8, BOM)")
+    export.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    for q in (listing, show, export):
+        q.add_argument("--data", type=Path, help="data folder (default ./data)")
     return p
 
 
@@ -74,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             "faq": getattr(args, "faq", None),
         }
         settings = load_settings(args.config, overrides)
+        if args.command == "tickets":
+            return _tickets(args, settings)
+        if args.command == "faq" and args.faq_command in ("suggestions", "accept"):
+            return _faq_suggestions(args, settings)
         if args.command == "faq":
             return _faq(args, settings)
         return asyncio.run(_serve(args, settings))
@@ -156,6 +181,40 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
     width = max(len(k) for k in rows)
     for key, value in rows.items():
         _print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _tickets(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store(settings.data_dir, read_only=True)
+    try:
+        if args.tickets_command == "list":
+            lines = cli_data.tickets_list(store, args.status, args.compound)
+            _print("\n".join(lines) if lines else "(no tickets)")
+        elif args.tickets_command == "show":
+            _print("\n".join(cli_data.ticket_show(store, args.number)))
+        elif args.out is not None:
+            args.out.write_text(cli_data.tickets_csv(store), encoding="utf-8")
+        else:
+            sys.stdout.write(cli_data.tickets_csv(store))
+    finally:
+        store.close()
+    return 0
+
+
+def _faq_suggestions(args: argparse.Namespace, settings: Settings) -> int:
+    if args.faq_command == "suggestions":
+        store = Store(settings.data_dir, read_only=True)
+        try:
+            lines = cli_data.faq_suggestions(store)
+            _print("\n".join(lines) if lines else "(no suggestions)")
+        finally:
+            store.close()
+        return 0
+    store = Store(settings.data_dir)  # writes: needs the folder lock (stop the bot first)
+    try:
+        cli_data.faq_accept(store, settings.faq_path, args.ids, _print)
+    finally:
+        store.close()
     return 0
 
 

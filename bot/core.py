@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -69,7 +69,13 @@ class Conversation:
         self.desk = TicketDesk(
             settings=settings, store=store, translate=translate, clock=clock, faq=faq
         )
-        self.dialogues = Dialogues(repo=store.dialogues, desk=self.desk, translate=translate)
+        self.dialogues = Dialogues(
+            repo=store.dialogues,
+            desk=self.desk,
+            translate=translate,
+            clock=clock,
+            timeout=timedelta(minutes=settings.dialogue_timeout_minutes),
+        )
         self._markers = _question_markers()
         own: dict[str, Handler] = {
             "start": self._cmd_start,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.desk import NewReport, TicketDesk
@@ -18,19 +20,37 @@ DETAIL = "detail"
 class Dialogues:
     """Runs the report and add-details dialogues; a restart resumes from the stored step."""
 
-    def __init__(self, *, repo: DialogueRepo, desk: TicketDesk, translate: Translator) -> None:
+    def __init__(
+        self,
+        *,
+        repo: DialogueRepo,
+        desk: TicketDesk,
+        translate: Translator,
+        clock: Callable[[], datetime],
+        timeout: timedelta,
+    ) -> None:
         self.repo = repo
         self.desk = desk
         self.t = translate
+        self.clock = clock
+        self.timeout = timeout
 
     def _key(self, turn: Turn) -> tuple[str, str]:
         return turn.sender_key, str(turn.msg.chat)
 
     def active(self, turn: Turn) -> dict[str, Any] | None:
-        return self.repo.get(*self._key(turn))
+        """The dialogue in progress here, unless it was left untouched for too long."""
+        state = self.repo.get(*self._key(turn))
+        if state is None:
+            return None
+        if self.clock() - datetime.fromisoformat(state["at"]) > self.timeout:
+            self.repo.clear(*self._key(turn))
+            return None
+        return state
 
-    def _save(self, turn: Turn, state: dict[str, Any]) -> None:
-        self.repo.put(*self._key(turn), state)
+    def _save(self, turn: Turn, state: dict[str, Any], chat: Address | None = None) -> None:
+        state["at"] = self.clock().isoformat()
+        self.repo.put(turn.sender_key, str(chat or turn.msg.chat), state)
 
     def cancel(self, turn: Turn) -> list[Outgoing]:
         if self.active(turn) is None:
@@ -88,7 +108,7 @@ class Dialogues:
     def _create_from_group(self, turn: Turn, report: NewReport) -> list[Outgoing]:
         ticket, cards = self.desk.create(turn, report)
         private = turn.private_address
-        self.repo.put(turn.sender_key, str(private), {"flow": DETAIL, "ticket": ticket.number})
+        self._save(turn, {"flow": DETAIL, "ticket": ticket.number}, chat=private)
         return [
             turn.reply(self.t(turn.lang, "report_created_group", number=ticket.number)),
             Outgoing(
@@ -119,7 +139,7 @@ class Dialogues:
         self, turn: Turn, state: dict[str, Any], to: Address | None = None
     ) -> list[Outgoing]:
         state["step"] = "category"
-        self.repo.put(turn.sender_key, str(to or turn.msg.chat), state)
+        self._save(turn, state, chat=to)
         buttons = tuple(
             Button(c.name, f"flow:cat:{i}") for i, c in enumerate(self.desk.settings.categories)
         )

@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
@@ -39,13 +39,20 @@ class JournalStorage(Storage):
     emptied. On open: snapshot, then journal; a torn last line (a crash mid-append) is dropped.
     """
 
-    def __init__(self, folder: Path, snapshot_every: int = 20_000, durable: bool = True) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        snapshot_every: int = 20_000,
+        durable: bool = True,
+        read_only: bool = False,
+    ) -> None:
         self.folder = folder
         self.snapshot_every = snapshot_every
         self.durable = durable
+        self.read_only = read_only
         self._data: Tables = self._load_snapshot()
         self._commits = self._replay_journal()
-        self._journal = (folder / JOURNAL).open("ab")
+        self._journal: IO[bytes] | None = None if read_only else (folder / JOURNAL).open("ab")
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -89,7 +96,7 @@ class JournalStorage(Storage):
             self._apply(record)
             good_bytes += len(line) + 1
             count += 1
-        if good_bytes < len(raw):
+        if good_bytes < len(raw) and not self.read_only:
             with path.open("r+b") as fh:
                 fh.truncate(good_bytes)
                 fh.flush()
@@ -133,6 +140,8 @@ class JournalStorage(Storage):
     def _append(self, record: dict[str, Any]) -> None:
         if not record:
             return
+        if self._journal is None:
+            raise ConfigError(str(self.folder), "opened read-only; stop the bot to change data")
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         self._journal.write(line)
         self._journal.flush()
@@ -152,13 +161,14 @@ class JournalStorage(Storage):
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         _fsync_dir(self.folder)
-        self._journal.close()
+        if self._journal is not None:
+            self._journal.close()
         self._journal = (self.folder / JOURNAL).open("wb")  # replaying it twice is harmless
         os.fsync(self._journal.fileno())
         self._commits = 0
 
     def close(self) -> None:
-        if not self._journal.closed:
+        if self._journal is not None and not self._journal.closed:
             if self._commits:
                 self.snapshot()
             self._journal.close()

@@ -54,16 +54,24 @@ class DataFolderLock:
 
 
 class Store:
-    """Opens the data folder (creating it), checks its schema version, hands out repositories."""
+    """Opens the data folder, checks its schema version, hands out repositories.
 
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+    The bot opens it for writing and holds the folder lock; command-line readers may open it
+    read-only while the bot runs (they replay the same snapshot and journal, and cannot write).
+    """
+
+    def __init__(self, folder: Path, *, read_only: bool = False) -> None:
         self.folder = folder
         self._lock = DataFolderLock(folder)
-        self._lock.acquire()
+        if read_only:
+            if not folder.is_dir():
+                raise ConfigError(str(folder), "no such data folder")
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
         try:
-            self.db = JournalDB(folder)
-            self._check_schema()
+            self.db = JournalDB(folder, read_only=read_only)
+            self._check_schema(read_only)
         except Exception:
             self._lock.release()
             raise
@@ -74,11 +82,12 @@ class Store:
         self.dialogues = DialogueRepo(self.db)
         self.faq_suggestions = FaqSuggestions(self.db)
 
-    def _check_schema(self) -> None:
+    def _check_schema(self, read_only: bool) -> None:
         meta = self.db.table("meta")
         row = meta.get(doc_id=1)
         if row is None:
-            meta.insert({"schema": SCHEMA_VERSION})
+            if not read_only:
+                meta.insert({"schema": SCHEMA_VERSION})
             return
         assert isinstance(row, dict)
         version = int(row.get("schema", 0))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import yishiting
 from tests.conftest import REPO, SHARED_DEV
 
 EVAL_KEYS = {
@@ -29,23 +29,6 @@ EVAL_KEYS = {
     "wrong_answer_rate",
     "null_silent_rate",
 }
-
-
-def yishiting(
-    *args: str, stdin: str = "", cwd: Path = REPO, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("YISHITING_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        text=True,
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_faq_check_summarises_the_bundled_faq() -> None:

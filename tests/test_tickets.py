@@ -184,3 +184,13 @@ async def test_ask_staff_button_opens_a_question(bot: Bot) -> None:
     assert "医保" in card.text
     (someone_else,) = await bot.chat("li").say(action=suggestion.buttons[-1].action)
     assert "失效" in someone_else.text
+
+
+async def test_add_details_dialogue_expires(bot: Bot, clock: FakeClock) -> None:
+    await bot.chat("zhang", group="丰仓小区群").say("/report 单元门坏了关不上")
+    resident = bot.chat("zhang")
+    (added,) = await resident.say("是2单元")
+    assert "已补充到 #1001" in added.text
+    clock.advance(minutes=31)
+    (answer,) = await resident.say("电动车能在楼道里充电吗")
+    assert answer.text.startswith("📌")

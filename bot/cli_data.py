@@ -1,0 +1,109 @@
+"""Command-line views of the data folder: tickets list/show/export and FAQ suggestions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.errors import ConfigError
+from bot.faq_writer import add_questions
+from bot.store import Store
+from bot.tickets import Status, Ticket
+
+CSV_COLUMNS = [
+    "number",
+    "kind",
+    "status",
+    "category",
+    "compound",
+    "text",
+    "reporters",
+    "assignee",
+    "created",
+    "updated",
+    "origin",
+    "history",
+]
+
+
+def tickets_list(store: Store, status: str | None, compound: str | None) -> list[str]:
+    if status is not None and status not in {s.value for s in Status}:
+        raise ConfigError(
+            "--status", f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)})"
+        )
+    rows = [
+        t
+        for t in store.tickets.all()
+        if (status is None or t.status.value == status)
+        and (compound is None or t.compound == compound)
+    ]
+    return [
+        f"#{t.number}  {t.status.value:<11} {t.category:<10} {t.compound or '-':<8} "
+        f"{' '.join(t.text.split())[:50]}"
+        for t in sorted(rows, key=lambda t: t.number)
+    ]
+
+
+def ticket_show(store: Store, number: int) -> list[str]:
+    ticket = store.tickets.get(number)
+    if ticket is None:
+        raise ConfigError(str(store.folder), f"no ticket #{number}")
+    lines = [
+        f"#{ticket.number} {ticket.status.value} · {ticket.kind} · {ticket.category} · "
+        f"{ticket.compound or '-'}",
+        ticket.text,
+        "reporters: " + ", ".join(f"{r.name} ({r.key})" for r in ticket.reporters),
+        f"assignee: {ticket.assignee_name or '-'}",
+        f"origin: {ticket.origin}",
+    ]
+    lines += [f"  {e.at} {e.name} ({e.via}) {e.action} {e.text}".rstrip() for e in ticket.history]
+    return lines
+
+
+def tickets_csv(store: Store) -> str:
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for t in sorted(store.tickets.all(), key=lambda t: t.number):
+        writer.writerow(_csv_row(t))
+    return "\ufeff" + out.getvalue()
+
+
+def _csv_row(t: Ticket) -> list[str | int]:
+    history = " | ".join(f"{e.at} {e.name} {e.action} {e.text}".strip() for e in t.history)
+    return [
+        t.number,
+        t.kind,
+        t.status.value,
+        t.category,
+        t.compound,
+        t.text,
+        "; ".join(r.name for r in t.reporters),
+        t.assignee_name,
+        t.created,
+        t.updated,
+        t.origin,
+        history,
+    ]
+
+
+def faq_suggestions(store: Store) -> list[str]:
+    return [
+        f"{s.id:>4}  {s.entry:<36} #{s.ticket}  {s.text}" for s in store.faq_suggestions.pending()
+    ]
+
+
+def faq_accept(store: Store, faq_path: Path, ids: list[int], say: Callable[[str], None]) -> None:
+    pending = {s.id: s for s in store.faq_suggestions.pending()}
+    unknown = [i for i in ids if i not in pending]
+    if unknown:
+        raise ConfigError(str(store.folder), f"no pending suggestion {unknown[0]}")
+    additions: dict[str, list[str]] = {}
+    for i in ids:
+        additions.setdefault(pending[i].entry, []).append(pending[i].text)
+    added = add_questions(faq_path, additions)
+    store.faq_suggestions.remove(ids)
+    say(f"{faq_path}: {added} phrasing(s) added to {len(additions)} entr(y/ies)")

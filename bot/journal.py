@@ -1,11 +1,11 @@
-"""A durable, fast TinyDB storage: an fsynced journal of changed documents plus atomic snapshots."""
+"""A durable, compact TinyDB storage: an fsynced journal of changed documents plus snapshots."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,9 +17,15 @@ from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT = "snapshot.json"
+SNAPSHOT = "snapshot.jsonl"
 JOURNAL = "journal.jsonl"
-Tables = dict[str, dict[str, Any]]
+SNAPSHOT_HEADER = b'{"yishiting-snapshot":1}'
+Packed = dict[str, dict[str, bytes]]  # table -> document id -> the document as UTF-8 JSON
+
+
+def pack(doc: Mapping[str, Any]) -> bytes:
+    """One document as compact UTF-8 JSON: deterministic, so raw substring filters work."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -30,12 +36,29 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class JournalStorage(Storage):
-    """Keeps the database in memory; every commit appends one fsynced JSON line.
+def write_snapshot(folder: Path, data: Packed) -> None:
+    """Write all documents to a temporary file, fsync it, rename it over the snapshot."""
+    path = folder / SNAPSHOT
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        fh.write(SNAPSHOT_HEADER + b"\n")
+        for table, docs in data.items():
+            for key, raw in docs.items():
+                fh.write(json.dumps([table, key]).encode() + b"\t" + raw + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(folder)
 
-    A journal line holds the full new state of each changed document (or its deletion), so
-    replaying a line twice is harmless. Every `snapshot_every` commits the whole database is
-    written to a temporary file, fsynced and renamed over the snapshot, then the journal is
+
+class JournalStorage(Storage):
+    """Keeps every document packed in memory; every commit appends one fsynced JSON line.
+
+    Documents live in memory as compact JSON bytes (about a third of the memory of Python
+    dicts) and are decoded only when read. A journal line holds the full new state of each
+    changed document (or its deletion), so replaying a line twice is harmless. Every
+    `snapshot_every` commits, and at close, all documents are written to a temporary file,
+    fsynced and renamed over the snapshot (one document per line), then the journal is
     emptied. On open: snapshot, then journal; a torn last line (a crash mid-append) is dropped.
     """
 
@@ -50,22 +73,29 @@ class JournalStorage(Storage):
         self.snapshot_every = snapshot_every
         self.durable = durable
         self.read_only = read_only
-        self._data: Tables = self._load_snapshot()
+        self._data: Packed = self._load_snapshot()
         self._commits = self._replay_journal()
         self._journal: IO[bytes] | None = None if read_only else (folder / JOURNAL).open("ab")
 
     # ---- opening -------------------------------------------------------------------------
 
-    def _load_snapshot(self) -> Tables:
+    def _load_snapshot(self) -> Packed:
         path = self.folder / SNAPSHOT
+        data: Packed = {}
         if not path.exists():
-            return {}
-        try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(str(path), f"snapshot is unreadable: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(str(path), "snapshot is not a JSON object")
+            return data
+        with path.open("rb") as fh:
+            if fh.readline().rstrip(b"\n") != SNAPSHOT_HEADER:
+                raise ConfigError(str(path), "not a Yishiting snapshot", line=1)
+            for number, line in enumerate(fh, start=2):
+                head, tab, raw = line.rstrip(b"\n").partition(b"\t")
+                try:
+                    table, key = json.loads(head)
+                except ValueError:
+                    raise ConfigError(str(path), "corrupt snapshot line", line=number) from None
+                if not tab or not raw:
+                    raise ConfigError(str(path), "corrupt snapshot line", line=number)
+                data.setdefault(table, {})[key] = raw
         return data
 
     def _replay_journal(self) -> int:
@@ -79,12 +109,12 @@ class JournalStorage(Storage):
         for number, line in enumerate(lines, start=1):
             is_last = number == len(lines)
             if not line:
-                good_bytes += 1 if not is_last else 0
+                good_bytes += 0 if is_last else 1
                 continue
             try:
                 record = json.loads(line)
             except ValueError:
-                if is_last or all(not rest for rest in lines[number:]):
+                if is_last or not any(lines[number:]):
                     log.warning(
                         "dropping a torn last journal line in %s (%d bytes)", path, len(line)
                     )
@@ -105,7 +135,9 @@ class JournalStorage(Storage):
 
     def _apply(self, record: Mapping[str, Any]) -> None:
         for name, changes in record.get("set", {}).items():
-            self._data.setdefault(name, {}).update(changes)
+            table = self._data.setdefault(name, {})
+            for key, doc in changes.items():
+                table[key] = pack(doc)
         for name, keys in record.get("del", {}).items():
             table = self._data.get(name, {})
             for key in keys:
@@ -115,35 +147,42 @@ class JournalStorage(Storage):
 
     # ---- the TinyDB storage interface ----------------------------------------------------
 
-    def read(self) -> Tables:
+    def read(self) -> Packed:
         return self._data
 
-    def write(self, data: Tables) -> None:
+    def write(self, data: Packed) -> None:
         """Whole-database writes (drop_table, drop_tables) become a 'drop' record."""
         dropped = [name for name in self._data if name not in data]
         self._data = data
         self._append({"drop": dropped} if dropped else {})
 
-    def commit(self, table: str, touched: set[str]) -> None:
-        """Journal the current state of the touched documents of one table."""
-        current = self._data.setdefault(table, {})
-        changed = {k: current[k] for k in touched if k in current}
-        deleted = sorted(k for k in touched if k not in current)
+    def commit(
+        self, table: str, changed: dict[str, Mapping[str, Any]], deleted: Iterable[str]
+    ) -> None:
+        """Pack the changed documents of one table and journal the real changes in one line."""
+        packed = self._data.setdefault(table, {})
+        gone = sorted(k for k in deleted if k in packed)
+        really: dict[str, Mapping[str, Any]] = {}
+        for key, doc in changed.items():
+            raw = pack(doc)
+            if packed.get(key) != raw:  # a fetched-but-untouched document costs nothing
+                packed[key] = raw
+                really[key] = doc
+        for key in gone:
+            del packed[key]
         record: dict[str, Any] = {}
-        if changed:
-            record["set"] = {table: changed}
-        if deleted:
-            record["del"] = {table: deleted}
-        if record:
-            self._append(record)
+        if really:
+            record["set"] = {table: really}
+        if gone:
+            record["del"] = {table: gone}
+        self._append(record)
 
     def _append(self, record: dict[str, Any]) -> None:
         if not record:
             return
         if self._journal is None:
             raise ConfigError(str(self.folder), "opened read-only; stop the bot to change data")
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        self._journal.write(line)
+        self._journal.write(pack(record) + b"\n")
         self._journal.flush()
         if self.durable:
             os.fsync(self._journal.fileno())
@@ -152,19 +191,12 @@ class JournalStorage(Storage):
             self.snapshot()
 
     def snapshot(self) -> None:
-        """Write the whole database atomically, then start an empty journal."""
-        path = self.folder / SNAPSHOT
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            fh.write(json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(self.folder)
+        """Write every document atomically, then start an empty journal."""
+        write_snapshot(self.folder, self._data)
         if self._journal is not None:
             self._journal.close()
-        self._journal = (self.folder / JOURNAL).open("wb")  # replaying it twice is harmless
-        os.fsync(self._journal.fileno())
+            self._journal = (self.folder / JOURNAL).open("wb")  # replaying it twice is harmless
+            os.fsync(self._journal.fileno())
         self._commits = 0
 
     def close(self) -> None:
@@ -174,49 +206,90 @@ class JournalStorage(Storage):
             self._journal.close()
 
 
-class _TrackedTable(MutableMapping[int, Any]):
-    """TinyDB's int-keyed view of a str-keyed table that remembers which documents it handed out."""
+class _DecodedTable(Mapping[str, Any]):
+    """A read view of a packed table: documents are decoded when looked at, not kept."""
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, bytes]) -> None:
         self.raw = raw
-        self.touched: set[str] = set()
 
-    def __getitem__(self, doc_id: int) -> Any:
-        key = str(doc_id)
-        value = self.raw[key]
-        self.touched.add(key)  # TinyDB updates documents in place after fetching them
-        return value
+    def __getitem__(self, key: str) -> Any:
+        return json.loads(self.raw[key])
 
-    def __setitem__(self, doc_id: int, doc: Any) -> None:
-        key = str(doc_id)
-        self.raw[key] = doc
-        self.touched.add(key)
-
-    def __delitem__(self, doc_id: int) -> None:
-        key = str(doc_id)
-        del self.raw[key]
-        self.touched.add(key)
-
-    def __iter__(self) -> Iterator[int]:
-        return (int(k) for k in list(self.raw))
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.raw))
 
     def __len__(self) -> int:
         return len(self.raw)
 
 
+class _TrackedTable(MutableMapping[int, Any]):
+    """TinyDB's int-keyed, writable view of a packed table that remembers what it changed."""
+
+    def __init__(self, raw: dict[str, bytes]) -> None:
+        self.raw = raw
+        self.changed: dict[str, Any] = {}
+        self.deleted: set[str] = set()
+
+    def __getitem__(self, doc_id: int) -> Any:
+        key = str(doc_id)
+        if key not in self.changed:
+            if key in self.deleted or key not in self.raw:
+                raise KeyError(doc_id)
+            # TinyDB updates documents in place after fetching them: treat a fetch as a change.
+            self.changed[key] = json.loads(self.raw[key])
+        return self.changed[key]
+
+    def __setitem__(self, doc_id: int, doc: Any) -> None:
+        key = str(doc_id)
+        self.changed[key] = doc
+        self.deleted.discard(key)
+
+    def __delitem__(self, doc_id: int) -> None:
+        key = str(doc_id)
+        if key not in self.raw and key not in self.changed:
+            raise KeyError(doc_id)
+        self.changed.pop(key, None)
+        self.deleted.add(key)
+
+    def __iter__(self) -> Iterator[int]:
+        keys = (set(self.raw) | set(self.changed)) - self.deleted
+        return iter(sorted(int(k) for k in keys))
+
+    def __len__(self) -> int:
+        return len((set(self.raw) | set(self.changed)) - self.deleted)
+
+
 class JournalTable(Table):
-    """A TinyDB table whose writes touch only the changed documents, not the whole database."""
+    """A TinyDB table over packed documents whose writes touch only the changed documents."""
+
+    def _read_table(self) -> dict[str, Mapping[Any, Any]]:
+        return _DecodedTable(self._packed())  # type: ignore[return-value]
+
+    def _packed(self) -> dict[str, bytes]:
+        return self._journal().read().setdefault(self.name, {})
+
+    def _journal(self) -> JournalStorage:
+        storage = self._storage
+        assert isinstance(storage, JournalStorage)
+        return storage
 
     # TinyDB hands updaters a fresh int-keyed dict copy of the whole table (O(n) per write);
     # a tracking view over the live table keeps a write O(changed documents).
     def _update_table(self, updater: Callable[[dict[int, Mapping[Any, Any]]], None]) -> None:
-        storage = self._storage
-        assert isinstance(storage, JournalStorage)
-        tables = storage.read()
-        view = _TrackedTable(tables.setdefault(self.name, {}))
+        view = _TrackedTable(self._packed())
         updater(view)  # type: ignore[arg-type]
-        storage.commit(self.name, view.touched)
+        self._journal().commit(self.name, view.changed, view.deleted)
         self.clear_cache()
+
+    def documents_containing(self, fragments: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
+        """Decode only documents whose packed JSON holds one of `fragments` (a fast prefilter)."""
+        wanted = tuple(fragments)
+        for key, raw in list(self._packed().items()):
+            if any(f in raw for f in wanted):
+                yield int(key), json.loads(raw)
+
+    def max_id(self) -> int:
+        return max((int(k) for k in self._packed()), default=0)
 
 
 class JournalDB(TinyDB):

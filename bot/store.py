@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
@@ -14,11 +15,10 @@ from tinydb import Query, TinyDB
 from tinydb.table import Document
 
 from bot.errors import ConfigError
-from bot.journal import SNAPSHOT, JournalDB
+from bot.journal import SNAPSHOT, JournalDB, JournalTable
 from bot.tickets import ACTIVE, Ticket
 
 SCHEMA_VERSION = 1
-DB_FILE = SNAPSHOT
 LOCK_FILE = ".lock"
 
 
@@ -93,7 +93,7 @@ class Store:
         version = int(row.get("schema", 0))
         if version > SCHEMA_VERSION:
             raise ConfigError(
-                str(self.folder / DB_FILE),
+                str(self.folder / SNAPSHOT),
                 f"written by a newer Yishiting (schema {version} > {SCHEMA_VERSION}); upgrade first",
                 field="schema",
             )
@@ -197,16 +197,17 @@ class TicketRepo:
     """Tickets by number, plus an index from staff card messages to tickets (rebuilt on open)."""
 
     FIRST_NUMBER = 1001
+    _ACTIVE_FRAGMENTS = tuple(f'"status":"{s.value}"'.encode() for s in ACTIVE)
 
-    def __init__(self, db: TinyDB) -> None:
-        self._table = db.table("tickets")
+    def __init__(self, db: JournalDB) -> None:
+        table = db.table("tickets")
+        assert isinstance(table, JournalTable)
+        self._table = table
         self._cards: dict[tuple[str, str, str], int] = {}
-        last = self.FIRST_NUMBER - 1
-        for key, doc in self._table._read_table().items():
-            last = max(last, int(key))
-            for channel, chat, message in doc.get("cards", []):
-                self._cards[(channel, chat, message)] = int(key)
-        self._next = last + 1
+        for number, doc in table.documents_containing((b'"cards":[[',)):
+            for channel, chat, message in doc["cards"]:
+                self._cards[(channel, chat, message)] = number
+        self._next = max(table.max_id() + 1, self.FIRST_NUMBER)
 
     def create(self, ticket: Ticket) -> Ticket:
         """Give the ticket the next number and store it durably."""
@@ -226,20 +227,19 @@ class TicketRepo:
             self._cards[(channel, chat, message)] = ticket.number
 
     def active(self, compound: str | None = None, category: str | None = None) -> list[Ticket]:
-        """Active tickets, oldest first; filters compare raw documents before decoding."""
-        active = {s.value for s in ACTIVE}
+        """Active tickets, oldest first; only active documents are decoded."""
         return [
-            Ticket.from_doc(dict(doc))
-            for doc in self._table._read_table().values()
-            if doc["status"] in active
-            and (compound is None or doc["compound"] == compound)
+            Ticket.from_doc(doc)
+            for _, doc in sorted(self._table.documents_containing(self._ACTIVE_FRAGMENTS))
+            if (compound is None or doc["compound"] == compound)
             and (category is None or doc["category"] == category)
         ]
 
     def reported_by(self, person: str) -> list[Ticket]:
+        fragment = ('"key":' + json.dumps(person, ensure_ascii=False)).encode()
         return [
-            Ticket.from_doc(dict(doc))
-            for doc in self._table._read_table().values()
+            Ticket.from_doc(doc)
+            for _, doc in sorted(self._table.documents_containing((fragment,)))
             if any(r["key"] == person for r in doc["reporters"])
         ]
 
@@ -248,8 +248,8 @@ class TicketRepo:
         return self.get(number) if number is not None else None
 
     def all(self) -> Iterator[Ticket]:
-        for doc in self._table._read_table().values():
-            yield Ticket.from_doc(dict(doc))
+        for _, doc in self._table.documents_containing((b"",)):
+            yield Ticket.from_doc(doc)
 
     def count(self) -> int:
         return len(self._table)

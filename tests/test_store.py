@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ConfigError
-from bot.store import DB_FILE, SCHEMA_VERSION, Store
+from bot.journal import JOURNAL, SNAPSHOT
+from bot.store import SCHEMA_VERSION, Store
 
 
 def test_records_survive_reopen(tmp_path: Path) -> None:
@@ -44,10 +44,38 @@ def test_second_store_on_the_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    (tmp_path / DB_FILE).write_text(
-        json.dumps({"meta": {"1": {"schema": SCHEMA_VERSION + 1}}}), encoding="utf-8"
-    )
+    store = Store(tmp_path)
+    store.db.table("meta").update({"schema": SCHEMA_VERSION + 1}, doc_ids=[1])
+    store.close()
     with pytest.raises(ConfigError, match="newer Yishiting"):
         Store(tmp_path)
-    (tmp_path / DB_FILE).unlink()
-    Store(tmp_path).close()
+    with pytest.raises(ConfigError, match="newer Yishiting"):
+        Store(tmp_path, read_only=True)
+
+
+def test_torn_journal_tail_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.people.set_language("telegram:1", "en")
+    store.db.journal.durable = True
+    journal = tmp_path / JOURNAL
+    before = journal.read_bytes()
+    store.people.set_language("telegram:2", "zh-CN")
+    whole = journal.read_bytes()
+    store._lock.release()  # simulate the process dying here: no snapshot at close
+    journal.write_bytes(whole[: len(before) + (len(whole) - len(before)) // 2])  # torn append
+
+    store = Store(tmp_path)
+    try:
+        assert store.people.language("telegram:1") == "en"
+        assert store.people.language("telegram:2") is None  # never acknowledged
+        assert journal.read_bytes() == before  # the torn tail was cut off
+        store.people.set_language("telegram:3", "en")
+    finally:
+        store.close()
+    assert Store(tmp_path, read_only=True).people.language("telegram:3") == "en"
+
+
+def test_corrupt_snapshot_is_named(tmp_path: Path) -> None:
+    (tmp_path / SNAPSHOT).write_text("not a snapshot\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a Yishiting snapshot"):
+        Store(tmp_path)

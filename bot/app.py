@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +18,11 @@ from bot.errors import ConfigError
 from bot.faq_source import FaqSource
 from bot.i18n import Translator
 from bot.models import Incoming, Outgoing
+from bot.outbox import Outbox
 from bot.roles import Roles
 from bot.store import Store
 from bot.text import TextAnalyzer
-from channels.base import Channel, ChannelError
+from channels.base import Channel, ChannelError, SentRef
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class Core:
     conversation: Conversation
     faq: FaqSource
     store: Store
+    outbox: Outbox
 
     def close(self) -> None:
         self.store.close()
@@ -62,7 +65,7 @@ def build_core(
         translate=Translator(),
         clock=clock,
     )
-    return Core(conversation, faq, store)
+    return Core(conversation, faq, store, Outbox(store.outbox, clock))
 
 
 class App:
@@ -75,29 +78,81 @@ class App:
         self._stop = asyncio.Event()
 
     async def deliver(self, incoming: Incoming) -> None:
-        for out in await self.core.conversation.handle(incoming):
-            await self.route(out)
+        """Handle one message; replies go straight back, anything for another chat is relayed.
+
+        Relayed messages are all recorded in the outbox before the first reply is sent, so a
+        resident or staff member who saw an acknowledgement can rely on the relay happening.
+        """
+        outs = await self.core.conversation.handle(incoming)
+        base = f"msg|{incoming.chat}|{incoming.message_id or uuid.uuid4().hex}|{incoming.action}"
+        keys: dict[int, str | None] = {}
+        for i, out in enumerate(outs):
+            if out.to != incoming.chat:
+                key = f"{base}|{i}"
+                keys[i] = key if self.core.outbox.enqueue(key, out) else None
+        for i, out in enumerate(outs):
+            if i not in keys:
+                await self.route(out)
+            elif (recorded := keys[i]) is not None:  # None: a duplicate, already handled
+                await self.relay(recorded, out)
+
+    async def notify(self, key_base: str, outs: list[Outgoing]) -> None:
+        """Send messages nobody asked for (admin notices) through the outbox."""
+        for i, out in enumerate(outs):
+            key = f"{key_base}|{i}"
+            if self.core.outbox.enqueue(key, out):
+                await self.relay(key, out)
 
     async def route(self, out: Outgoing) -> None:
+        """A direct reply: sent once, failures logged (the user sees no answer and can retry)."""
+        try:
+            ref = await self._send(out)
+        except ChannelError as exc:
+            log.error("reply to %s failed (retryable=%s): %s", out.to, exc.retryable, exc)
+            return
+        self._after_send(out, ref)
+
+    async def relay(self, key: str, out: Outgoing) -> None:
+        """Send a recorded message and record the outcome; retryable failures stay pending."""
+        try:
+            ref = await self._send(out)
+        except ChannelError as exc:
+            log.warning("relay %s to %s failed (retryable=%s): %s", key, out.to, exc.retryable, exc)
+            self.core.outbox.failed(key, str(exc), retryable=exc.retryable)
+            return
+        self.core.outbox.sent(key, ref.message_id)
+        self._after_send(out, ref)
+
+    async def _send(self, out: Outgoing) -> SentRef:
         channel = self.channels.get(out.to.channel)
         if channel is None:
-            log.warning("no channel %r running for a message to %s", out.to.channel, out.to)
-            return
-        try:
-            ref = await channel.send(out)
-        except ChannelError as exc:
-            log.error("send to %s failed (retryable=%s): %s", out.to, exc.retryable, exc)
-            return
+            raise ChannelError(f"no channel {out.to.channel!r} is running", retryable=True)
+        return await channel.send(out)
+
+    def _after_send(self, out: Outgoing, ref: SentRef) -> None:
         if out.tag is not None:
             self.core.conversation.sent(out, ref.channel, ref.chat_id, ref.message_id)
 
-    async def watch_faq(self) -> None:
+    async def flush_outbox(self) -> None:
+        """Send what is still pending: after a crash, or after a network came back."""
+        for key, out in self.core.outbox.pending():
+            await self.relay(key, out)
+
+    async def watch(self) -> None:
+        """Background duties: faq.yaml changes and outbox retries."""
+        next_flush = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.settings.faq_reload_seconds)
             result = self.core.faq.check_for_change()
             if result is not None:
-                for out in self.core.conversation.reload_notice(result):
-                    await self.route(out)
+                stamp = self.core.conversation.clock().isoformat()
+                await self.notify(
+                    f"faq-reload|{stamp}", self.core.conversation.reload_notice(result)
+                )
+            if loop.time() >= next_flush:
+                await self.flush_outbox()
+                next_flush = loop.time() + self.settings.outbox_retry_seconds
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -109,18 +164,20 @@ class App:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
         started: list[Channel] = []
-        watcher = asyncio.create_task(self.watch_faq(), name="faq-watch")
+        watcher: asyncio.Task[None] | None = None
         try:
             for channel in self.channels.values():
                 await channel.start(self.deliver)
                 started.append(channel)
                 log.info("channel %s started", channel.name)
+            watcher = asyncio.create_task(self.watch(), name="watch")  # flushes the outbox first
             waits = [asyncio.create_task(e.wait()) for e in (self._stop, *extra_stop)]
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             for task in waits:
                 task.cancel()
         finally:
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
             for channel in reversed(started):
                 await channel.stop()
             self.core.close()

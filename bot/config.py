@@ -85,6 +85,7 @@ class Settings(_Strict):
     max_text_chars: int = Field(default=1000, ge=10)
     overdue_hours: float = Field(default=24, gt=0)
     dialogue_timeout_minutes: float = Field(default=30, gt=0)
+    outbox_retry_seconds: float = Field(default=30, gt=0)
     bot_names: tuple[str, ...] = ("议事厅", "小助手", "yishiting")
     match: dict[str, float] = Field(default_factory=dict)  # overrides of MatchSettings
     roles: RolesConfig = RolesConfig()

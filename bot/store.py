@@ -81,6 +81,7 @@ class Store:
         self.tickets = TicketRepo(self.db)
         self.dialogues = DialogueRepo(self.db)
         self.faq_suggestions = FaqSuggestions(self.db)
+        self.outbox = OutboxRepo(self.db)
 
     def _check_schema(self, read_only: bool) -> None:
         meta = self.db.table("meta")
@@ -308,3 +309,45 @@ class FaqSuggestions:
 
     def remove(self, ids: list[int]) -> None:
         self._table.remove(doc_ids=ids)
+
+
+class OutboxRepo:
+    """Outgoing messages by dedupe key with their delivery status (see bot/outbox.py)."""
+
+    def __init__(self, db: JournalDB) -> None:
+        table = db.table("outbox")
+        assert isinstance(table, JournalTable)
+        self._table = table
+        self._ids: dict[str, int] = {}
+        for doc_id, doc in table.documents_containing((b"",)):
+            self._ids[str(doc["key"])] = doc_id
+
+    def has(self, key: str) -> bool:
+        return key in self._ids
+
+    def add(self, key: str, out: dict[str, Any], at: str) -> None:
+        doc = {"key": key, "out": out, "status": "pending", "created": at, "attempts": 0}
+        self._ids[key] = int(self._table.insert(doc))
+
+    def with_status(self, status: str) -> list[tuple[str, dict[str, Any]]]:
+        fragment = f'"status":"{status}"'.encode()
+        return [
+            (str(doc["key"]), dict(doc["out"]))
+            for _, doc in sorted(self._table.documents_containing((fragment,)))
+        ]
+
+    def update(self, key: str, *, status: str, at: str, **extra: str) -> None:
+        def change(doc: MutableMapping[str, Any]) -> None:
+            doc.update(status=status, updated=at, attempts=int(doc["attempts"]) + 1, **extra)
+
+        self._table.update(change, doc_ids=[self._ids[key]])
+
+    def prune_sent(self, before: str) -> None:
+        old = [
+            doc_id
+            for doc_id, doc in self._table.documents_containing((b'"status":"sent"',))
+            if str(doc.get("updated", doc["created"])) < before
+        ]
+        if old:
+            self._table.remove(doc_ids=old)
+            self._ids = {k: v for k, v in self._ids.items() if v not in set(old)}

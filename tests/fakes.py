@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.app import App
 from bot.models import Address, ChatKind, Incoming, Outgoing, Person, Role
-from channels.base import Deliver, SentRef
+from channels.base import ChannelError, Deliver, SentRef
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -23,6 +23,7 @@ class FakeChannel:
         self.deliver: Deliver | None = None
         self._ids = itertools.count(1000)
         self._refs: list[tuple[Outgoing, str]] = []
+        self.failures: list[ChannelError] = []  # raised by the next sends, in order
 
     def sent_ids(self, out: Outgoing) -> list[str]:
         """The platform message ids this channel gave to `out`."""
@@ -32,6 +33,8 @@ class FakeChannel:
         self.deliver = deliver
 
     async def send(self, out: Outgoing) -> SentRef:
+        if self.failures:
+            raise self.failures.pop(0)
         self.sent.append(out)
         ref = str(next(self._ids))
         self._refs.append((out, ref))

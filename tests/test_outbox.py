@@ -1,0 +1,65 @@
+"""Relays go through the outbox: recorded before sending, retried, never sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.app import App, build_core
+from bot.config import Settings
+from bot.text import TextAnalyzer
+from channels.base import ChannelError
+from tests.conftest import Bot
+from tests.fakes import Chat, FakeChannel, FakeClock
+
+
+async def test_failed_relay_stays_pending_and_is_retried_once(bot: Bot) -> None:
+    bot.other.failures.append(ChannelError("flood control", retryable=True))
+    (ack, _details) = await bot.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
+    assert "#1001" in ack.text
+    assert bot.sent_to("other:g:staffroom") == []  # the card did not get through …
+    assert [key for key, _ in bot.app.core.outbox.pending()]  # … but it is recorded
+    await bot.app.flush_outbox()
+    await bot.app.flush_outbox()
+    (card,) = bot.sent_to("other:g:staffroom")
+    assert "#1001" in card.text
+    assert bot.app.core.outbox.pending() == []
+    ticket = bot.app.core.store.tickets.get(1001)
+    assert ticket is not None and ticket.cards  # the card's message id was recorded
+
+
+async def test_final_failure_is_kept_not_retried(bot: Bot) -> None:
+    bot.other.failures.append(ChannelError("chat not found", retryable=False))
+    await bot.chat("zhang", group="丰仓小区群").say("/report 单元门坏了")
+    await bot.app.flush_outbox()
+    assert bot.sent_to("other:g:staffroom") == []
+    assert bot.app.core.outbox.pending() == []
+
+
+async def test_pending_relays_survive_a_restart(
+    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+) -> None:
+    settings = make_settings()
+    core = build_core(settings, clock=clock, analyzer=analyzer)
+    fake = FakeChannel("fake")
+    app = App(core, [fake], settings)  # the staff network is down: no "other" channel
+    staff_down = Chat(app, fake, "zhang", group="丰仓小区群")
+    await staff_down.say("/report 东门积水很深")
+    core.close()
+
+    core = build_core(settings, clock=clock, analyzer=analyzer)
+    fake, other = FakeChannel("fake"), FakeChannel("other")
+    app = App(core, [fake, other], settings)
+    await app.flush_outbox()
+    try:
+        (card,) = other.sent
+        assert "东门积水很深" in card.text
+    finally:
+        core.close()
+
+
+async def test_same_key_is_recorded_once(bot: Bot) -> None:
+    outbox = bot.app.core.outbox
+    out = (await bot.chat("li").say("/help"))[0]
+    assert outbox.enqueue("k1", out) is True
+    assert outbox.enqueue("k1", out) is False
+    assert [k for k, _ in outbox.pending()] == ["k1"]

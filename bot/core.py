@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.commands import PREFIXES, Command, CommandRegistry, ParsedCommand, parse_command
 from bot.config import Settings
 from bot.desk import Handler, TicketDesk, parse_address
-from bot.errors import UserError
+from bot.errors import Localized, UserError
 from bot.faq import FaqEntry
 from bot.faq_source import FaqSource, ReloadResult
 from bot.flows import Dialogues
@@ -99,7 +99,11 @@ class Conversation:
         try:
             return await self._dispatch(turn)
         except UserError as exc:
-            return [turn.reply(self.t(turn.lang, exc.key, **exc.params))]
+            params = {
+                k: self.t(turn.lang, v.key) if isinstance(v, Localized) else v
+                for k, v in exc.params.items()
+            }
+            return [turn.reply(self.t(turn.lang, exc.key, **params))]
         except Exception:
             log.exception("failed to handle a message in %s", msg.chat)
             return [turn.reply(self.t(turn.lang, "error_internal"))] if turn.must_reply else []

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 
 from bot.commands import Command
 from bot.config import Settings
-from bot.errors import UserError
+from bot.errors import Localized, UserError
 from bot.faq_source import FaqSource
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
@@ -436,7 +436,10 @@ class TicketDesk:
             raise UserError("ticket_merge_self")
         if target.status not in ACTIVE:
             raise UserError(
-                "ticket_bad_state", number=target.number, action="merge", status=target.status.value
+                "ticket_bad_state",
+                number=target.number,
+                action=Localized("action_merge"),
+                status=Localized(f"status_{target.status.value}"),
             )
         self._act(turn, source, "merge", f"#{target.number}")
         source.merged_into = target.number
@@ -574,7 +577,7 @@ class TicketDesk:
                 "ticket_history_line",
                 at=e.at[5:16].replace("T", " "),
                 name=e.name if internal else "",
-                action=e.action,
+                action=self.t(lang, f"action_{e.action}"),
                 text=f"：{_short(e.text)}" if e.text else "",
             )
             for e in ticket.history

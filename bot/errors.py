@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -30,8 +31,18 @@ class ConfigError(Exception):
         super().__init__(": ".join([", ".join(parts), message]))
 
 
+@dataclass(frozen=True)
+class Localized:
+    """A parameter of a UserError that is itself a locale key (a status or action name)."""
+
+    key: str
+
+
 class UserError(Exception):
-    """Something the user asked cannot be done; `key` names a locale string for the reply."""
+    """Something the user asked cannot be done; `key` names a locale string for the reply.
+
+    Parameters that are `Localized` are translated into the user's language too.
+    """
 
     def __init__(self, key: str, **params: Any) -> None:
         super().__init__(key)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.errors import UserError
+from bot.errors import Localized, UserError
 
 
 class Status(StrEnum):
@@ -102,7 +102,10 @@ class Ticket:
         allowed, target = TRANSITIONS[action]
         if self.status not in allowed:
             raise UserError(
-                "ticket_bad_state", number=self.number, action=action, status=self.status.value
+                "ticket_bad_state",
+                number=self.number,
+                action=Localized(f"action_{action}"),
+                status=Localized(f"status_{self.status.value}"),
             )
         if target is not None:
             self.status = target

@@ -50,7 +50,7 @@ async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) ->
     assert "已解决" in status.text and "已更换灯泡" in status.text
 
     (detail,) = await staff.say("/ticket 1001")
-    assert "东边第二根灯杆" in detail.text and "zhu resolve" in detail.text
+    assert "东边第二根灯杆" in detail.text and "zhu 解决" in detail.text
     ticket = bot.app.core.store.tickets.get(1001)
     assert ticket is not None
     assert [(e.action, e.via) for e in ticket.history] == [
@@ -142,7 +142,7 @@ async def test_staff_commands_refuse_residents_and_bad_input(bot: Bot) -> None:
     assert "/claim <编号>" in usage.text
     await staff.say("/resolve 1001")
     (wrong_state,) = await staff.say("/claim 1001")
-    assert wrong_state.text == "#1001 现在是“resolved”状态，不能执行“claim”。"
+    assert wrong_state.text == "#1001 现在是“已解决”状态，不能执行“认领”。"
     (self_merge,) = await staff.say("/merge 1001 1001")
     assert "不能把问题合并到它自己" in self_merge.text
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -74,18 +74,7 @@ def load_cases(path: Path) -> list[EvalCase]:
 
 
 def evaluate(matcher: FaqMatcher, cases: list[EvalCase]) -> tuple[EvalReport, list[Decision]]:
-    counts = dict.fromkeys(
-        (
-            "answered_correct",
-            "answered_wrong",
-            "suggested_correct",
-            "missed",
-            "null_silent",
-            "null_suggested",
-            "null_answered",
-        ),
-        0,
-    )
+    counts = {f.name: 0 for f in fields(EvalReport) if f.name not in ("cases", "positive", "null")}
     decisions = []
     for case in cases:
         decision = matcher.match(case.q)

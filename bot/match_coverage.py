@@ -8,6 +8,8 @@ from itertools import pairwise
 
 from bot.text import TextAnalyzer, has_han
 
+_EMPTY: frozenset[str] = frozenset()
+
 HOMOPHONE_CREDIT = 0.9  # 医报 for 医保: same pinyin, different characters
 FRAGMENT_CREDIT = 0.85  # share of a word's character/pinyin bigrams found elsewhere
 SINGLE_CHAR_CREDIT = 0.5  # a one-character word found inside a longer word
@@ -64,12 +66,25 @@ def make_terms(
 
 def make_field(terms: Iterable[Term]) -> Field:
     items = list(terms)
+    han = [t for t in items if t.han]
     return Field(
-        words=frozenset(t.word for t in items),
-        pinyins=frozenset(t.pinyin for t in items if t.han),
-        chars=frozenset(c for t in items if t.han for c in t.word),
-        bigrams=frozenset(b for t in items for b in t.bigrams),
-        pinyin_bigrams=frozenset(b for t in items for b in t.pinyin_bigrams),
+        words=frozenset([t.word for t in items]),
+        pinyins=frozenset([t.pinyin for t in han]),
+        chars=frozenset("".join([t.word for t in han])),
+        bigrams=_EMPTY.union(*[t.bigrams for t in items]),
+        pinyin_bigrams=_EMPTY.union(*[t.pinyin_bigrams for t in items]),
+    )
+
+
+def merge_fields(fields: Iterable[Field]) -> Field:
+    """The field of the union of several texts' terms (equal to `make_field` of them all)."""
+    parts = list(fields)
+    return Field(
+        words=_EMPTY.union(*[f.words for f in parts]),
+        pinyins=_EMPTY.union(*[f.pinyins for f in parts]),
+        chars=_EMPTY.union(*[f.chars for f in parts]),
+        bigrams=_EMPTY.union(*[f.bigrams for f in parts]),
+        pinyin_bigrams=_EMPTY.union(*[f.pinyin_bigrams for f in parts]),
     )
 
 

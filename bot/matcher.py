@@ -4,7 +4,9 @@ Retrieval: up to CANDIDATES entries by cosine over inverted postings of word, pi
 character-bigram and pinyin-bigram features of the questions/keywords, plus whole-word
 features of the answer (identical answers share one document; features with more than
 MAX_POSTINGS postings are skipped).  Tokens, pinyin and terms are computed once per
-distinct text/word at build time.  In the query, adjacent single characters whose joined
+distinct text/word at build time; an
+entry's scoring structures are built with the index for FAQs of up to EAGER_ENTRIES
+entries and on first use beyond.  In the query, adjacent single characters whose joined
 pinyin is that of a two-character FAQ word are rejoined (医 报 → 医报 ≈ 医保).
 
 Score (0..1) of an FAQ entry for a message, computed for the retrieved candidates only:
@@ -30,13 +32,23 @@ stays silent.
 
 from __future__ import annotations
 
+import gc
 import math
+import operator
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.faq import Faq, FaqEntry
-from bot.match_coverage import Field, Term, cover, make_field, make_terms, weighted_cover
+from bot.match_coverage import (
+    Field,
+    Term,
+    cover,
+    make_field,
+    make_terms,
+    merge_fields,
+    weighted_cover,
+)
 from bot.text import TextAnalyzer, has_han, idf
 
 DecisionKind = Literal["answer", "suggest", "none"]
@@ -50,6 +62,10 @@ CANDIDATES = 8
 # common that their idf weight is negligible, and walking them dominates latency in very
 # large FAQs (never reached by FAQs of a few hundred entries).
 MAX_POSTINGS = 2000
+# Per-entry scoring structures are built at index time for FAQs up to this size and on
+# first use (when the entry is first a candidate) beyond it, where building them all
+# would dominate the index build while a query scores only CANDIDATES entries.
+EAGER_ENTRIES = 2000
 # Scoring: an answer text explains a query word less surely than a question does.
 ANSWER_COVER_CREDIT = 0.8
 CONTEXT_WEIGHT = 0.5  # weight of words outside the ask clause
@@ -64,17 +80,28 @@ Weighted = list[tuple[Term, float]]
 class MatchSettings:
     """Decision thresholds on the coverage score (0..1); README documents them under `faq.match`.
 
-    answer_threshold  = 0.50  answer when the best entry scores at least this …
-    answer_margin     = 0.23  … and beats the runner-up by this share of its own score,
+    answer_threshold  = 0.46  answer when the best entry scores at least this …
+    answer_margin     = 0.35  … and beats the runner-up by this share of its own score,
                               i.e. (best - second) / best >= answer_margin
-    suggest_threshold = 0.35  otherwise offer suggestions when the best scores at least this
+    confident_threshold = 0.70  a best score of at least this needs only …
+    confident_margin  = 0.20  … this relative margin to answer (a near-verbatim question)
+    suggest_threshold = 0.37  otherwise offer suggestions when the best scores at least this
     suggest_ratio     = 0.60  suggestions after the first must score >= ratio * best
     max_suggestions   = 3     at most this many suggestions, best first
+
+    Tuned on a held-apart community FAQ (220 cases) and checked on the bundled FAQ: a wrong
+    answer costs more than a suggestion, so the margin is wide.  Messages that ask something
+    different about a topic an entry covers (医保交重了能退吗 against "how to pay") score
+    like chatty paraphrases (0.5-0.7) but sit closer to their runner-up; a lower threshold
+    with a wider margin answers more paraphrases and fewer of those, while a message that
+    matches an entry's own question (0.7 and up) is answered with the usual margin.
     """
 
-    answer_threshold: float = 0.50
-    answer_margin: float = 0.23
-    suggest_threshold: float = 0.35
+    answer_threshold: float = 0.46
+    answer_margin: float = 0.35
+    confident_threshold: float = 0.70
+    confident_margin: float = 0.20
+    suggest_threshold: float = 0.37
     suggest_ratio: float = 0.60
     max_suggestions: int = 3
 
@@ -125,9 +152,32 @@ class FaqMatcher:
         self._docs: list[_Doc] = []
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._idf: dict[str, float] = {}
-        self._entries: list[_EntryIndex] = []
+        self._entries: list[_EntryIndex | None] = []
         self._terms: dict[str, Term] = {}
         self._question_pinyins: frozenset[str] = frozenset()
+        # Per-entry scoring structures are built on first use (only candidates are scored).
+        self._entry_terms: list[list[list[Term]]] = []
+        self._entry_answers: list[tuple[str, ...]] = []
+        self._answer_fields: dict[tuple[str, ...], Field] = {}
+        self._term_weight: dict[str, float] = {}  # idf among questions × informativeness
+        self._weights: dict[str, float] = {}
+        # Building allocates millions of small, acyclic objects: the cyclic collector would
+        # rescan the growing index again and again without finding any garbage, and once
+        # re-enabled it would pause a query for a full pass over them.  So collection is off
+        # while building, and the finished index is moved out of the collector's generations
+        # (it is freed by reference counting when the matcher is dropped).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build()
+        finally:
+            if collecting:
+                gc.freeze()
+                gc.enable()
+
+    def _build(self) -> None:
+        analyzer = self.analyzer
+        faq = self.faq
         token_cache: dict[str, list[str]] = {}
 
         def tokens(text: str) -> list[str]:
@@ -158,6 +208,7 @@ class FaqMatcher:
         n = len(phrasings)
         self._idf = {f: idf(c, n) for f, c in df.items()}
         self._oov_idf = idf(0, n)
+        self._weights = {f: FEATURE_WEIGHTS[f[0]] * v for f, v in self._idf.items()}
         for i, feats in enumerate(question_feats):
             for f in feats:
                 if f:
@@ -174,63 +225,84 @@ class FaqMatcher:
 
     def _build_coverage(self, phrasings: list[list[list[str]]], answers: list[list[str]]) -> None:
         cache = self._terms
-        terms = [[make_terms(self.analyzer, q, cache) for q in qs] for qs in phrasings]
+        analyzer = self.analyzer
+        terms = [[make_terms(analyzer, q, cache) for q in qs] for qs in phrasings]
         df: Counter[str] = Counter()
         for per_entry in terms:
             df.update({t.word for doc in per_entry for t in doc})
-        n = len(phrasings)
-        info = {w: self.analyzer.informativeness(w) for w in df}
+        n = len(terms)
+        self._term_weight = {w: idf(c, n) * analyzer.informativeness(w) for w, c in df.items()}
         self._question_pinyins = frozenset(
             cache[w].pinyin for w in df if len(w) == 2 and cache[w].han
         )
-        answer_fields: dict[tuple[str, ...], Field] = {}
-        for answer, per_entry in zip(answers, terms, strict=True):
-            key = tuple(answer)
-            answer_field = answer_fields.get(key)
-            if answer_field is None:
-                answer_field = answer_fields[key] = make_field(
-                    make_terms(self.analyzer, answer, cache)
-                )
-            weighted = tuple(
-                _Phrasing([(t, idf(df[t.word], n) * info[t.word]) for t in doc], make_field(doc))
-                for doc in per_entry
-                if doc
+        self._entry_terms = terms
+        self._entry_answers = [tuple(answer) for answer in answers]
+        self._entries = [None] * len(terms)
+        if len(terms) <= EAGER_ENTRIES:
+            for i in range(len(terms)):
+                self._entry(i)
+
+    def _entry(self, i: int) -> _EntryIndex:
+        """The scoring structures of entry `i`, built on first use and kept."""
+        entry = self._entries[i]
+        if entry is not None:
+            return entry
+        per_entry = self._entry_terms[i]
+        key = self._entry_answers[i]
+        answer_field = self._answer_fields.get(key)
+        if answer_field is None:
+            answer_field = self._answer_fields[key] = make_field(
+                make_terms(self.analyzer, list(key), self._terms)
             )
-            self._entries.append(
-                _EntryIndex(
-                    questions=make_field(t for doc in per_entry for t in doc),
-                    answer=answer_field,
-                    phrasings=weighted,
-                )
-            )
+        weight = self._term_weight
+        weighted = tuple(
+            _Phrasing([(t, weight[t.word]) for t in doc], make_field(doc))
+            for doc in per_entry
+            if doc
+        )
+        entry = self._entries[i] = _EntryIndex(
+            questions=merge_fields(p.field for p in weighted),
+            answer=answer_field,
+            phrasings=weighted,
+        )
+        return entry
 
     def _add_doc(self, doc: _Doc) -> None:
         idx = len(self._docs)
         self._docs.append(doc)
+        postings = self._postings
         for feature, weight in doc.vector.items():
-            self._postings[feature].append((idx, weight))
+            postings[feature].append((idx, weight))
 
     def _vector(self, feats: Counter[str]) -> dict[str, float]:
-        vec = {
-            f: FEATURE_WEIGHTS[f[0]] * self._idf.get(f, self._oov_idf) * (1 + math.log(tf))
-            for f, tf in feats.items()
-        }
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        weights = self._weights
+        log = math.log
+        vec = {}
+        for f, tf in feats.items():
+            w = weights.get(f)
+            if w is None:
+                w = FEATURE_WEIGHTS[f[0]] * self._oov_idf
+            vec[f] = w if tf == 1 else w * (1 + log(tf))
+        values = vec.values()
+        norm = math.sqrt(sum(map(operator.mul, values, values))) or 1.0
         return {f: v / norm for f, v in vec.items()}
 
     def _candidates(self, words: list[str]) -> list[int]:
         """Entries whose phrasings or answer share the most weighted features."""
         query = self._vector(self.analyzer.features_of(words))
-        dots: dict[int, float] = defaultdict(float)
+        dots: dict[int, float] = {}
+        get = dots.get
+        all_postings = self._postings
         for feature, qw in query.items():
-            postings = self._postings.get(feature, ())
+            postings = all_postings.get(feature, ())
             if len(postings) > MAX_POSTINGS:
                 continue
             for doc_idx, dw in postings:
-                dots[doc_idx] += qw * dw
+                dots[doc_idx] = get(doc_idx, 0.0) + qw * dw
         best: dict[int, float] = {}
+        docs = self._docs
         for doc_idx, dot in dots.items():
-            doc = self._docs[doc_idx]
+            doc = docs[doc_idx]
             score = dot * doc.field_weight
             for entry in doc.entries:
                 if score > best.get(entry, 0.0):
@@ -300,7 +372,7 @@ class FaqMatcher:
         if not candidates:
             return []
         query_field = make_field(t for t, _ in query)
-        scored = [(i, self._score(query, query_field, self._entries[i])) for i in candidates]
+        scored = [(i, self._score(query, query_field, self._entry(i))) for i in candidates]
         return sorted(scored, key=lambda kv: kv[1], reverse=True)
 
     def match(self, text: str) -> Decision:
@@ -312,7 +384,10 @@ class FaqMatcher:
             return Decision("none", 0.0, ranked=named)
         top_i, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        if top >= s.answer_threshold and (top - second) / top >= s.answer_margin:
+        margin = (top - second) / top
+        if (top >= s.answer_threshold and margin >= s.answer_margin) or (
+            top >= s.confident_threshold and margin >= s.confident_margin
+        ):
             return Decision("answer", top, entry=entries[top_i], ranked=named)
         if top >= s.suggest_threshold:
             picks = tuple(

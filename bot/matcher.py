@@ -161,6 +161,7 @@ class FaqMatcher:
         self._answer_fields: dict[tuple[str, ...], Field] = {}
         self._term_weight: dict[str, float] = {}  # idf among questions × informativeness
         self._weights: dict[str, float] = {}
+        self._verbatim: dict[str, set[int]] = {}  # a question as typed (normalised) -> entries
         # Building allocates millions of small, acyclic objects: the cyclic collector would
         # rescan the growing index again and again without finding any garbage, and once
         # re-enabled it would pause a query for a full pass over them.  So collection is off
@@ -186,6 +187,9 @@ class FaqMatcher:
                 cached = token_cache[text] = analyzer.tokens(text)
             return cached
 
+        for i, entry in enumerate(faq.entries):
+            for question in entry.questions:
+                self._verbatim.setdefault(self._verbatim_key(question), set()).add(i)
         phrasings = [[tokens(q) for q in (*e.questions, " ".join(e.keywords))] for e in faq.entries]
         answers = [tokens(e.answer) for e in faq.entries]
         self._build_postings(phrasings, answers)
@@ -375,10 +379,17 @@ class FaqMatcher:
         scored = [(i, self._score(query, query_field, self._entry(i))) for i in candidates]
         return sorted(scored, key=lambda kv: kv[1], reverse=True)
 
+    def _verbatim_key(self, text: str) -> str:
+        return self.analyzer.strip_chatter(self.analyzer.normalize(text)).replace(" ", "")
+
     def match(self, text: str) -> Decision:
         ranked = self.rank(text)
         entries = self.faq.entries
         named = tuple((entries[i].id, round(s, 4)) for i, s in ranked[:5])
+        verbatim = self._verbatim.get(self._verbatim_key(text), set())
+        if len(verbatim) == 1:  # one of the entry's own questions, whatever the width or script
+            (only,) = verbatim
+            return Decision("answer", 1.0, entry=entries[only], ranked=named)
         s = self.settings
         if not ranked or ranked[0][1] <= 0.0:
             return Decision("none", 0.0, ranked=named)

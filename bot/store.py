@@ -105,30 +105,50 @@ class Store:
 
 
 class PeopleRepo:
-    """Per-person preferences (language) keyed by 'channel:user_id'."""
+    """Per-person preferences (language, display name) keyed by 'channel:user_id'.
 
-    def __init__(self, db: TinyDB) -> None:
-        self._table = db.table("people")
+    Read on every message, so the documents are also kept in a dict built at open.
+    """
+
+    def __init__(self, db: JournalDB) -> None:
+        table = db.table("people")
+        assert isinstance(table, JournalTable)
+        self._table = table
+        self._docs: dict[str, tuple[int, dict[str, Any]]] = {
+            str(doc["key"]): (doc_id, doc) for doc_id, doc in table.documents_containing((b"",))
+        }
+
+    def _field(self, person_key: str, name: str) -> str | None:
+        found = self._docs.get(person_key)
+        value = found[1].get(name) if found else None
+        return str(value) if value else None
+
+    def _put(self, person_key: str, **fields: str) -> None:
+        found = self._docs.get(person_key)
+        if found is None:
+            doc = {"key": person_key, **fields}
+            self._docs[person_key] = (int(self._table.insert(doc)), doc)
+        else:
+            doc_id, doc = found
+            self._table.update(fields, doc_ids=[doc_id])
+            doc.update(fields)
 
     def language(self, person_key: str) -> str | None:
-        row = self._table.get(Query().key == person_key)
-        return str(row["language"]) if isinstance(row, dict) and row.get("language") else None
+        return self._field(person_key, "language")
 
     def set_language(self, person_key: str, language: str) -> None:
-        self._table.upsert({"key": person_key, "language": language}, Query().key == person_key)
+        self._put(person_key, language=language)
 
     def remember_name(self, person_key: str, name: str) -> None:
         """Keep display names of staff so `/assign 1024 小王` can find them; writes on change."""
         if name and self.name(person_key) != name:
-            self._table.upsert({"key": person_key, "name": name}, Query().key == person_key)
+            self._put(person_key, name=name)
 
     def name(self, person_key: str) -> str | None:
-        row = self._table.get(Query().key == person_key)
-        return str(row["name"]) if isinstance(row, dict) and row.get("name") else None
+        return self._field(person_key, "name")
 
     def key_by_name(self, name: str) -> str | None:
-        row = self._table.get(Query().name == name)
-        return str(row["key"]) if isinstance(row, dict) else None
+        return next((key for key, (_, doc) in self._docs.items() if doc.get("name") == name), None)
 
 
 @dataclass(frozen=True)

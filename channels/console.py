@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
@@ -48,6 +48,11 @@ class Persona:
         return f"{self.name}({self.role.value})@{where}> "
 
 
+def _new_id() -> str:
+    """Message ids unique across runs, as a network's are (outbox keys are built from them)."""
+    return uuid.uuid4().hex[:16]
+
+
 async def stdin_lines(prompt: Callable[[], str]) -> AsyncIterator[str]:
     """Lines from a terminal (with editing and history) or from a piped script."""
     if sys.stdin.isatty():
@@ -85,7 +90,6 @@ class ConsoleChannel:
         self._lines = lines
         self._echo = echo
         self._buttons: dict[Address, list[str]] = {}
-        self._ids = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
 
@@ -157,7 +161,7 @@ class ConsoleChannel:
             sender=Person("console", p.name, p.name, p.language),
             chat_kind=ChatKind.PRIVATE if p.group is None else ChatKind.GROUP,
             text=text,
-            message_id=str(next(self._ids)),
+            message_id=_new_id(),
             chat_title=p.group or "",
             action=action,
             claimed_role=p.role,
@@ -173,7 +177,7 @@ class ConsoleChannel:
             self._buttons[out.to] = [b.action for b in out.buttons]
         lines += [f"(附件 {a})" for a in out.attachments]
         self._write("\n".join(lines) + "\n")
-        return SentRef(self.name, out.to.chat_id, str(next(self._ids)))
+        return SentRef(self.name, out.to.chat_id, _new_id())
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():

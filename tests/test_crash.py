@@ -77,3 +77,4 @@ def test_kill_9_during_ticket_burst_loses_no_acknowledged_ticket(tmp_path: Path)
         check=True,
     )
     assert f"as #{1001 + survivors}" in again.stdout
+    assert f"#{1001 + survivors} · 咨询" in again.stdout  # its card reached the staff room too

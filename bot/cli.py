@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         else (logging.INFO if args.command == "run" else logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    for noisy in ("jieba", "httpx", "httpcore", "apscheduler"):  # one line per poll otherwise
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         overrides: dict[str, Any] = {
             "data_dir": getattr(args, "data", None),
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import App, build_core
 
-    channels: list[Channel] = []  # network adapters join here as they land
+    channels: list[Channel] = network_channels(settings)
     console: ConsoleChannel | None = None
     if args.command == "chat" or (not channels and sys.stdin.isatty()):
         role = Role(getattr(args, "role", "resident"))
@@ -142,6 +144,35 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     await app.run(*([console.closed] if console is not None else []))
     return 0
+
+
+TELEGRAM_TOKEN_ENV = "YISHITING_TELEGRAM_TOKEN"
+
+
+def network_channels(settings: Settings) -> list[Channel]:
+    """Every network adapter whose credentials are in the environment."""
+    channels: list[Channel] = []
+    token = os.environ.get(TELEGRAM_TOKEN_ENV)
+    if token:
+        from pydantic import ValidationError
+
+        from channels.telegram import TelegramChannel, TelegramSettings
+
+        staff_chats = tuple(
+            room.chat.partition(":")[2]
+            for room in settings.staff_rooms
+            if room.chat.startswith("telegram:")
+        )
+        try:
+            telegram = TelegramSettings.model_validate(
+                {"staff_chats": staff_chats, **settings.telegram, "token": token}
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "token"
+            raise ConfigError("settings", first["msg"], field=f"telegram.{where}") from None
+        channels.append(TelegramChannel(telegram))
+    return channels
 
 
 def _print(text: str) -> None:

@@ -86,6 +86,9 @@ class Settings(_Strict):
     overdue_hours: float = Field(default=24, gt=0)
     dialogue_timeout_minutes: float = Field(default=30, gt=0)
     outbox_retry_seconds: float = Field(default=30, gt=0)
+    # Adapter-owned settings, validated by the adapter (channels/telegram.py, TelegramSettings);
+    # the token comes only from $YISHITING_TELEGRAM_TOKEN.
+    telegram: dict[str, Any] = Field(default_factory=dict)
     bot_names: tuple[str, ...] = ("议事厅", "小助手", "yishiting")
     match: dict[str, float] = Field(default_factory=dict)  # overrides of MatchSettings
     roles: RolesConfig = RolesConfig()

@@ -1,0 +1,509 @@
+"""The Telegram channel: Bot API long polling in, sendMessage/sendPhoto with inline keyboards out.
+
+Translation only: a Telegram `Update` becomes an `Incoming`, an `Outgoing` becomes one or more
+Bot API calls. Flood control (RetryAfter), splitting at Telegram's 4,096-character limit and
+the 64-byte limit of callback data are handled here; everything else is the core's business.
+
+Long button actions: Telegram accepts at most 64 bytes of `callback_data`. A longer
+`Button.action` is replaced by a short token (``~`` + 16 hex digits of its hash) and the
+token -> action map is kept **in memory only** (bounded, most recent 10,000). After a restart a
+button with such a token on an old message delivers the token itself as the action, which the
+core treats as an unknown action. Keep actions under 64 bytes where that matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import html
+import importlib.util
+import logging
+import re
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.models import Address, ChatKind, Incoming, Outgoing, Person
+from channels.base import ChannelError, Deliver, SentRef
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+MAX_TEXT = 4096  # sendMessage: characters after entity parsing (counted here in UTF-16 units)
+MAX_CAPTION = 1024
+MAX_CALLBACK_BYTES = 64
+TOKEN_MAP_SIZE = 10_000
+# Loggers that may print a URL containing the token (PTB logs the API URL at debug level,
+# httpx logs every request URL at info level).
+_TOKEN_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "telegram.Bot",
+    "telegram.ext",
+    "telegram.ext.ExtBot",
+    "telegram.ext.Updater",
+    "telegram.ext.Application",
+    "telegram.ext.AIORateLimiter",
+    "telegram.request",
+    "telegram.request.BaseRequest",
+    "telegram.request.HTTPXRequest",
+    __name__,
+)
+
+# PTB 22.2+ warns whenever RetryAfter.retry_after is read as an int (even inside PTB's own
+# constructor); `_seconds` accepts both the int of PTB 22 and the timedelta of PTB 23.
+warnings.filterwarnings(
+    "ignore", message=".*`retry_after` will be of type", category=PTBDeprecationWarning
+)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class TelegramSettings(BaseModel):
+    """The adapter's own settings; the token comes from the environment, never from a file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: SecretStr
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    poll_timeout: float = Field(default=30, ge=0)  # getUpdates long-poll seconds
+    drop_pending_updates: bool = False
+    max_retry_after: float = Field(default=5, ge=0)  # honour a RetryAfter this short once
+    rate_limit: bool = True  # use PTB's AIORateLimiter when its extra (aiolimiter) is installed
+    staff_chats: tuple[str, ...] = ()  # chat ids that get the staff command menu
+    mode: Literal["polling", "webhook"] = "polling"
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    url_path: str = ""
+    webhook_url: str | None = None
+    secret_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TelegramSettings:
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", self.token.get_secret_value()):
+            raise ValueError("token does not look like a bot token ('123456:ABC-...')")
+        if self.mode == "webhook":
+            if not self.webhook_url or not self.webhook_url.startswith("https://"):
+                raise ValueError("webhook mode needs webhook_url starting with https://")
+            secret = self.secret_token.get_secret_value() if self.secret_token else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+                raise ValueError("webhook mode needs secret_token of 1-256 of A-Z a-z 0-9 _ -")
+        return self
+
+
+class _RedactToken(logging.Filter):
+    """Replaces the bot token in log records (messages and arguments) with '<token>'."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.token:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        if self.token in message:
+            record.msg = message.replace(self.token, "<token>")
+            record.args = ()
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
+        return True
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split at line boundaries into chunks of at most `limit` UTF-16 units (hard-cut long lines)."""
+    if _utf16_len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for whole in text.splitlines(keepends=True):
+        line = whole
+        while _utf16_len(line) > limit:  # one line longer than a message: cut it
+            if current:
+                chunks.append(current)
+                current = ""
+            cut = limit
+            while _utf16_len(line[:cut]) > limit:
+                cut -= 1
+            chunks.append(line[:cut])
+            line = line[cut:]
+        if _utf16_len(current) + _utf16_len(line) > limit:
+            chunks.append(current)
+            current = ""
+        current += line
+    if current:
+        chunks.append(current)
+    return [c.rstrip("\n") or c for c in chunks]
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _chat_id(address: Address) -> int | str:
+    raw = address.chat_id
+    return int(raw) if re.fullmatch(r"-?\d+", raw) else raw
+
+
+class TelegramChannel:
+    """A Channel over the Telegram Bot API (python-telegram-bot 22, long polling)."""
+
+    name = NAME
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        self.settings = settings
+        self._app: AnyApplication | None = None
+        self._deliver: Deliver | None = None
+        self._bot_id: int | None = None
+        self.username: str = ""  # from getMe at start
+        self._tokens: OrderedDict[str, str] = OrderedDict()
+        self._stopped = True
+        self._redact = _RedactToken(settings.token.get_secret_value())
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def _build(self) -> AnyApplication:
+        for name in _TOKEN_LOGGERS:
+            logger = logging.getLogger(name)
+            if self._redact not in logger.filters:
+                logger.addFilter(self._redact)
+        s = self.settings
+        builder = (
+            ApplicationBuilder()
+            .token(s.token.get_secret_value())
+            .base_url(s.base_url)
+            .base_file_url(s.base_file_url)
+        )
+        if s.rate_limit and importlib.util.find_spec("aiolimiter") is not None:
+            # Throttles to Telegram's published limits; RetryAfter is handled in `send`.
+            cast(Any, builder).rate_limiter(AIORateLimiter(max_retries=0))
+        app: AnyApplication = builder.build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        return app
+
+    async def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        app = self._build()
+        self._app = app
+        self._stopped = False
+        try:
+            await app.initialize()  # getMe
+            self._bot_id = app.bot.id
+            self.username = app.bot.username or ""
+            await app.start()
+            updater = app.updater
+            assert updater is not None
+            allowed = ["message", "callback_query"]
+            if self.settings.mode == "webhook":
+                secret = self.settings.secret_token
+                await updater.start_webhook(
+                    listen=self.settings.listen,
+                    port=self.settings.port,
+                    url_path=self.settings.url_path,
+                    webhook_url=self.settings.webhook_url,
+                    secret_token=secret.get_secret_value() if secret else None,
+                    allowed_updates=allowed,
+                    drop_pending_updates=self.settings.drop_pending_updates,
+                )
+            else:
+                await updater.start_polling(
+                    timeout=timedelta(seconds=self.settings.poll_timeout),
+                    allowed_updates=allowed,
+                    drop_pending_updates=self.settings.drop_pending_updates,
+                    error_callback=self._on_poll_error,
+                )
+        except TelegramError as exc:
+            await self.stop()
+            raise ChannelError(f"telegram: cannot start: {exc}", retryable=True) from exc
+        log.info("telegram: @%s is %s", self.username, self.settings.mode)
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        app = self._app
+        if app is None:
+            return
+        with contextlib.suppress(Exception):
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+        with contextlib.suppress(Exception):
+            if app.running:
+                await app.stop()
+        with contextlib.suppress(Exception):
+            await app.shutdown()
+        self._deliver = None
+
+    def _on_poll_error(self, exc: TelegramError) -> None:
+        log.warning("telegram: getUpdates failed: %s", exc)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: handling an update failed", exc_info=context.error)
+
+    async def set_commands(
+        self, resident: Sequence[tuple[str, str]], staff: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """The command menu: resident commands everywhere, plus staff ones in `staff_chats`.
+
+        Telegram command names are 1-32 of a-z 0-9 _; other names (Chinese aliases) are skipped.
+        """
+        bot = self._require_app().bot
+
+        def valid(items: Sequence[tuple[str, str]]) -> list[BotCommand]:
+            return [
+                BotCommand(name, desc[:256] or name)
+                for name, desc in items
+                if re.fullmatch(r"[a-z0-9_]{1,32}", name)
+            ]
+
+        try:
+            await bot.set_my_commands(valid(resident), scope=BotCommandScopeDefault())
+            for chat in self.settings.staff_chats:
+                scope = BotCommandScopeChat(_chat_id(Address(NAME, chat)))
+                await bot.set_my_commands(valid([*resident, *staff]), scope=scope)
+        except TelegramError as exc:
+            raise self._error(exc) from exc
+
+    # ---- in --------------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        deliver = self._deliver
+        if deliver is None:
+            return
+        if update.callback_query is not None:
+            incoming = self._from_callback(update.callback_query)
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer()
+        else:
+            incoming = self._from_message(update.message)  # edited_message etc. are ignored
+        if incoming is not None:
+            await deliver(incoming)
+
+    def _person(self, user: User) -> Person:
+        return Person(NAME, str(user.id), user.full_name, user.language_code)
+
+    def _address(self, message: Message) -> Address:
+        thread = (
+            str(message.message_thread_id)
+            if message.is_topic_message and message.message_thread_id
+            else None
+        )
+        return Address(NAME, str(message.chat.id), thread)
+
+    @staticmethod
+    def _kind(message: Message) -> ChatKind:
+        return ChatKind.PRIVATE if message.chat.type == ChatType.PRIVATE else ChatKind.GROUP
+
+    def _from_message(self, message: Message | None) -> Incoming | None:
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return None
+        text = message.text or message.caption or ""
+        photos = (
+            (max(message.photo, key=lambda p: p.width * p.height).file_id,) if message.photo else ()
+        )
+        if not text and not photos:
+            return None  # joins, stickers, service messages …
+        if self._addressed_elsewhere(text):
+            return None
+        reply = message.reply_to_message
+        return Incoming(
+            chat=self._address(message),
+            sender=self._person(message.from_user),
+            chat_kind=self._kind(message),
+            text=text,
+            message_id=str(message.message_id),
+            chat_title=message.chat.title or "",
+            mentions_bot=self._mentions_me(message, text),
+            reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == self._bot_id),
+            reply_to_message_id=str(reply.message_id) if reply else None,
+            attachments=photos,
+        )
+
+    def _addressed_elsewhere(self, text: str) -> bool:
+        """`/cmd@otherbot` is for another bot in the group."""
+        match = re.match(r"^/\S+?@(\w+)", text)
+        return bool(match and self.username and match.group(1).lower() != self.username.lower())
+
+    def _mentions_me(self, message: Message, text: str) -> bool:
+        me = f"@{self.username}".lower()
+        if self.username and me in text.lower():
+            return True
+        entities = message.parse_entities() if message.text else message.parse_caption_entities()
+        for entity, value in entities.items():
+            if entity.type == MessageEntity.MENTION and value.lower() == me:
+                return True
+            if (
+                entity.type == MessageEntity.TEXT_MENTION
+                and entity.user is not None
+                and entity.user.id == self._bot_id
+            ):
+                return True
+        return False
+
+    def _from_callback(self, query: CallbackQuery) -> Incoming | None:
+        message = query.message
+        if query.data is None or query.from_user.is_bot or not isinstance(message, Message):
+            return None
+        action = self._tokens.get(query.data, query.data)
+        return Incoming(
+            chat=self._address(message),
+            sender=self._person(query.from_user),
+            chat_kind=self._kind(message),
+            message_id=f"cb{query.id}",  # each press is its own event
+            chat_title=message.chat.title or "",
+            reply_to_message_id=str(message.message_id),
+            action=action,
+        )
+
+    # ---- out -------------------------------------------------------------------------------
+
+    def _callback_data(self, action: str) -> str:
+        if len(action.encode()) <= MAX_CALLBACK_BYTES and not action.startswith("~"):
+            return action
+        token = "~" + hashlib.sha256(action.encode()).hexdigest()[:16]
+        self._tokens[token] = action
+        self._tokens.move_to_end(token)
+        while len(self._tokens) > TOKEN_MAP_SIZE:
+            self._tokens.popitem(last=False)
+        return token
+
+    def _keyboard(self, out: Outgoing) -> InlineKeyboardMarkup | None:
+        if not out.buttons:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.label, callback_data=self._callback_data(b.action))]
+                for b in out.buttons
+            ]
+        )
+
+    def _require_app(self) -> AnyApplication:
+        if self._app is None or self._stopped:
+            raise ChannelError("telegram channel is not running", retryable=True)
+        return self._app
+
+    async def send(self, out: Outgoing) -> SentRef:
+        app = self._require_app()
+        bot = app.bot
+        chat: int | str = _chat_id(out.to)
+        common: dict[str, Any] = {}
+        if out.to.thread is not None and out.to.thread.isdigit():
+            common["message_thread_id"] = int(out.to.thread)
+        reply = (
+            ReplyParameters(int(out.reply_to_message_id), allow_sending_without_reply=True)
+            if out.reply_to_message_id and out.reply_to_message_id.isdigit()
+            else None
+        )
+        keyboard = self._keyboard(out)
+        last: Message | None = None
+        text = out.text
+        photos = list(out.attachments)
+        caption_fits = len(photos) == 1 and _utf16_len(text) <= MAX_CAPTION
+        for i, photo in enumerate(photos):
+            with_caption = caption_fits and i == 0
+            last = await self._call(
+                bot.send_photo,
+                chat_id=chat,
+                photo=self._photo(photo),
+                caption=html.escape(text, quote=False) if with_caption and text else None,
+                parse_mode=ParseMode.HTML if with_caption and text else None,
+                reply_markup=keyboard if with_caption else None,
+                reply_parameters=reply if i == 0 else None,
+                **common,
+            )
+            chat = last.chat_id
+        if not caption_fits and (text or not photos or keyboard is not None):
+            chunks = split_text(text) if text else [""]
+            for i, chunk in enumerate(chunks):
+                last = await self._call(
+                    bot.send_message,
+                    chat_id=chat,
+                    text=html.escape(chunk, quote=False) or "…",
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard if i == len(chunks) - 1 else None,
+                    reply_parameters=reply if i == 0 and not photos else None,
+                    **common,
+                )
+                chat = last.chat_id
+        assert last is not None
+        return SentRef(NAME, str(last.chat_id), str(last.message_id))
+
+    @staticmethod
+    def _photo(ref: str) -> Any:
+        path = Path(ref)
+        with contextlib.suppress(OSError, ValueError):
+            if path.is_file():
+                return path.read_bytes()
+        return ref  # a Telegram file_id (or URL) sent as is
+
+    async def _call(self, method: Any, **kwargs: Any) -> Message:
+        """One Bot API call: a short RetryAfter is waited out once; errors become ChannelError."""
+        for attempt in (1, 2):
+            try:
+                result: Message = await method(**kwargs)
+                return result
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                if attempt == 1 and wait <= self.settings.max_retry_after:
+                    log.info("telegram: flood control, waiting %.1f s", wait)
+                    await asyncio.sleep(wait)
+                    continue
+                raise self._error(exc) from exc
+            except ChatMigrated as exc:
+                if attempt == 1:  # a group became a supergroup: follow it once
+                    kwargs["chat_id"] = exc.new_chat_id
+                    continue
+                raise self._error(exc) from exc
+            except TelegramError as exc:
+                raise self._error(exc) from exc
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _error(exc: TelegramError) -> ChannelError:
+        if isinstance(exc, BadRequest | Forbidden | InvalidToken):  # BadRequest is a NetworkError
+            return ChannelError(f"telegram: {exc.message}", retryable=False)
+        if isinstance(exc, RetryAfter | TimedOut | NetworkError):
+            return ChannelError(f"telegram: {exc.message}", retryable=True)
+        return ChannelError(f"telegram: {exc.message}", retryable=False)

@@ -1,0 +1,86 @@
+"""`yishiting run` with a Telegram token: a real bot process against the Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.tg_standin import TOKEN, StandIn
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"
+)
+
+
+async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    standin = StandIn()
+    await standin.start()
+    config = tmp_path / "yishiting.yaml"
+    config.write_text(
+        f"telegram:\n  base_url: {standin.base_url}\n  base_file_url: {standin.base_file_url}\n"
+        "  poll_timeout: 1\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "YISHITING_TELEGRAM_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "--config",
+        str(config),
+        "run",
+        "--data",
+        str(tmp_path / "data"),
+        cwd=REPO,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await standin.wait_for("deleteWebhook", timeout=30)  # polling starts right after
+        standin.push_message(1001, 1001, "小区路灯不亮了找谁修？")
+        (answer,) = await standin.wait_for("sendMessage", timeout=15)
+        assert str(answer.params["chat_id"]) == "1001" and "路灯" in str(answer.params["text"])
+        bot.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(bot.communicate(), timeout=30)
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+        await standin.close()
+    assert bot.returncode == 0
+    log = stderr.decode()
+    assert "channel telegram started" in log
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log  # the secret never reaches logs
+
+
+def test_bad_telegram_setting_names_the_key(tmp_path: Path) -> None:
+    import subprocess
+
+    config = tmp_path / "yishiting.yaml"
+    config.write_text("telegram:\n  poll_timeout: -1\n", encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--config",
+            str(config),
+            "run",
+            "--data",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={**os.environ, "YISHITING_TELEGRAM_TOKEN": TOKEN},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "field 'telegram.poll_timeout'" in result.stderr

@@ -22,7 +22,7 @@ from bot.matcher import FaqMatcher
 from bot.models import Role
 from bot.store import Store
 from bot.text import TextAnalyzer
-from channels.base import Channel
+from channels.base import Channel, ChannelError
 from channels.console import ConsoleChannel, Persona
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     for q in (sugg, accept):
         q.add_argument("--data", type=Path, help="data folder (default ./data)")
 
+    doctor = sub.add_parser("doctor", help="check the configuration and reach each network")
+    doctor.add_argument("--data", type=Path, help="data folder (default ./data)")
+
     tickets = sub.add_parser("tickets", help="list, show or export tickets (read-only)")
     tickets_sub = tickets.add_subparsers(dest="tickets_command", required=True)
     listing = tickets_sub.add_parser("list")
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config, overrides)
         if args.command == "tickets":
             return _tickets(args, settings)
+        if args.command == "doctor":
+            return asyncio.run(_doctor(settings))
         if args.command == "faq" and args.faq_command in ("suggestions", "accept"):
             return _faq_suggestions(args, settings)
         if args.command == "faq":
@@ -213,6 +218,34 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
     for key, value in rows.items():
         _print(f"{key:<{width}}  {value}")
     return 0
+
+
+async def _doctor(settings: Settings) -> int:
+    """One line per concern; exit 1 when anything configured does not work."""
+    ok = True
+    try:
+        faq = load_faq(settings.faq_path)
+        _print(f"faq       OK      {settings.faq_path}: {len(faq.entries)} entries")
+    except ConfigError as exc:
+        ok = False
+        _print(f"faq       FAILED  {exc}")
+    try:
+        Store(settings.data_dir, read_only=True).close()
+        _print(f"data      OK      {settings.data_dir}/")
+    except ConfigError as exc:
+        _print(f"data      NEW     {settings.data_dir}/ will be created ({exc})")
+    channels = network_channels(settings)
+    for channel in channels:
+        check = getattr(channel, "check", None)
+        try:
+            who = await check() if check is not None else "(no check available)"
+            _print(f"{channel.name:<9} OK      {who}")
+        except ChannelError as exc:
+            ok = False
+            _print(f"{channel.name:<9} FAILED  {exc}")
+    if not channels:
+        _print(f"telegram  OFF     set ${TELEGRAM_TOKEN_ENV} to enable")
+    return 0 if ok else 1
 
 
 def _tickets(args: argparse.Namespace, settings: Settings) -> int:

@@ -223,6 +223,18 @@ class TelegramChannel:
         app.add_error_handler(self._on_error)
         return app
 
+    async def check(self) -> str:
+        """Reach the Bot API once (getMe) for `yishiting doctor`; names the bot or raises."""
+        app = self._build()
+        try:
+            await app.bot.initialize()
+            return f"@{app.bot.username} (id {app.bot.id})"
+        except TelegramError as exc:
+            raise self._error(exc) from exc
+        finally:
+            with contextlib.suppress(TelegramError):
+                await app.bot.shutdown()
+
     async def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
         app = self._build()

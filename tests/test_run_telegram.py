@@ -84,3 +84,31 @@ def test_bad_telegram_setting_names_the_key(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "field 'telegram.poll_timeout'" in result.stderr
+
+
+async def test_doctor_reaches_telegram(tmp_path: Path) -> None:
+    standin = StandIn()
+    await standin.start()
+    config = tmp_path / "yishiting.yaml"
+    config.write_text(f"telegram:\n  base_url: {standin.base_url}\n", encoding="utf-8")
+    env = {**os.environ, "YISHITING_TELEGRAM_TOKEN": TOKEN}
+    try:
+        doctor = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--config",
+            str(config),
+            "doctor",
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(doctor.communicate(), timeout=60)
+    finally:
+        await standin.close()
+    lines = out.decode().splitlines()
+    assert doctor.returncode == 0, lines
+    assert any(ln.startswith("telegram  OK      @yishiting_test_bot") for ln in lines), lines
+    assert any(ln.startswith("faq       OK") for ln in lines)

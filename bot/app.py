@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core import Clock, Conversation
 from bot.errors import ConfigError
 from bot.faq_source import FaqSource
-from bot.i18n import Translator
+from bot.i18n import LANGUAGES, Translator
 from bot.models import Incoming, Outgoing
 from bot.outbox import Outbox
 from bot.roles import Roles
@@ -154,6 +154,21 @@ class App:
                 await self.flush_outbox()
                 next_flush = loop.time() + self.settings.outbox_retry_seconds
 
+    async def _publish_commands(self, channel: Channel) -> None:
+        """Networks with a command menu (Telegram) get one per language; failure is not fatal."""
+        publish = getattr(channel, "set_commands", None)
+        if publish is None:
+            return
+        for lang in LANGUAGES:
+            resident, staff = self.core.conversation.command_menu(lang)
+            code = None if lang == self.settings.language else lang.split("-")[0]
+            try:
+                await publish(resident, staff, code)
+            except ChannelError as exc:
+                log.warning(
+                    "could not publish the %s command menu on %s: %s", lang, channel.name, exc
+                )
+
     def request_stop(self) -> None:
         self._stop.set()
 
@@ -170,6 +185,7 @@ class App:
                 await channel.start(self.deliver)
                 started.append(channel)
                 log.info("channel %s started", channel.name)
+                await self._publish_commands(channel)
             watcher = asyncio.create_task(self.watch(), name="watch")  # flushes the outbox first
             waits = [asyncio.create_task(e.wait()) for e in (self._stop, *extra_stop)]
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)

@@ -345,6 +345,15 @@ class Conversation:
 
     # ---- around the conversation ----------------------------------------------------------
 
+    def command_menu(self, lang: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(name, summary) of the residents' commands and of the extra staff commands."""
+        resident = self.commands.visible_to(Role.RESIDENT)
+        staff = [c for c in self.commands.visible_to(Role.STAFF) if c not in resident]
+        return (
+            [(c.name, self.t(lang, c.summary_key)) for c in resident],
+            [(c.name, self.t(lang, c.summary_key)) for c in staff],
+        )
+
     def sent(self, out: Outgoing, channel: str, chat_id: str, message_id: str) -> None:
         """The router reports the platform id of a tagged message (ticket cards)."""
         kind, _, value = (out.tag or "").partition(":")

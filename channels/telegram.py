@@ -295,11 +295,16 @@ class TelegramChannel:
         log.error("telegram: handling an update failed", exc_info=context.error)
 
     async def set_commands(
-        self, resident: Sequence[tuple[str, str]], staff: Sequence[tuple[str, str]] = ()
+        self,
+        resident: Sequence[tuple[str, str]],
+        staff: Sequence[tuple[str, str]] = (),
+        language: str | None = None,
     ) -> None:
         """The command menu: resident commands everywhere, plus staff ones in `staff_chats`.
 
-        Telegram command names are 1-32 of a-z 0-9 _; other names (Chinese aliases) are skipped.
+        `language` is a two-letter code for users whose client is in that language (None: the
+        menu everybody else sees). Telegram command names are 1-32 of a-z 0-9 _; other names
+        (Chinese aliases) are skipped.
         """
         bot = self._require_app().bot
 
@@ -311,10 +316,14 @@ class TelegramChannel:
             ]
 
         try:
-            await bot.set_my_commands(valid(resident), scope=BotCommandScopeDefault())
+            await bot.set_my_commands(
+                valid(resident), scope=BotCommandScopeDefault(), language_code=language
+            )
             for chat in self.settings.staff_chats:
                 scope = BotCommandScopeChat(_chat_id(Address(NAME, chat)))
-                await bot.set_my_commands(valid([*resident, *staff]), scope=scope)
+                await bot.set_my_commands(
+                    valid([*resident, *staff]), scope=scope, language_code=language
+                )
         except TelegramError as exc:
             raise self._error(exc) from exc
 

@@ -46,6 +46,12 @@ async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(tmp_path: Path) 
         await standin.wait_for("deleteWebhook", timeout=30)  # polling starts right after
         standin.push_message(1001, 1001, "小区路灯不亮了找谁修？")
         (answer,) = await standin.wait_for("sendMessage", timeout=15)
+        menus = standin.calls("setMyCommands")  # per language, default scope + none staff chats
+        assert {str(c.params.get("language_code")) for c in menus} == {"None", "en"}
+        zh_menu = next(c for c in menus if c.params.get("language_code") is None)
+        assert "report" in str(zh_menu.params["commands"]) and "claim" not in str(
+            zh_menu.params["commands"]
+        )
         assert str(answer.params["chat_id"]) == "1001" and "路灯" in str(answer.params["text"])
         bot.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(bot.communicate(), timeout=30)

@@ -152,6 +152,8 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 TELEGRAM_TOKEN_ENV = "YISHITING_TELEGRAM_TOKEN"
+MATRIX_PASSWORD_ENV = "YISHITING_MATRIX_PASSWORD"
+MATRIX_ACCESS_TOKEN_ENV = "YISHITING_MATRIX_ACCESS_TOKEN"
 
 
 def network_channels(settings: Settings) -> list[Channel]:
@@ -177,6 +179,21 @@ def network_channels(settings: Settings) -> list[Channel]:
             where = ".".join(str(p) for p in first["loc"]) or "token"
             raise ConfigError("settings", first["msg"], field=f"telegram.{where}") from None
         channels.append(TelegramChannel(telegram))
+    if os.environ.get(MATRIX_PASSWORD_ENV) or os.environ.get(MATRIX_ACCESS_TOKEN_ENV):
+        from pydantic import ValidationError
+
+        from channels.matrix import FileTokenStore, MatrixChannel, settings_from_env
+
+        try:
+            matrix = settings_from_env(settings.matrix, dict(os.environ))
+        except ValidationError as exc:  # first: it is a ValueError too
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "password"
+            raise ConfigError("settings", first["msg"], field=f"matrix.{where}") from None
+        except ValueError as exc:  # a password or token written into the file
+            raise ConfigError("settings", str(exc), field="matrix") from None
+        sync_token = FileTokenStore(settings.data_dir / "matrix.next_batch")
+        channels.append(MatrixChannel(matrix, sync_token))
     return channels
 
 
@@ -243,8 +260,11 @@ async def _doctor(settings: Settings) -> int:
         except ChannelError as exc:
             ok = False
             _print(f"{channel.name:<9} FAILED  {exc}")
-    if not channels:
+    names = {c.name for c in channels}
+    if "telegram" not in names:
         _print(f"telegram  OFF     set ${TELEGRAM_TOKEN_ENV} to enable")
+    if "matrix" not in names:
+        _print(f"matrix    OFF     set ${MATRIX_PASSWORD_ENV} or ${MATRIX_ACCESS_TOKEN_ENV}")
     return 0 if ok else 1
 
 

@@ -1,0 +1,936 @@
+"""The Matrix channel: a matrix-nio client syncing from a saved token in, m.notice messages out.
+
+Translation only: timeline events of joined rooms become `Incoming`, an `Outgoing` becomes one or
+more `m.room.message` events. What Matrix lacks, the adapter makes up for here:
+
+- Buttons are rendered as numbered options under the text ("1. 👍 有用"). The options of the
+  last message with buttons are remembered per room (and per event, for replies and reactions),
+  **in memory only**: a message that is just the number, a Matrix reply with the number to that
+  message, or a keycap reaction (1️⃣ …) on it is delivered as `Incoming(action=...)`.
+- A private address is a user id (``@user:server``): the adapter finds the direct room it shares
+  with that user, or creates one (``is_direct``) and invites them.
+- The sync position (``next_batch``) is kept in a `TokenStore`. Without a token the first sync
+  only learns the rooms and ignores their timeline (no replay of history); afterwards every sync
+  continues from the saved token, so a restart neither answers a message twice nor misses one
+  sent while the bot was down. The token is saved after the batch was handled.
+- End-to-end encrypted rooms are not supported: the room is told so in plain text (m.notice in
+  Chinese and English) instead of the bot staying silent.
+- Rate limits (M_LIMIT_EXCEEDED) are not retried by nio; a short ``retry_after`` is honoured once,
+  a long one becomes a retryable `ChannelError`. Lost connections are retried by the sync loop
+  with exponential backoff, from the saved token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import io
+import logging
+import mimetypes
+import os
+import re
+import tempfile
+import unicodedata
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from aiohttp import ClientError
+from nio import (  # type: ignore[import-untyped]
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinedMembersResponse,
+    LoginResponse,
+    MatrixRoom,
+    ProfileGetDisplayNameResponse,
+    RoomCreateResponse,
+    RoomGetEventResponse,
+    RoomPreset,
+    RoomResolveAliasResponse,
+    RoomSendResponse,
+    SyncResponse,
+    UploadResponse,
+    WhoamiResponse,
+)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Person
+from channels.base import ChannelError, Deliver, SentRef
+
+log = logging.getLogger(__name__)
+
+NAME = "matrix"
+PASSWORD_ENV = "YISHITING_MATRIX_PASSWORD"
+ACCESS_TOKEN_ENV = "YISHITING_MATRIX_ACCESS_TOKEN"
+# One event may be 65,536 bytes of JSON; nio escapes non-ASCII (6 bytes a character) and the text
+# goes out twice (body + formatted_body): 4,000 characters a message stays well inside.
+MAX_TEXT = 4000
+OPTIONS_MEMORY = 10_000  # events whose numbered options are remembered
+SENT_MEMORY = 10_000  # event ids sent by the bot (reply_to_bot without a lookup)
+KEYCAPS = {f"{d}\ufe0f\u20e3": d for d in range(10)} | {"🔟": 10}
+KEYCAPS |= {f"{d}\u20e3": d for d in range(10)}  # without the variation selector
+ENCRYPTED_NOTICE = (
+    "本聊天室启用了端到端加密，议事厅机器人暂时还不支持加密聊天室，看不到这里的消息。"
+    "请在未加密的聊天室里与我对话，或直接私聊我（创建私聊时请关闭加密）。\n"
+    "This room is end-to-end encrypted. The Yishiting bot does not support encrypted rooms yet "
+    "and cannot read messages here. Please talk to me in an unencrypted room, or start a direct "
+    "chat with encryption turned off."
+)
+# What the bot does not need from /sync (presence is off on most servers anyway).
+SYNC_FILTER: dict[str, Any] = {
+    "presence": {"types": []},
+    "account_data": {"types": []},
+    "room": {
+        "ephemeral": {"types": []},
+        "account_data": {"types": []},
+        "state": {"lazy_load_members": False},
+        "timeline": {"limit": 50},
+    },
+}
+FIRST_SYNC_FILTER: dict[str, Any] = {
+    **SYNC_FILTER,
+    "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}},
+}
+TRANSPORT_ERRORS = (ClientError, OSError, TimeoutError)
+# Error codes that will not go away by trying again (M_LIMIT_EXCEEDED, M_UNKNOWN and HTTP errors
+# without a Matrix error code are treated as retryable).
+PERMANENT = {
+    "M_FORBIDDEN",
+    "M_NOT_FOUND",
+    "M_UNKNOWN_TOKEN",
+    "M_MISSING_TOKEN",
+    "M_BAD_JSON",
+    "M_NOT_JSON",
+    "M_TOO_LARGE",
+    "M_INVALID_PARAM",
+    "M_MISSING_PARAM",
+    "M_UNRECOGNIZED",
+    "M_USER_DEACTIVATED",
+    "M_GUEST_ACCESS_FORBIDDEN",
+    "M_INVALID_USERNAME",
+    "M_UNSUPPORTED_ROOM_VERSION",
+    "M_USER_IN_USE",
+    "M_ROOM_IN_USE",
+    "M_INVALID_ROOM_STATE",
+    "M_EXCLUSIVE",
+    "M_BAD_STATE",
+}
+
+R = TypeVar("R")
+
+
+class TokenStore(Protocol):
+    """Where the sync position survives restarts (the bot backs it with its store)."""
+
+    def load(self) -> str | None: ...
+
+    def save(self, token: str) -> None: ...
+
+
+class MemoryTokenStore:
+    """A TokenStore for tests and one-off runs: forgotten when the process ends."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+
+    def load(self) -> str | None:
+        return self.token
+
+    def save(self, token: str) -> None:
+        self.token = token
+
+
+class FileTokenStore:
+    """A TokenStore in one small file, replaced atomically (a crash leaves old or new)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> str | None:
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def save(self, token: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".token-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(token)
+                f.flush()
+                os.fsync(f.fileno())
+            Path(tmp).replace(self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class MatrixSettings(BaseModel):
+    """The adapter's own settings; the password or access token comes from the environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    homeserver: str  # https://matrix.example.org
+    user_id: str  # @yishiting:example.org
+    password: SecretStr | None = None  # from YISHITING_MATRIX_PASSWORD
+    access_token: SecretStr | None = None  # from YISHITING_MATRIX_ACCESS_TOKEN
+    device_id: str | None = None  # reuse one device across restarts (logged at the first login)
+    device_name: str = "yishiting"
+    display_name: str | None = None  # set on the bot's profile at start when different
+    # Whose invitations are accepted: user ids or ":server" suffixes; None = the bot's own server.
+    allowed_inviters: tuple[str, ...] | None = None
+    sync_timeout_ms: int = Field(default=30_000, ge=0)  # /sync long-poll
+    request_timeout: float = Field(default=30, gt=0)  # seconds for any other request
+    max_retry_after: float = Field(default=5, ge=0)  # honour an M_LIMIT_EXCEEDED this short once
+    reconnect_min: float = Field(default=1, gt=0)  # backoff after a failed /sync, doubling …
+    reconnect_max: float = Field(default=60, gt=0)  # … up to this
+
+    @model_validator(mode="after")
+    def _check(self) -> MatrixSettings:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", self.homeserver):
+            raise ValueError("homeserver must be an http(s) URL like https://matrix.example.org")
+        if not re.fullmatch(r"@[^:\s]+:\S+", self.user_id):
+            raise ValueError("user_id must look like @name:server")
+        if (self.password is None) == (self.access_token is None):
+            raise ValueError(
+                f"set exactly one of {PASSWORD_ENV} or {ACCESS_TOKEN_ENV} in the environment"
+            )
+        if self.reconnect_max < self.reconnect_min:
+            raise ValueError("reconnect_max must not be below reconnect_min")
+        return self
+
+    @property
+    def server(self) -> str:
+        return self.user_id.partition(":")[2]
+
+
+class _Redact(logging.Filter):
+    """Replaces secrets (password, access token) in log records with '<secret>'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        for secret in self.secrets:
+            if secret in message:
+                message = message.replace(secret, "<secret>")
+                record.msg, record.args = message, ()
+            if record.exc_text and secret in record.exc_text:
+                record.exc_text = record.exc_text.replace(secret, "<secret>")
+        return True
+
+
+_SECRET_LOGGERS = ("nio", "nio.client", "nio.client.async_client", "nio.responses", __name__)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split at line boundaries into chunks of at most `limit` characters."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for whole in text.splitlines(keepends=True):
+        line = whole
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            chunks.append(current)
+            current = ""
+        current += line
+    if current:
+        chunks.append(current)
+    return [c.rstrip("\n") or c for c in chunks]
+
+
+def render_options(buttons: tuple[Button, ...]) -> str:
+    return "\n".join(f"{i}. {b.label}" for i, b in enumerate(buttons, 1))
+
+
+def _html(text: str) -> str:
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+def _number(text: str) -> int | None:
+    """'1', '１', ' 2 ', '2.' or a keycap emoji -> the option number."""
+    stripped = text.strip()
+    if stripped in KEYCAPS:
+        return KEYCAPS[stripped]
+    normal = unicodedata.normalize("NFKC", stripped).rstrip(".。")
+    return int(normal) if re.fullmatch(r"\d{1,2}", normal) else None
+
+
+def _strip_reply_fallback(body: str) -> str:
+    """Drop the '> <@user> quoted' lines older clients put before the text of a reply."""
+    lines = body.split("\n")
+    if not lines or not lines[0].startswith(">"):
+        return body
+    i = 0
+    while i < len(lines) and lines[i].startswith(">"):
+        i += 1
+    if i < len(lines) and not lines[i].strip():
+        i += 1
+    return "\n".join(lines[i:])
+
+
+class MatrixChannel:
+    """A Channel over the Matrix client-server API (matrix-nio, unencrypted rooms)."""
+
+    name = NAME
+
+    def __init__(self, settings: MatrixSettings, tokens: TokenStore) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self.user_id = settings.user_id
+        self.device_id: str | None = settings.device_id
+        self.display_name = settings.display_name or ""
+        self._client: Any = None  # nio.AsyncClient
+        self._deliver: Deliver | None = None
+        self._since: str | None = None
+        self._first: SyncResponse | None = None  # the catch-up sync made by start()
+        self._task: asyncio.Task[None] | None = None
+        self._poll: asyncio.Task[Any] | None = None
+        self._stopped = True
+        self._connected = asyncio.Event()
+        self._dm: dict[str, str] = {}  # user id -> direct room id
+        self._options: dict[str, tuple[str, tuple[Button, ...]]] = {}  # room -> (event, buttons)
+        self._options_by_event: OrderedDict[str, tuple[Button, ...]] = OrderedDict()
+        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._warned: set[str] = set()  # rooms told that encryption is not supported
+        self._declined: set[str] = set()
+        self._redact = _Redact()
+        for secret in (settings.password, settings.access_token):
+            if secret is not None:
+                self._redact.secrets.add(secret.get_secret_value())
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, deliver: Deliver) -> None:
+        for name in _SECRET_LOGGERS:
+            logger = logging.getLogger(name)
+            if self._redact not in logger.filters:
+                logger.addFilter(self._redact)
+        s = self.settings
+        config = AsyncClientConfig(
+            max_limit_exceeded=0,  # a 429 comes back to us at once (see `_call`)
+            max_timeouts=0,  # a lost connection too: the sync loop has its own backoff
+            request_timeout=s.request_timeout,
+            encryption_enabled=False,
+            store_sync_tokens=False,
+        )
+        client = AsyncClient(s.homeserver, s.user_id, device_id=s.device_id or "", config=config)
+        self._client = client
+        self._deliver = deliver
+        self._stopped = False
+        try:
+            await self._login(client)
+            if s.display_name:
+                await self._ensure_display_name(client, s.display_name)
+            elif not self.display_name:
+                self.display_name = await self._profile_name(client)
+            token = self.tokens.load()
+            if token is None:
+                await self._first_sync(client)
+            else:
+                first = await self._call(
+                    "sync",
+                    client.sync,
+                    timeout=0,
+                    since=token,
+                    full_state=True,  # learn every room's members again after a restart
+                    sync_filter=SYNC_FILTER,
+                )
+                self._since = token
+                self._first = first
+        except ChannelError:
+            await self.stop()
+            raise
+        self._connected.set()
+        self._task = asyncio.create_task(self._run(), name="matrix-sync")
+        log.info("matrix: %s (device %s) is syncing", self.user_id, self.device_id)
+
+    async def _login(self, client: Any) -> None:
+        s = self.settings
+        if s.access_token is not None:
+            client.access_token = s.access_token.get_secret_value()
+            who = await self._call("whoami", client.whoami)
+            assert isinstance(who, WhoamiResponse)
+            if who.user_id != s.user_id:
+                raise ChannelError(
+                    f"matrix: the access token belongs to {who.user_id}, not {s.user_id}",
+                    retryable=False,
+                )
+            self.device_id = who.device_id or s.device_id
+            if self.device_id:
+                client.device_id = self.device_id
+            return
+        assert s.password is not None
+        resp = await self._call(
+            "login", client.login, password=s.password.get_secret_value(), device_name=s.device_name
+        )
+        assert isinstance(resp, LoginResponse)
+        self._redact.secrets.add(resp.access_token)
+        if self.device_id != resp.device_id:
+            log.info(
+                "matrix: logged in with new device %s (set matrix.device_id to reuse it)",
+                resp.device_id,
+            )
+        self.device_id = resp.device_id
+
+    async def _ensure_display_name(self, client: Any, wanted: str) -> None:
+        if await self._profile_name(client) != wanted:
+            await self._call("set display name", client.set_displayname, wanted)
+        self.display_name = wanted
+
+    async def _profile_name(self, client: Any) -> str:
+        with contextlib.suppress(ChannelError):
+            resp = await self._call("profile", client.get_displayname, self.user_id)
+            if isinstance(resp, ProfileGetDisplayNameResponse) and resp.displayname:
+                return str(resp.displayname)
+        return ""
+
+    async def _first_sync(self, client: Any) -> None:
+        """No saved position: learn rooms and invitations, skip their history."""
+        resp = await self._call(
+            "sync", client.sync, timeout=0, full_state=True, sync_filter=FIRST_SYNC_FILTER
+        )
+        assert isinstance(resp, SyncResponse)
+        await self._handle_invites(resp)
+        self._since = resp.next_batch
+        self.tokens.save(resp.next_batch)
+        log.info("matrix: first start, history before now is not answered")
+
+    async def stop(self) -> None:
+        """Idempotent. A message being handled is finished (and its batch saved) first."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._connected.clear()
+        if self._poll is not None and not self._poll.done():
+            self._poll.cancel()  # a long poll has nothing to lose
+        task = self._task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            except Exception:  # pragma: no cover - logged by the loop already
+                pass
+        self._task = None
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.close()
+        self._deliver = None
+
+    async def check(self) -> str:
+        """Log in once and ask whoami, for `yishiting doctor`.
+
+        A password login is logged out again so no device is left behind; an access token is
+        left as it is.
+        """
+        s = self.settings
+        client = AsyncClient(
+            s.homeserver,
+            s.user_id,
+            device_id=s.device_id or "",
+            config=AsyncClientConfig(
+                max_limit_exceeded=0, max_timeouts=0, request_timeout=s.request_timeout
+            ),
+        )
+        try:
+            await self._login(client)
+            who = await self._call("whoami", client.whoami)
+            assert isinstance(who, WhoamiResponse)
+            if s.access_token is None:
+                with contextlib.suppress(Exception):
+                    await client.logout()
+            return f"{who.user_id} on {s.homeserver}"
+        finally:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    async def whoami(self) -> tuple[str, str | None]:
+        """(user id, device id) as the homeserver sees this login, for `yishiting doctor`."""
+        resp = await self._call("whoami", self._require_client().whoami)
+        assert isinstance(resp, WhoamiResponse)
+        return str(resp.user_id), resp.device_id
+
+    # ---- the sync loop ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        client = self._client
+        delay = self.settings.reconnect_min
+        first, self._first = self._first, None
+        while not self._stopped:
+            if first is not None:
+                resp, first = first, None
+            else:
+                self._poll = asyncio.create_task(
+                    client.sync(
+                        timeout=self.settings.sync_timeout_ms,
+                        since=self._since,
+                        sync_filter=SYNC_FILTER,
+                    )
+                )
+                try:
+                    resp = await self._poll
+                except asyncio.CancelledError:
+                    if self._stopped:
+                        return
+                    raise
+                except Exception as exc:  # transport errors, and anything nio trips over
+                    log.warning(
+                        "matrix: sync failed (%s: %s), retrying in %.1f s",
+                        type(exc).__name__,
+                        exc,
+                        delay,
+                        exc_info=not isinstance(exc, TRANSPORT_ERRORS),
+                    )
+                    self._connected.clear()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.settings.reconnect_max)
+                    continue
+                finally:
+                    self._poll = None
+            if isinstance(resp, ErrorResponse):
+                log.warning("matrix: sync refused: %s; retrying in %.1f s", resp, delay)
+                self._connected.clear()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.reconnect_max)
+                continue
+            if not self._connected.is_set():
+                log.info("matrix: sync is back")
+                self._connected.set()
+            delay = self.settings.reconnect_min
+            await self._handle_sync(resp)
+            self._since = resp.next_batch
+            try:
+                self.tokens.save(resp.next_batch)
+            except Exception:
+                log.exception("matrix: cannot save the sync position (kept in memory)")
+
+    async def _handle_sync(self, resp: SyncResponse) -> None:
+        await self._handle_invites(resp)
+        for room_id, info in resp.rooms.join.items():
+            events = [e.source for e in info.timeline.events if isinstance(e.source, dict)]
+            # A room joined in this batch: what was said before the bot came in is history.
+            for i in range(len(events) - 1, -1, -1):
+                if self._is_my_join(events[i]):
+                    events = events[i:]
+                    break
+            room = self._client.rooms.get(room_id)
+            for source in events:
+                try:
+                    await self._handle_event(room_id, room, source)
+                except Exception:
+                    log.exception("matrix: handling event %s failed", source.get("event_id"))
+
+    def _is_my_join(self, source: dict[str, Any]) -> bool:
+        return (
+            source.get("type") == "m.room.member"
+            and source.get("state_key") == self.user_id
+            and (source.get("content") or {}).get("membership") == "join"
+        )
+
+    async def _handle_invites(self, resp: SyncResponse) -> None:
+        for room_id, info in resp.rooms.invite.items():
+            inviter = ""
+            for event in info.invite_state:
+                # nio pops "content" out of the stripped state's source: use its attributes.
+                if (
+                    getattr(event, "state_key", None) == self.user_id
+                    and getattr(event, "membership", None) == "invite"
+                ):
+                    inviter = str(getattr(event, "sender", "") or "")
+            if self._allowed_inviter(inviter):
+                log.info("matrix: joining %s, invited by %s", room_id, inviter)
+                try:
+                    await self._call("join", self._client.join, room_id)
+                except ChannelError as exc:
+                    log.warning("matrix: cannot join %s: %s", room_id, exc)
+            elif room_id not in self._declined:
+                self._declined.add(room_id)
+                log.info("matrix: declining %s, invited by %s (not allowed)", room_id, inviter)
+                with contextlib.suppress(ChannelError):
+                    await self._call("decline", self._client.room_leave, room_id)
+
+    def _allowed_inviter(self, inviter: str) -> bool:
+        if not inviter:
+            return False
+        allowed = self.settings.allowed_inviters
+        if allowed is None:
+            allowed = (f":{self.settings.server}",)
+        for entry in allowed:
+            if entry.startswith(":") and inviter.endswith(entry):
+                return True
+            if entry == inviter:
+                return True
+        return False
+
+    async def _handle_event(self, room_id: str, room: Any, source: dict[str, Any]) -> None:
+        kind = source.get("type")
+        sender = str(source.get("sender", ""))
+        content = source.get("content") or {}
+        if kind == "m.room.encryption" or (
+            kind == "m.room.member" and self._is_my_join(source) and room and room.encrypted
+        ):
+            await self._warn_encrypted(room_id)
+            return
+        if sender == self.user_id:
+            return
+        if kind == "m.room.encrypted":
+            await self._warn_encrypted(room_id)
+            return
+        incoming: Incoming | None = None
+        if kind == "m.room.message":
+            incoming = await self._from_message(room_id, room, source, content)
+        elif kind == "m.reaction":
+            incoming = self._from_reaction(room_id, room, source, content)
+        if incoming is not None and self._deliver is not None:
+            await self._deliver(incoming)
+
+    async def _warn_encrypted(self, room_id: str) -> None:
+        if room_id in self._warned:
+            return
+        self._warned.add(room_id)
+        log.info("matrix: %s is encrypted; telling the room it is not supported", room_id)
+        try:
+            await self._send_event(room_id, self._text_content(ENCRYPTED_NOTICE, None))
+        except ChannelError as exc:
+            log.warning("matrix: cannot tell %s about encryption: %s", room_id, exc)
+
+    # ---- in --------------------------------------------------------------------------------
+
+    def _person(self, room: Any, user_id: str) -> Person:
+        name = room.user_name(user_id) if room is not None else None
+        return Person(NAME, user_id, name or user_id)
+
+    @staticmethod
+    def _kind(room: Any) -> ChatKind:
+        return ChatKind.PRIVATE if room is not None and room.joined_count == 2 else ChatKind.GROUP
+
+    @staticmethod
+    def _title(room: Any) -> str:
+        return str(room.name or "") if room is not None else ""
+
+    async def _from_message(
+        self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
+    ) -> Incoming | None:
+        relates = content.get("m.relates_to") or {}
+        if relates.get("rel_type") == "m.replace":
+            return None  # edits: like Telegram's edited messages, not answered again
+        msgtype = content.get("msgtype")
+        body = content.get("body")
+        if not isinstance(body, str):
+            return None
+        reply_id = (relates.get("m.in_reply_to") or {}).get("event_id")
+        reply_id = reply_id if isinstance(reply_id, str) else None
+        attachments: tuple[str, ...] = ()
+        if msgtype in {"m.text", "m.emote"}:
+            text = _strip_reply_fallback(body) if reply_id else body
+        elif msgtype == "m.image" and isinstance(content.get("url"), str):
+            text, attachments = "", (content["url"],)
+        else:
+            return None  # m.notice (other bots), files, audio, locations …
+        event_id = str(source.get("event_id", ""))
+        sender = str(source.get("sender", ""))
+        common: dict[str, Any] = {
+            "chat": Address(NAME, room_id),
+            "sender": self._person(room, sender),
+            "chat_kind": self._kind(room),
+            "message_id": event_id,
+            "chat_title": self._title(room),
+        }
+        number = _number(text) if text else None
+        if number is not None:
+            options = self._options_for(room_id, reply_id)
+            if options is not None and 1 <= number <= len(options[1]):
+                return Incoming(
+                    **common,
+                    reply_to_message_id=options[0],
+                    action=options[1][number - 1].action,
+                )
+        mentions, text = self._mentions(content, text)
+        return Incoming(
+            **common,
+            text=text,
+            mentions_bot=mentions,
+            reply_to_bot=reply_id is not None and await self._sent_by_me(room_id, reply_id),
+            reply_to_message_id=reply_id,
+            attachments=attachments,
+        )
+
+    def _options_for(
+        self, room_id: str, reply_id: str | None
+    ) -> tuple[str, tuple[Button, ...]] | None:
+        if reply_id is not None:
+            buttons = self._options_by_event.get(reply_id)
+            return (reply_id, buttons) if buttons else None
+        return self._options.get(room_id)
+
+    def _from_reaction(
+        self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
+    ) -> Incoming | None:
+        relates = content.get("m.relates_to") or {}
+        target, key = relates.get("event_id"), relates.get("key")
+        if relates.get("rel_type") != "m.annotation" or not isinstance(target, str):
+            return None
+        number = KEYCAPS.get(key) if isinstance(key, str) else None
+        buttons = self._options_by_event.get(target)
+        if number is None or not buttons or not 1 <= number <= len(buttons):
+            return None
+        return Incoming(
+            chat=Address(NAME, room_id),
+            sender=self._person(room, str(source.get("sender", ""))),
+            chat_kind=self._kind(room),
+            message_id=str(source.get("event_id", "")),
+            chat_title=self._title(room),
+            reply_to_message_id=target,
+            action=buttons[number - 1].action,
+        )
+
+    def _mentions(self, content: dict[str, Any], text: str) -> tuple[bool, str]:
+        """Whether the bot is addressed, and the text without a leading 'Name: ' pill."""
+        me = self.user_id
+        names = [n for n in (self.display_name, me, me.partition(":")[0].lstrip("@")) if n]
+        found = False
+        explicit = content.get("m.mentions") or {}
+        if isinstance(explicit, dict) and me in (explicit.get("user_ids") or []):
+            found = True
+        formatted = content.get("formatted_body")
+        if isinstance(formatted, str) and (
+            f"matrix.to/#/{me}" in formatted or f"matrix.to/#/{me.replace('@', '%40')}" in formatted
+        ):
+            found = True
+        lowered = text.lower()
+        if any(n.lower() in lowered for n in names[:2]):
+            found = True
+        for name in names:
+            match = re.match(rf"\s*@?{re.escape(name)}(?:\s*[:,：，]\s*|\s+)", text, re.IGNORECASE)
+            if match and match.end() < len(text):
+                return True, text[match.end() :]
+        return found, text
+
+    async def _sent_by_me(self, room_id: str, event_id: str) -> bool:
+        if event_id in self._sent:
+            return True
+        try:
+            resp = await self._call("get event", self._client.room_get_event, room_id, event_id)
+        except ChannelError:
+            return False
+        return isinstance(resp, RoomGetEventResponse) and resp.event.sender == self.user_id
+
+    # ---- out -------------------------------------------------------------------------------
+
+    def _require_client(self) -> Any:
+        if self._client is None or self._stopped:
+            raise ChannelError("matrix channel is not running", retryable=True)
+        return self._client
+
+    async def send(self, out: Outgoing) -> SentRef:
+        self._require_client()
+        room_id = await self._room_for(out.to)
+        text = out.text
+        if out.buttons:
+            options = render_options(out.buttons)
+            text = f"{text}\n\n{options}" if text else options
+        reply = out.reply_to_message_id
+        last: str | None = None
+        for path in out.attachments:
+            last = await self._send_event(room_id, await self._image_content(path, reply))
+            reply = None
+        if text or last is None:
+            for chunk in split_text(text) if text else ["…"]:
+                last = await self._send_event(room_id, self._text_content(chunk, reply))
+                reply = None
+        assert last is not None
+        if out.buttons:
+            self._options[room_id] = (last, out.buttons)
+            self._options_by_event[last] = out.buttons
+            while len(self._options_by_event) > OPTIONS_MEMORY:
+                self._options_by_event.popitem(last=False)
+        return SentRef(NAME, room_id, last)
+
+    @staticmethod
+    def _text_content(text: str, reply_to: str | None) -> dict[str, Any]:
+        content: dict[str, Any] = {
+            "msgtype": "m.notice",
+            "body": text,
+            "format": "org.matrix.custom.html",
+            "formatted_body": _html(text),
+        }
+        if reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return content
+
+    async def _image_content(self, ref: str, reply_to: str | None) -> dict[str, Any]:
+        path = Path(ref)
+        content: dict[str, Any]
+        if ref.startswith("mxc://"):
+            content = {"msgtype": "m.image", "body": "image", "url": ref}
+        else:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ChannelError(f"matrix: cannot read {ref}: {exc}", retryable=False) from exc
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            uploaded = await self._call(
+                "upload",
+                self._client.upload,
+                io.BytesIO(data),
+                content_type=mime,
+                filename=path.name,
+                filesize=len(data),
+            )
+            resp = uploaded[0] if isinstance(uploaded, tuple) else uploaded
+            if isinstance(resp, ErrorResponse):
+                raise self._error("upload", resp)
+            assert isinstance(resp, UploadResponse)
+            content = {
+                "msgtype": "m.image",
+                "body": path.name,
+                "url": resp.content_uri,
+                "info": {"mimetype": mime, "size": len(data)},
+            }
+        if reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return content
+
+    async def _send_event(self, room_id: str, content: dict[str, Any]) -> str:
+        client = self._require_client()
+        tx_id = uuid.uuid4().hex  # the same for a retry: the server sends it once
+        resp = await self._call(
+            "send", client.room_send, room_id, "m.room.message", content, tx_id=tx_id
+        )
+        assert isinstance(resp, RoomSendResponse)
+        event_id = str(resp.event_id)
+        self._sent[event_id] = None
+        while len(self._sent) > SENT_MEMORY:
+            self._sent.popitem(last=False)
+        return event_id
+
+    async def _room_for(self, address: Address) -> str:
+        chat = address.chat_id
+        if chat.startswith("!"):
+            return chat
+        if chat.startswith("#"):
+            resp = await self._call("resolve alias", self._client.room_resolve_alias, chat)
+            assert isinstance(resp, RoomResolveAliasResponse)
+            return str(resp.room_id)
+        if not chat.startswith("@"):
+            raise ChannelError(f"matrix: {chat!r} is not a room or user id", retryable=False)
+        known = self._dm.get(chat)
+        if known is not None and self._still_shared(known, chat):
+            return known
+        room_id = self._find_direct(chat) or await self._create_direct(chat)
+        self._dm[chat] = room_id
+        return room_id
+
+    def _still_shared(self, room_id: str, user_id: str) -> bool:
+        room = self._client.rooms.get(room_id)
+        return room is None or user_id in room.users  # None: created, not synced yet
+
+    def _find_direct(self, user_id: str) -> str | None:
+        """A room the bot shares with exactly this user (joined or invited), unencrypted."""
+        best: str | None = None
+        room: MatrixRoom
+        for room_id, room in self._client.rooms.items():
+            members = set(room.users) | set(room.invited_users)
+            if members == {self.user_id, user_id} and not room.encrypted:
+                if user_id not in room.invited_users:
+                    return str(room_id)  # the user has joined: best
+                best = best or str(room_id)
+        return best
+
+    async def _create_direct(self, user_id: str) -> str:
+        resp = await self._call(
+            "create direct room",
+            self._client.room_create,
+            is_direct=True,
+            invite=[user_id],
+            preset=RoomPreset.trusted_private_chat,
+        )
+        assert isinstance(resp, RoomCreateResponse)
+        log.info("matrix: created a direct room %s with %s", resp.room_id, user_id)
+        return str(resp.room_id)
+
+    async def joined_members(self, room_id: str) -> list[str]:
+        resp = await self._call("members", self._require_client().joined_members, room_id)
+        assert isinstance(resp, JoinedMembersResponse)
+        return [str(m.user_id) for m in resp.members]
+
+    # ---- errors ----------------------------------------------------------------------------
+
+    async def _call(
+        self, what: str, method: Callable[..., Awaitable[R]], *args: Any, **kw: Any
+    ) -> R:
+        """One API call: a short M_LIMIT_EXCEEDED is waited out once; errors become ChannelError."""
+        for attempt in (1, 2):
+            try:
+                resp = await method(*args, **kw)
+            except TRANSPORT_ERRORS as exc:
+                raise ChannelError(
+                    f"matrix: {what}: {type(exc).__name__}: {exc}", retryable=True
+                ) from exc
+            if isinstance(resp, ErrorResponse):
+                wait = (resp.retry_after_ms or 0) / 1000
+                if self._limited(resp) and attempt == 1 and wait <= self.settings.max_retry_after:
+                    log.info("matrix: rate limited, waiting %.1f s", wait)
+                    await asyncio.sleep(wait)
+                    continue
+                raise self._error(what, resp)
+            return resp
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _limited(resp: Any) -> bool:
+        status = getattr(getattr(resp, "transport_response", None), "status", None)
+        return bool(resp.status_code == "M_LIMIT_EXCEEDED" or status == 429)
+
+    def _error(self, what: str, resp: Any) -> ChannelError:
+        code = resp.status_code
+        message = f"matrix: {what}: {code or 'error'}: {resp.message}"
+        if self._limited(resp):
+            return ChannelError(message, retryable=True)
+        return ChannelError(message, retryable=code not in PERMANENT)
+
+
+def settings_from_env(values: dict[str, Any], environ: dict[str, str]) -> MatrixSettings:
+    """MatrixSettings from the `matrix:` settings section plus the secret from the environment."""
+    fields = dict(values)
+    for key in ("password", "access_token"):
+        if key in fields:
+            raise ValueError(f"{key} comes from the environment only, never from a settings file")
+    for key, env in (("password", PASSWORD_ENV), ("access_token", ACCESS_TOKEN_ENV)):
+        if environ.get(env):
+            fields[key] = environ[env]
+    return MatrixSettings.model_validate(fields)
+
+
+__all__ = [
+    "ACCESS_TOKEN_ENV",
+    "PASSWORD_ENV",
+    "FileTokenStore",
+    "MatrixChannel",
+    "MatrixSettings",
+    "MemoryTokenStore",
+    "TokenStore",
+    "settings_from_env",
+]

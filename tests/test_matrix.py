@@ -1,0 +1,417 @@
+"""The Matrix adapter against a real Synapse (`.ci/synapse.sh`), with the real core behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import App, Core, build_core
+from bot.config import RolesConfig, Settings, StaffRoom
+from bot.models import Address, Button, Outgoing
+from bot.text import TextAnalyzer
+from channels.base import ChannelError
+from channels.matrix import (
+    ENCRYPTED_NOTICE,
+    FileTokenStore,
+    MatrixChannel,
+    MatrixSettings,
+    MemoryTokenStore,
+    settings_from_env,
+    split_text,
+)
+from tests.conftest import REPO
+from tests.fakes import FakeClock
+from tests.synapse import Server, User, register, server, unique
+
+
+@pytest.fixture
+def srv() -> Server:
+    return server()
+
+
+@dataclass
+class World:
+    """A bot account and its people on one Synapse; `start` runs a bot on a given core."""
+
+    srv: Server
+    bot_id: str
+    bot_password: str
+    tokens: FileTokenStore
+    users: list[User] = field(default_factory=list)
+    channels: list[MatrixChannel] = field(default_factory=list)
+
+    async def user(self, name: str) -> User:
+        user = await User.create(self.srv, name)
+        self.users.append(user)
+        return user
+
+    def channel(self, **overrides: Any) -> MatrixChannel:
+        fields: dict[str, Any] = {
+            "homeserver": self.srv.url,
+            "user_id": self.bot_id,
+            "password": self.bot_password,
+            "display_name": "议事厅",
+            "sync_timeout_ms": 1000,
+            "request_timeout": 5,
+            "reconnect_min": 0.1,
+            "reconnect_max": 0.5,
+        }
+        fields.update(overrides)
+        channel = MatrixChannel(MatrixSettings.model_validate(fields), self.tokens)
+        self.channels.append(channel)
+        return channel
+
+    async def start(self, core: Core, settings: Settings, **overrides: Any) -> MatrixChannel:
+        channel = self.channel(**overrides)
+        app = App(core, [channel], settings)
+        await channel.start(app.deliver)
+        return channel
+
+
+@pytest.fixture
+async def world(srv: Server, tmp_path: Path) -> AsyncIterator[World]:
+    password = "bot-password-secret"
+    bot_id = await register(srv, unique("yishiting"), password)
+    w = World(srv, bot_id, password, FileTokenStore(tmp_path / "matrix.token"))
+    try:
+        yield w
+    finally:
+        for channel in w.channels:
+            await channel.stop()
+        for user in w.users:
+            await user.close()
+
+
+def core_for(
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+    staff: tuple[str, ...] = (),
+    staff_room: str | None = None,
+) -> tuple[Core, Settings]:
+    settings = make_settings(
+        roles=RolesConfig(staff=tuple(f"matrix:{s}" for s in staff), trusted_role_channels=()),
+        staff_rooms=(StaffRoom(chat=f"matrix:{staff_room or '!none:localhost'}"),),
+    )
+    return build_core(settings, clock=clock, analyzer=analyzer), settings
+
+
+async def direct_room(world: World, user: User) -> str:
+    room = await user.create_room(invite=(world.bot_id,))
+    await user.wait_members(room, world.bot_id)
+    return room
+
+
+def replied_to(event: Any) -> str | None:
+    relates = event.content.get("m.relates_to") or {}
+    return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+async def test_private_question_gets_the_answer_and_a_number_rates_it(
+    world: World,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    core, settings = core_for(make_settings, analyzer, clock)
+    channel = await world.start(core, settings)
+    assert await channel.whoami() == (world.bot_id, channel.device_id)
+    resident = await world.user("resident")
+    room = await direct_room(world, resident)  # invited by a user of its own server: joined
+
+    asked = await resident.send(room, "医保怎么在网上交费")
+    answer = await resident.wait_message(world.bot_id, room)
+    assert answer.content["msgtype"] == "m.notice"
+    assert replied_to(answer) == asked
+    assert "\n1. " in answer.body and "\n2. " in answer.body  # the rating buttons, numbered
+    assert "<br>" in answer.content["formatted_body"]
+
+    await resident.send(room, "1")
+    thanks = await resident.wait_message(world.bot_id, room, after=1)
+    assert "谢谢" in thanks.body
+    assert core.store.ratings.summary()[0][:2] == ("medical-insurance-online-payment", 1)
+
+    # A keycap reaction on the answer is the same as typing its number: 2 = 👎.
+    await resident.react(room, answer.event_id, "2\ufe0f\u20e3")
+    await resident.wait_message(world.bot_id, room, after=2)
+    assert core.store.ratings.summary()[0][1:] == (0, 1)  # the rating was changed to 👎
+    assert caplog.records and world.bot_password not in caplog.text
+    core.close()
+
+
+async def test_group_report_card_claim_and_reply_reach_the_resident(
+    world: World,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    resident, neighbour = await world.user("resident"), await world.user("neighbour")
+    staff, staff2 = await world.user("staff"), await world.user("staff2")
+    group = await resident.create_room("丰仓小区群", invite=(world.bot_id, neighbour.user_id))
+    await neighbour.join(group)
+    staff_room = await staff.create_room("工作人员群", invite=(world.bot_id, staff2.user_id))
+    await staff2.join(staff_room)
+    core, settings = core_for(
+        make_settings, analyzer, clock, staff=(staff.user_id,), staff_room=staff_room
+    )
+    await world.start(core, settings)  # the pending invitations are accepted at start
+    await resident.wait_members(group, world.bot_id)
+    await staff.wait_members(staff_room, world.bot_id)
+
+    await resident.send(group, "大家早上好")  # chit-chat in a group: silence
+    await resident.send(group, "!report 3号楼后头的路灯黑了好几天了")
+    ack = await resident.wait_message(world.bot_id, group)
+    assert "#1001" in ack.body
+    assert len(resident.messages(world.bot_id, group)) == 1
+    details = await resident.wait_message(world.bot_id, contains="#1001", after=1)
+    assert details.room_id != group  # the bot opened a private chat and the resident joined
+    dm = details.room_id
+    card = await staff.wait_message(world.bot_id, staff_room, contains="#1001")
+    assert "路灯照明" in card.body and "\n1. " in card.body
+
+    await staff.send(staff_room, "1")  # 认领
+    claimed = await staff.wait_message(world.bot_id, staff_room, after=1)
+    assert "#1001" in claimed.body
+    ticket = core.store.tickets.get(1001)
+    assert ticket is not None and ticket.assignee == f"matrix:{staff.user_id}"
+
+    before = len(resident.messages(world.bot_id, dm))
+    await staff.send(staff_room, "明天上午电工过去换灯泡", reply_to=card.event_id)
+    relayed = await resident.wait_message(world.bot_id, dm, after=before, contains="工作人员回复")
+    assert relayed.body == "工作人员回复 #1001：明天上午电工过去换灯泡"
+    core.close()
+
+
+async def test_restart_neither_repeats_nor_misses_messages(
+    world: World,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    resident = await world.user("resident")
+    history = await resident.create_room(invite=(world.bot_id,))
+    core, settings = core_for(make_settings, analyzer, clock)
+    await resident.send(history, "医保怎么在网上交费")  # before the bot ever ran: not answered
+    channel = await world.start(core, settings)
+    await resident.wait_members(history, world.bot_id)
+    room = await direct_room(world, resident)
+    first = await resident.send(room, "医保怎么在网上交费")
+    await resident.wait_message(world.bot_id, room)
+
+    await channel.stop()
+    await channel.stop()  # idempotent
+    second = await resident.send(room, "小区路灯不亮了找谁修？")  # while the bot is down
+    await world.start(core, settings)
+    answer = await resident.wait_message(world.bot_id, room, after=1)
+    assert replied_to(answer) == second
+    third = await resident.send(room, "医保怎么在网上交费")
+    await resident.wait_message(world.bot_id, room, after=2)
+    answers = [replied_to(e) for e in resident.messages(world.bot_id, room)]
+    assert answers == [first, second, third]  # each once, in order
+    assert resident.messages(world.bot_id, history) == []  # older than the first start
+    core.close()
+
+
+async def test_bot_survives_a_homeserver_restart(
+    world: World,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    if world.srv.directory is None:
+        if os.environ.get("CI"):
+            pytest.fail("SYNAPSE_DIR is not set under CI: source the env of .ci/synapse.sh")
+        pytest.skip("SYNAPSE_DIR is not set: cannot restart the homeserver")
+    core, settings = core_for(make_settings, analyzer, clock)
+    await world.start(core, settings)
+    resident = await world.user("resident")
+    room = await direct_room(world, resident)
+    script = str(REPO / ".ci" / "synapse.sh")
+    for action in ("stop", "start"):
+        proc = await asyncio.create_subprocess_exec(
+            "bash", script, action, world.srv.directory, stderr=asyncio.subprocess.DEVNULL
+        )
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+    asked = await resident.send(room, "医保怎么在网上交费")
+    answer = await resident.wait_message(world.bot_id, room, timeout=15)
+    assert replied_to(answer) == asked
+    core.close()
+
+
+async def test_encrypted_rooms_are_told_and_strangers_invitations_declined(
+    world: World,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    staff, stranger = await world.user("staff"), await world.user("stranger")
+    core, settings = core_for(make_settings, analyzer, clock)
+    await world.start(core, settings, allowed_inviters=(staff.user_id,))
+
+    secret = await staff.create_room("加密群", invite=(world.bot_id,), encrypted=True)
+    notice = await staff.wait_message(world.bot_id, secret)
+    assert notice.body == ENCRYPTED_NOTICE and notice.content["msgtype"] == "m.notice"
+
+    refused = await stranger.create_room(invite=(world.bot_id,))
+    async with asyncio.timeout(10):
+        while True:
+            state = await stranger.client.room_get_state_event(
+                refused, "m.room.member", world.bot_id
+            )
+            if getattr(state, "content", {}).get("membership") == "leave":
+                break
+            await asyncio.sleep(0.05)
+    assert world.bot_id not in await stranger.members(refused)
+    core.close()
+
+
+async def test_outgoing_images_direct_chats_and_errors(
+    world: World,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    core, settings = core_for(make_settings, analyzer, clock)
+    channel = await world.start(core, settings)
+    resident = await world.user("resident")
+
+    # A user id as the address: a direct room is created once and reused.
+    to = Address("matrix", resident.user_id)
+    picture = tmp_path / "steps.png"
+    picture.write_bytes(b"\x89PNG fake image")
+    ref = await channel.send(Outgoing(to, "<b>3 < 5</b>", attachments=(str(picture),)))
+    again = await channel.send(Outgoing(to, "再来", (Button("是", "yes"), Button("否", "no"))))
+    assert ref.chat_id == again.chat_id
+    image = await resident.wait_message(world.bot_id, ref.chat_id, timeout=10)
+    assert image.content["msgtype"] == "m.image" and image.content["url"].startswith("mxc://")
+    text = await resident.wait_message(world.bot_id, ref.chat_id, after=1)
+    assert text.body == "<b>3 < 5</b>"
+    assert text.content["formatted_body"] == "&lt;b&gt;3 &lt; 5&lt;/b&gt;"
+    options = await resident.wait_message(world.bot_id, ref.chat_id, after=2)
+    assert options.body == "再来\n\n1. 是\n2. 否" and options.event_id == again.message_id
+
+    with pytest.raises(ChannelError) as missing:
+        await channel.send(Outgoing(Address("matrix", "!nowhere:localhost"), "x"))
+    assert not missing.value.retryable
+    with pytest.raises(ChannelError) as unreadable:
+        await channel.send(Outgoing(to, "", attachments=(str(tmp_path / "none.png"),)))
+    assert not unreadable.value.retryable
+    core.close()
+
+
+async def test_rate_limit_is_waited_out_once_then_retryable() -> None:
+    from nio import RoomSendError, RoomSendResponse  # type: ignore[import-untyped]
+
+    channel = MatrixChannel(
+        MatrixSettings(
+            homeserver="http://127.0.0.1:9",
+            user_id="@bot:localhost",
+            access_token="t0ken",  # type: ignore[arg-type]
+            max_retry_after=0.05,
+        ),
+        MemoryTokenStore(),
+    )
+    replies: list[Any] = [
+        RoomSendError("slow down", "M_LIMIT_EXCEEDED", retry_after_ms=10),
+        RoomSendResponse("$ok", "!r:localhost"),
+        RoomSendError("slow down", "M_LIMIT_EXCEEDED", retry_after_ms=60_000),
+        RoomSendError("no", "M_FORBIDDEN"),
+        RoomSendError("unknown error"),
+    ]
+
+    async def fake_send(*args: Any, **kwargs: Any) -> Any:
+        return replies.pop(0)
+
+    assert (await channel._call("send", fake_send)).event_id == "$ok"
+    with pytest.raises(ChannelError) as long_wait:
+        await channel._call("send", fake_send)
+    assert long_wait.value.retryable
+    with pytest.raises(ChannelError) as forbidden:
+        await channel._call("send", fake_send)
+    assert not forbidden.value.retryable
+    with pytest.raises(ChannelError) as unknown:
+        await channel._call("send", fake_send)
+    assert unknown.value.retryable
+
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionRefusedError("down")
+
+    with pytest.raises(ChannelError) as down:
+        await channel._call("send", refused)
+    assert down.value.retryable
+
+
+def test_settings_hide_secrets_and_name_the_problem(tmp_path: Path) -> None:
+    base = {"homeserver": "https://matrix.example.org", "user_id": "@bot:example.org"}
+    settings = settings_from_env(base, {"YISHITING_MATRIX_PASSWORD": "hunter2"})
+    assert "hunter2" not in repr(settings) and settings.server == "example.org"
+    with pytest.raises(ValueError, match="exactly one"):
+        settings_from_env(base, {})
+    with pytest.raises(ValueError, match="environment only"):
+        settings_from_env({**base, "password": "x"}, {})
+    with pytest.raises(ValueError, match="user_id"):
+        MatrixSettings.model_validate({**base, "user_id": "bot", "access_token": "t"})
+    store = FileTokenStore(tmp_path / "t" / "token")
+    assert store.load() is None
+    store.save("s1_2")
+    assert FileTokenStore(tmp_path / "t" / "token").load() == "s1_2"
+    assert split_text("a\n" * 3, limit=4) == ["a\na", "a"]
+
+
+async def test_events_translate_mentions_replies_images_and_numbers() -> None:
+    channel = MatrixChannel(
+        MatrixSettings(
+            homeserver="http://127.0.0.1:9",
+            user_id="@bot:localhost",
+            access_token="t0ken",  # type: ignore[arg-type]
+            display_name="议事厅",
+        ),
+        MemoryTokenStore(),
+    )
+    channel._sent["$card"] = None
+    channel._options_by_event["$card"] = (Button("认领", "t:claim:1"), Button("回复", "t:reply:1"))
+
+    async def incoming(content: dict[str, Any]) -> Any:
+        source = {"type": "m.room.message", "sender": "@a:localhost", "event_id": "$e"}
+        return await channel._from_message("!r:localhost", None, source, content)
+
+    pill = '<a href="https://matrix.to/#/@bot:localhost">议事厅</a>: 路灯找谁'
+    mentioned = await incoming(
+        {"msgtype": "m.text", "body": "议事厅: 路灯找谁", "formatted_body": pill}
+    )
+    assert mentioned.mentions_bot and mentioned.text == "路灯找谁"
+    named = await incoming({"msgtype": "m.text", "body": "议事厅很好用"})
+    assert named.mentions_bot and named.text == "议事厅很好用"  # named, nothing stripped
+    assert not (await incoming({"msgtype": "m.text", "body": "路灯找谁"})).mentions_bot
+    reply = await incoming(
+        {
+            "msgtype": "m.text",
+            "body": "> <@bot:localhost> 卡片\n\n明天去修",
+            "m.relates_to": {"m.in_reply_to": {"event_id": "$card"}},
+        }
+    )
+    assert reply.reply_to_bot and reply.reply_to_message_id == "$card" and reply.text == "明天去修"
+    number = await incoming(
+        {
+            "msgtype": "m.text",
+            "body": "２",
+            "m.relates_to": {"m.in_reply_to": {"event_id": "$card"}},
+        }
+    )
+    assert number.action == "t:reply:1"
+    assert (await incoming({"msgtype": "m.text", "body": "7"})).text == "7"  # no options here
+    image = await incoming({"msgtype": "m.image", "body": "a.jpg", "url": "mxc://localhost/x"})
+    assert image.attachments == ("mxc://localhost/x",) and image.text == ""
+    assert await incoming({"msgtype": "m.notice", "body": "another bot"}) is None
+    edit = {"msgtype": "m.text", "body": "* x", "m.relates_to": {"rel_type": "m.replace"}}
+    assert await incoming(edit) is None

@@ -332,3 +332,61 @@ def test_settings_validate_webhook_and_hide_the_token() -> None:
         TelegramSettings.model_validate({"token": TOKEN, "mode": "webhook"})
     with pytest.raises(ValueError, match="bot token"):
         TelegramSettings.model_validate({"token": "nope"})
+
+
+async def test_webhook_mode_accepts_only_the_secret(
+    standin: StandIn,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = make_settings()
+    core = build_core(settings, clock=clock, analyzer=analyzer)
+    channel = channel_for(
+        standin,
+        mode="webhook",
+        listen="127.0.0.1",
+        port=port,
+        url_path="tg-hook",
+        webhook_url="https://bot.example.org/tg-hook",
+        secret_token="s3cret-Token",
+    )
+    app = App(core, [channel], settings)
+    await channel.start(app.deliver)
+    try:
+        assert standin.webhook is not None
+        assert standin.webhook["url"] == "https://bot.example.org/tg-hook"
+        assert standin.webhook["secret_token"] == "s3cret-Token"
+        standin.push_message(RESIDENT, RESIDENT, "小区路灯不亮了找谁修？")
+        update = standin.take_update()
+
+        def post(secret: str) -> int:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/tg-hook",
+                data=json.dumps(update).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": secret,
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as exc:
+                return int(exc.code)
+
+        assert await asyncio.to_thread(post, "wrong") == 403
+        assert await asyncio.to_thread(post, "s3cret-Token") == 200
+        (answer,) = await standin.wait_for("sendMessage")
+        assert "路灯" in str(answer.params["text"])
+    finally:
+        await channel.stop()
+        core.close()

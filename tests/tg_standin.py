@@ -50,6 +50,7 @@ class StandIn:
     missing_chats: set[str] = field(default_factory=set)  # sendMessage -> 400 chat not found
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
+    webhook: dict[str, Any] | None = None  # the last setWebhook parameters
     _messages: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -274,7 +275,16 @@ class StandIn:
         }
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = None
         return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = dict(params)
+        return True
+
+    def take_update(self) -> dict[str, Any]:
+        """Remove the last queued update and return it: for delivering it by webhook instead."""
+        return self._updates.pop()
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
         return True

@@ -60,6 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Person
 from channels.base import ChannelError, Deliver, SentRef
+from channels.splitting import split_lines
 
 log = logging.getLogger(__name__)
 
@@ -237,25 +238,7 @@ _SECRET_LOGGERS = ("nio", "nio.client", "nio.client.async_client", "nio.response
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Split at line boundaries into chunks of at most `limit` characters."""
-    if len(text) <= limit:
-        return [text]
-    chunks: list[str] = []
-    current = ""
-    for whole in text.splitlines(keepends=True):
-        line = whole
-        while len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) > limit:
-            chunks.append(current)
-            current = ""
-        current += line
-    if current:
-        chunks.append(current)
-    return [c.rstrip("\n") or c for c in chunks]
+    return split_lines(text, limit)
 
 
 def render_options(buttons: tuple[Button, ...]) -> str:

@@ -57,6 +57,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.models import Address, ChatKind, Incoming, Outgoing, Person
 from channels.base import ChannelError, Deliver, SentRef
+from channels.splitting import split_lines
 
 log = logging.getLogger(__name__)
 
@@ -153,28 +154,7 @@ def _utf16_len(text: str) -> int:
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Split at line boundaries into chunks of at most `limit` UTF-16 units (hard-cut long lines)."""
-    if _utf16_len(text) <= limit:
-        return [text]
-    chunks: list[str] = []
-    current = ""
-    for whole in text.splitlines(keepends=True):
-        line = whole
-        while _utf16_len(line) > limit:  # one line longer than a message: cut it
-            if current:
-                chunks.append(current)
-                current = ""
-            cut = limit
-            while _utf16_len(line[:cut]) > limit:
-                cut -= 1
-            chunks.append(line[:cut])
-            line = line[cut:]
-        if _utf16_len(current) + _utf16_len(line) > limit:
-            chunks.append(current)
-            current = ""
-        current += line
-    if current:
-        chunks.append(current)
-    return [c.rstrip("\n") or c for c in chunks]
+    return split_lines(text, limit, _utf16_len)
 
 
 def _seconds(value: int | timedelta) -> float:

@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"yishiting: {exc}", file=sys.stderr)
         return 2
+    except ChannelError as exc:  # a network unreachable at start: the supervisor retries
+        print(f"yishiting: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

@@ -118,3 +118,31 @@ async def test_doctor_reaches_telegram(tmp_path: Path) -> None:
     assert doctor.returncode == 0, lines
     assert any(ln.startswith("telegram  OK      @yishiting_test_bot") for ln in lines), lines
     assert any(ln.startswith("faq       OK") for ln in lines)
+
+
+def test_unreachable_network_at_start_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+
+    config = tmp_path / "yishiting.yaml"
+    config.write_text("telegram:\n  base_url: http://127.0.0.1:9/bot\n", encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--config",
+            str(config),
+            "run",
+            "--data",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={**os.environ, "YISHITING_TELEGRAM_TOKEN": TOKEN},
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("yishiting: telegram: cannot start")

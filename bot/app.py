@@ -76,6 +76,7 @@ class App:
         self.settings = settings
         self.channels = {c.name: c for c in channels}
         self._stop = asyncio.Event()
+        self._inflight: set[str] = set()
 
     async def deliver(self, incoming: Incoming) -> None:
         """Handle one message; replies go straight back, anything for another chat is relayed.
@@ -83,8 +84,13 @@ class App:
         Relayed messages are all recorded in the outbox before the first reply is sent, so a
         resident or staff member who saw an acknowledgement can rely on the relay happening.
         """
-        outs = await self.core.conversation.handle(incoming)
         base = f"msg|{incoming.chat}|{incoming.message_id or uuid.uuid4().hex}|{incoming.action}"
+        if incoming.message_id is not None and self.core.outbox.seen(base):
+            log.info("%s was handled before (delivered again after a restart): skipped", base)
+            return
+        outs = await self.core.conversation.handle(incoming)
+        if incoming.message_id is not None:
+            self.core.outbox.mark_seen(base)
         keys: dict[int, str | None] = {}
         for i, out in enumerate(outs):
             if out.to != incoming.chat:
@@ -114,12 +120,17 @@ class App:
 
     async def relay(self, key: str, out: Outgoing) -> None:
         """Send a recorded message and record the outcome; retryable failures stay pending."""
+        if key in self._inflight:  # a slow first send and a retry round must not both go out
+            return
+        self._inflight.add(key)
         try:
             ref = await self._send(out)
         except ChannelError as exc:
             log.warning("relay %s to %s failed (retryable=%s): %s", key, out.to, exc.retryable, exc)
             self.core.outbox.failed(key, str(exc), retryable=exc.retryable)
             return
+        finally:
+            self._inflight.discard(key)
         self.core.outbox.sent(key, ref.message_id)
         self._after_send(out, ref)
 
@@ -144,15 +155,20 @@ class App:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.settings.faq_reload_seconds)
-            result = self.core.faq.check_for_change()
-            if result is not None:
-                stamp = self.core.conversation.clock().isoformat()
-                await self.notify(
-                    f"faq-reload|{stamp}", self.core.conversation.reload_notice(result)
-                )
+            try:
+                await self._watch_once(loop.time() >= next_flush)
+            except Exception:  # a background duty must never die silently
+                log.exception("background duty failed; trying again later")
             if loop.time() >= next_flush:
-                await self.flush_outbox()
                 next_flush = loop.time() + self.settings.outbox_retry_seconds
+
+    async def _watch_once(self, flush: bool) -> None:
+        result = self.core.faq.check_for_change()
+        if result is not None:
+            stamp = self.core.conversation.clock().isoformat()
+            await self.notify(f"faq-reload|{stamp}", self.core.conversation.reload_notice(result))
+        if flush:
+            await self.flush_outbox()
 
     async def _publish_commands(self, channel: Channel) -> None:
         """Networks with a command menu (Telegram) get one per language; failure is not fatal."""

@@ -92,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         else (logging.INFO if args.command == "run" else logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("jieba", "httpx", "httpcore", "apscheduler"):  # one line per poll otherwise
+    for noisy in ("jieba", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    for chatty in ("httpx", "httpcore"):  # a line per poll, with the bot token in the URL
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         overrides: dict[str, Any] = {
             "data_dir": getattr(args, "data", None),
@@ -249,11 +251,15 @@ async def _doctor(settings: Settings) -> int:
     except ConfigError as exc:
         ok = False
         _print(f"faq       FAILED  {exc}")
-    try:
-        Store(settings.data_dir, read_only=True).close()
-        _print(f"data      OK      {settings.data_dir}/")
-    except ConfigError as exc:
-        _print(f"data      NEW     {settings.data_dir}/ will be created ({exc})")
+    if not settings.data_dir.exists():
+        _print(f"data      NEW     {settings.data_dir}/ will be created")
+    else:
+        try:
+            Store(settings.data_dir, read_only=True).close()
+            _print(f"data      OK      {settings.data_dir}/")
+        except ConfigError as exc:
+            ok = False
+            _print(f"data      FAILED  {exc}")
     channels = network_channels(settings)
     for channel in channels:
         check = getattr(channel, "check", None)

@@ -141,7 +141,7 @@ class Conversation:
         relayed = self.desk.on_card_reply(turn) if text else None
         if relayed is not None:
             return relayed
-        dialogue = self.dialogues.active(turn)
+        dialogue = self.dialogues.active(turn) if turn.must_reply else None
         if dialogue is not None:
             return self.dialogues.on_message(turn, dialogue)
         if not text:
@@ -168,6 +168,12 @@ class Conversation:
             )
         if not turn.private and not command.group_ok:
             raise UserError("error_private_only", command=name)
+        if (
+            command.role is not Role.RESIDENT
+            and not turn.private
+            and not self.desk.is_staff_room(turn.msg.chat)
+        ):
+            raise UserError("error_staff_room_only", command=name)
         return await self._handlers[command.name](turn.addressed_copy(), parsed.args)
 
     async def _cmd_start(self, turn: Turn, args: str) -> list[Outgoing]:

@@ -72,11 +72,15 @@ class TicketDesk:
         staff = Role.STAFF
         return [
             (
-                Command("mytickets", "/mytickets", "cmd_mytickets", aliases=("我的",)),
+                Command(
+                    "mytickets", "/mytickets", "cmd_mytickets", aliases=("我的",), group_ok=False
+                ),
                 self._cmd_mytickets,
             ),
             (
-                Command("status", "/status <编号>", "cmd_status", aliases=("进度",)),
+                Command(
+                    "status", "/status <编号>", "cmd_status", aliases=("进度",), group_ok=False
+                ),
                 self._cmd_status,
             ),
             (
@@ -127,13 +131,19 @@ class TicketDesk:
                 best, hits = category.name, count
         return best
 
-    def similar_open(self, report: NewReport) -> Ticket | None:
-        """An active report in the same compound and category that reads like this one."""
+    def similar_open(self, report: NewReport, origin: Address) -> Ticket | None:
+        """An active report from the same chat, compound and category that reads like this one.
+
+        Only the same chat: offering "+1" shows the other report's text, which must not leave
+        the chat it was written in.
+        """
         if not report.compound:
             return None
         words = " ".join(self.faq.matcher.analyzer.tokens(report.text))
         best: tuple[float, Ticket | None] = (0.0, None)
         for ticket in self.store.tickets.active(report.compound, report.category):
+            if ticket.origin != str(origin):
+                continue
             other = " ".join(self.faq.matcher.analyzer.tokens(ticket.text))
             score = fuzz.token_set_ratio(words, other)
             if score >= SIMILAR_REPORT and score > best[0]:
@@ -211,6 +221,9 @@ class TicketDesk:
         return [reply, *cards]
 
     # ---- cards ----------------------------------------------------------------------------
+
+    def is_staff_room(self, chat: Address) -> bool:
+        return any(parse_address(room.chat) == chat for room in self.settings.staff_rooms)
 
     def staff_rooms_for(self, ticket: Ticket) -> list[Address]:
         rooms = [
@@ -543,9 +556,16 @@ class TicketDesk:
         staff = turn.role.allows(Role.STAFF)
         if ticket is None or not (staff or ticket.is_reporter(turn.sender_key)):
             raise UserError("ticket_not_found", number=number)  # same answer: no peeking
-        return [turn.reply(self._detail(turn.lang, ticket, internal=staff and turn.private))]
+        return [
+            turn.reply(
+                self._detail(
+                    turn.lang, ticket, internal=staff and turn.private, viewer=turn.sender_name
+                )
+            )
+        ]
 
-    def _detail(self, lang: str, ticket: Ticket, internal: bool) -> str:
+    def _detail(self, lang: str, ticket: Ticket, internal: bool, viewer: str = "") -> str:
+        """The ticket and its history; residents see only public events and their own name."""
         head = self.t(
             lang,
             "ticket_detail",
@@ -555,9 +575,7 @@ class TicketDesk:
             category=ticket.category,
             compound=ticket.compound or self.t(lang, "unknown_compound"),
             text=ticket.text,
-            reporters="、".join(r.name for r in ticket.reporters)
-            if internal
-            else ticket.reporters[0].name,
+            reporters="、".join(r.name for r in ticket.reporters) if internal else viewer,
             assignee=ticket.assignee_name or self.t(lang, "nobody"),
         )
         public = {

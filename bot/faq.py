@@ -51,6 +51,8 @@ def load_faq(path: Path) -> Faq:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(name, f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(name, f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from exc
     return parse_faq(text, name, base_dir=path.parent)
 
 

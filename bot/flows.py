@@ -36,7 +36,12 @@ class Dialogues:
         self.timeout = timeout
 
     def _key(self, turn: Turn) -> tuple[str, str]:
-        return turn.sender_key, str(turn.msg.chat)
+        return turn.sender_key, self._chat_key(turn.msg.chat if not turn.private else None)
+
+    @staticmethod
+    def _chat_key(chat: Address | None) -> str:
+        """A person has one private conversation whatever its room id is on their network."""
+        return "private" if chat is None else str(chat)
 
     def active(self, turn: Turn) -> dict[str, Any] | None:
         """The dialogue in progress here, unless it was left untouched for too long."""
@@ -50,7 +55,10 @@ class Dialogues:
 
     def _save(self, turn: Turn, state: dict[str, Any], chat: Address | None = None) -> None:
         state["at"] = self.clock().isoformat()
-        self.repo.put(turn.sender_key, str(chat or turn.msg.chat), state)
+        private = turn.private or chat == turn.private_address
+        self.repo.put(
+            turn.sender_key, self._chat_key(None if private else chat or turn.msg.chat), state
+        )
 
     def cancel(self, turn: Turn) -> list[Outgoing]:
         if self.active(turn) is None:
@@ -80,7 +88,7 @@ class Dialogues:
             text,
             turn.msg.attachments,
         )
-        similar = self.desk.similar_open(report)
+        similar = self.desk.similar_open(report, turn.msg.chat)
         if similar is not None:
             self._save(
                 turn,
@@ -222,6 +230,8 @@ class Dialogues:
 
     def _repeat(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
         step = state.get("step")
+        if step == "metoo":
+            return [self._metoo_offer(turn, int(state["candidate"]), state["text"])]
         if step == "category":
             return self._ask_category(turn, state)
         if step == "compound":
@@ -279,7 +289,7 @@ class Dialogues:
 
     def _submit(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
         report = self._report(state)
-        similar = self.desk.similar_open(report)
+        similar = self.desk.similar_open(report, turn.msg.chat)
         if similar is not None:
             state.update(step="metoo", candidate=similar.number)
             self._save(turn, state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -159,33 +160,45 @@ class JournalStorage(Storage):
     def commit(
         self, table: str, changed: dict[str, Mapping[str, Any]], deleted: Iterable[str]
     ) -> None:
-        """Pack the changed documents of one table and journal the real changes in one line."""
+        """Journal the real changes of one table in one line, then apply them in memory.
+
+        Disk first: if the append fails, memory still holds what is on disk.
+        """
         packed = self._data.setdefault(table, {})
         gone = sorted(k for k in deleted if k in packed)
         really: dict[str, Mapping[str, Any]] = {}
+        raws: dict[str, bytes] = {}
         for key, doc in changed.items():
             raw = pack(doc)
             if packed.get(key) != raw:  # a fetched-but-untouched document costs nothing
-                packed[key] = raw
-                really[key] = doc
-        for key in gone:
-            del packed[key]
+                really[key], raws[key] = doc, raw
         record: dict[str, Any] = {}
         if really:
             record["set"] = {table: really}
         if gone:
             record["del"] = {table: gone}
         self._append(record)
+        packed.update(raws)
+        for key in gone:
+            del packed[key]
 
     def _append(self, record: dict[str, Any]) -> None:
         if not record:
             return
         if self._journal is None:
             raise ConfigError(str(self.folder), "opened read-only; stop the bot to change data")
-        self._journal.write(pack(record) + b"\n")
-        self._journal.flush()
-        if self.durable:
-            os.fsync(self._journal.fileno())
+        journal = self._journal
+        start = journal.tell()
+        try:
+            journal.write(pack(record) + b"\n")
+            journal.flush()
+            if self.durable:
+                os.fsync(journal.fileno())
+        except OSError:
+            # Disk full or an I/O error: cut the partial line so later appends stay readable.
+            with contextlib.suppress(OSError):
+                journal.truncate(start)
+            raise
         self._commits += 1
         if self._commits >= self.snapshot_every:
             self.snapshot()

@@ -13,7 +13,7 @@ from bot.store import OutboxRepo
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, SEEN = "pending", "sent", "failed", "seen"
 
 
 def to_record(out: Outgoing) -> dict[str, Any]:
@@ -53,6 +53,13 @@ class Outbox:
             return False
         self.repo.add(key, to_record(out), self.clock().isoformat())
         return True
+
+    def seen(self, message_key: str) -> bool:
+        """Was this incoming message handled already (a platform delivering it again)?"""
+        return self.repo.has(f"{message_key}|seen")
+
+    def mark_seen(self, message_key: str) -> None:
+        self.repo.add(f"{message_key}|seen", {}, self.clock().isoformat(), status=SEEN)
 
     def pending(self) -> list[tuple[str, Outgoing]]:
         return [(key, from_record(data)) for key, data in self.repo.with_status(PENDING)]

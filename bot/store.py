@@ -345,8 +345,8 @@ class OutboxRepo:
     def has(self, key: str) -> bool:
         return key in self._ids
 
-    def add(self, key: str, out: dict[str, Any], at: str) -> None:
-        doc = {"key": key, "out": out, "status": "pending", "created": at, "attempts": 0}
+    def add(self, key: str, out: dict[str, Any], at: str, status: str = "pending") -> None:
+        doc = {"key": key, "out": out, "status": status, "created": at, "attempts": 0}
         self._ids[key] = int(self._table.insert(doc))
 
     def with_status(self, status: str) -> list[tuple[str, dict[str, Any]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -75,7 +76,6 @@ class Chat:
         self.person = Person(channel.name, user, user, language)
         self.group = group
         self.role = role
-        self._ids = itertools.count(1)
 
     @property
     def address(self) -> Address:
@@ -97,7 +97,7 @@ class Chat:
                 sender=self.person,
                 chat_kind=ChatKind.GROUP if self.group else ChatKind.PRIVATE,
                 text=text,
-                message_id=str(next(self._ids)),
+                message_id=uuid.uuid4().hex,  # unique across restarts, as a network's are
                 chat_title=self.group or "",
                 mentions_bot=mention,
                 action=action,

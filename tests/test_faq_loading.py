@@ -88,3 +88,10 @@ def test_missing_attachment_is_reported(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_faq(tmp_path / "missing.yaml")
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "faq.yaml"
+    path.write_bytes(("version: 1\nentries:" + GOOD_ENTRY).encode("gbk"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_faq(path)

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from bot.app import App, build_core
 from bot.config import Settings
+from bot.models import Address, Outgoing
 from bot.text import TextAnalyzer
-from channels.base import ChannelError
+from channels.base import ChannelError, SentRef
 from tests.conftest import Bot
 from tests.fakes import Chat, FakeChannel, FakeClock
 
@@ -63,3 +64,40 @@ async def test_same_key_is_recorded_once(bot: Bot) -> None:
     assert outbox.enqueue("k1", out) is True
     assert outbox.enqueue("k1", out) is False
     assert [k for k, _ in outbox.pending()] == ["k1"]
+
+
+async def test_a_slow_send_and_a_retry_round_do_not_both_go_out(bot: Bot) -> None:
+    import asyncio
+
+    release = asyncio.Event()
+    original = bot.other.send
+
+    async def slow_send(out: Outgoing) -> SentRef:
+        await release.wait()
+        return await original(out)
+
+    bot.other.send = slow_send  # type: ignore[method-assign]
+    report = asyncio.create_task(bot.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了"))
+    await asyncio.sleep(0.05)
+    retry_round = asyncio.create_task(bot.app.flush_outbox())
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.gather(report, retry_round)
+    assert len(bot.sent_to("other:g:staffroom")) == 1
+
+
+async def test_a_message_delivered_again_is_not_handled_twice(bot: Bot) -> None:
+    from bot.models import ChatKind, Incoming, Person
+
+    again = Incoming(
+        chat=Address("fake", "g:丰仓小区群"),
+        sender=Person("fake", "zhang", "zhang"),
+        chat_kind=ChatKind.GROUP,
+        text="/report 东门积水",
+        message_id="m-42",
+        chat_title="丰仓小区群",
+    )
+    await bot.app.deliver(again)
+    await bot.app.deliver(again)  # e.g. a replayed sync after a crash
+    assert bot.app.core.store.tickets.count() == 1
+    assert len(bot.sent_to("other:g:staffroom")) == 1

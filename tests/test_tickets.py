@@ -194,3 +194,22 @@ async def test_add_details_dialogue_expires(bot: Bot, clock: FakeClock) -> None:
     clock.advance(minutes=31)
     (answer,) = await resident.say("电动车能在楼道里充电吗")
     assert answer.text.startswith("📌")
+
+
+async def test_group_chatter_after_an_offer_is_not_taken_as_an_answer(bot: Bot) -> None:
+    await bot.chat("zhang", group="丰仓小区群").say("/report 5号楼门口路灯不亮了")
+    neighbour = bot.chat("wang", group="丰仓小区群")
+    (offer,) = await neighbour.say("/report 5号楼门口的路灯不亮")
+    assert "#1001" in offer.text
+    assert await neighbour.say("大家晚上好，今天降温了") == []
+    (joined,) = await neighbour.press(offer, "metoo")
+    assert "#1001" in joined.text
+
+
+async def test_internal_views_stay_out_of_resident_groups(bot: Bot) -> None:
+    await bot.chat("zhang", group="丰仓小区群").say("/report 单元门坏了")
+    staff_in_group = bot.chat("staff", group="丰仓小区群")
+    (refused,) = await staff_in_group.say("/ticket 1001")
+    assert "工作人员群或私聊" in refused.text
+    (mine,) = await bot.chat("zhang", group="丰仓小区群").say("/mytickets")
+    assert "私信" in mine.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -65,12 +66,11 @@ async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(tmp_path: Path) 
     assert TOKEN not in log and TOKEN.split(":")[1] not in log  # the secret never reaches logs
 
 
-def test_bad_telegram_setting_names_the_key(tmp_path: Path) -> None:
-    import subprocess
-
+def run_once(tmp_path: Path, config_text: str) -> subprocess.CompletedProcess[str]:
+    """`yishiting run` with a Telegram token and this config, to its exit."""
     config = tmp_path / "yishiting.yaml"
-    config.write_text("telegram:\n  poll_timeout: -1\n", encoding="utf-8")
-    result = subprocess.run(
+    config.write_text(config_text, encoding="utf-8")
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -88,6 +88,10 @@ def test_bad_telegram_setting_names_the_key(tmp_path: Path) -> None:
         env={**os.environ, "YISHITING_TELEGRAM_TOKEN": TOKEN},
         check=False,
     )
+
+
+def test_bad_telegram_setting_names_the_key(tmp_path: Path) -> None:
+    result = run_once(tmp_path, "telegram:\n  poll_timeout: -1\n")
     assert result.returncode == 2
     assert "field 'telegram.poll_timeout'" in result.stderr
 
@@ -121,28 +125,7 @@ async def test_doctor_reaches_telegram(tmp_path: Path) -> None:
 
 
 def test_unreachable_network_at_start_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    import subprocess
-
-    config = tmp_path / "yishiting.yaml"
-    config.write_text("telegram:\n  base_url: http://127.0.0.1:9/bot\n", encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "--config",
-            str(config),
-            "run",
-            "--data",
-            str(tmp_path / "data"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        env={**os.environ, "YISHITING_TELEGRAM_TOKEN": TOKEN},
-        check=False,
-    )
+    result = run_once(tmp_path, "telegram:\n  base_url: http://127.0.0.1:9/bot\n")
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("yishiting: telegram: cannot start")

@@ -28,14 +28,20 @@ def parse_command(text: str) -> ParsedCommand | None:
 
 @dataclass(frozen=True)
 class Command:
-    """A command: its name, aliases, usage line, locale key of its summary and minimum role."""
+    """A command: its name, aliases, locale key of its summary and minimum role.
+
+    Its usage line is the locale string `usage_<name>`.
+    """
 
     name: str
-    usage: str
     summary_key: str
     role: Role = Role.RESIDENT
     aliases: tuple[str, ...] = ()
     group_ok: bool = True
+
+    @property
+    def usage_key(self) -> str:
+        return f"usage_{self.name}"
 
 
 class CommandRegistry:

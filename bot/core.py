@@ -27,17 +27,17 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 BASIC_COMMANDS = [
-    Command("start", "/start", "cmd_start"),
-    Command("help", "/help", "cmd_help", aliases=("帮助",)),
-    Command("lang", "/lang zh|en", "cmd_lang", aliases=("语言",)),
-    Command("ask", "/ask <问题>", "cmd_ask", aliases=("问",)),
-    Command("report", "/report [描述]", "cmd_report", aliases=("报修", "反映")),
-    Command("cancel", "/cancel", "cmd_cancel", aliases=("取消",)),
+    Command("start", "cmd_start"),
+    Command("help", "cmd_help", aliases=("帮助",)),
+    Command("lang", "cmd_lang", aliases=("语言",)),
+    Command("ask", "cmd_ask", aliases=("问",)),
+    Command("report", "cmd_report", aliases=("报修", "反映")),
+    Command("cancel", "cmd_cancel", aliases=("取消",)),
 ]
 ADMIN_COMMANDS = [
-    Command("unanswered", "/unanswered [条数]", "cmd_unanswered", Role.STAFF, group_ok=False),
-    Command("ratings", "/ratings", "cmd_ratings", Role.STAFF, group_ok=False),
-    Command("reload", "/reload", "cmd_reload", Role.ADMIN),
+    Command("unanswered", "cmd_unanswered", Role.STAFF, group_ok=False),
+    Command("ratings", "cmd_ratings", Role.STAFF, group_ok=False),
+    Command("reload", "cmd_reload", Role.ADMIN),
 ]
 
 
@@ -159,7 +159,7 @@ class Conversation:
             if not turn.must_reply:
                 return []
             raise UserError("error_unknown_command", command=parsed.name)
-        name = command.usage.split()[0]
+        name = f"/{command.name}"
         if not turn.role.allows(command.role):
             raise UserError(
                 "error_permission",
@@ -182,7 +182,12 @@ class Conversation:
     async def _cmd_help(self, turn: Turn, args: str) -> list[Outgoing]:
         lines = [self.t(turn.lang, "help_header")]
         lines += [
-            self.t(turn.lang, "help_line", usage=c.usage, summary=self.t(turn.lang, c.summary_key))
+            self.t(
+                turn.lang,
+                "help_line",
+                usage=self.t(turn.lang, c.usage_key),
+                summary=self.t(turn.lang, c.summary_key),
+            )
             for c in self.commands.visible_to(turn.role)
         ]
         lines.append(self.t(turn.lang, "help_footer"))
@@ -197,7 +202,7 @@ class Conversation:
 
     async def _cmd_ask(self, turn: Turn, args: str) -> list[Outgoing]:
         if not args:
-            raise UserError("error_usage", usage="/ask <问题>")
+            raise UserError("error_usage", usage=Localized("usage_ask"))
         return self._on_question(turn, args)
 
     async def _cmd_report(self, turn: Turn, args: str) -> list[Outgoing]:
@@ -208,7 +213,7 @@ class Conversation:
 
     async def _cmd_unanswered(self, turn: Turn, args: str) -> list[Outgoing]:
         if args and not (args.isdigit() and 1 <= int(args) <= 50):
-            raise UserError("error_usage", usage="/unanswered [1-50]")
+            raise UserError("error_usage", usage=Localized("usage_unanswered"))
         rows = self.store.questions.recent(int(args) if args else 10, unanswered_only=True)
         if not rows:
             return [turn.reply(self.t(turn.lang, "unanswered_empty"))]

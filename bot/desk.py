@@ -72,43 +72,37 @@ class TicketDesk:
         staff = Role.STAFF
         return [
             (
-                Command(
-                    "mytickets", "/mytickets", "cmd_mytickets", aliases=("我的",), group_ok=False
-                ),
+                Command("mytickets", "cmd_mytickets", aliases=("我的",), group_ok=False),
                 self._cmd_mytickets,
             ),
             (
-                Command(
-                    "status", "/status <编号>", "cmd_status", aliases=("进度",), group_ok=False
-                ),
+                Command("status", "cmd_status", aliases=("进度",), group_ok=False),
                 self._cmd_status,
             ),
             (
-                Command("claim", "/claim <编号>", "cmd_claim", staff, aliases=("认领",)),
+                Command("claim", "cmd_claim", staff, aliases=("认领",)),
                 self._cmd_claim,
             ),
             (
-                Command("reply", "/reply <编号> <内容>", "cmd_reply", staff, aliases=("回复",)),
+                Command("reply", "cmd_reply", staff, aliases=("回复",)),
                 self._cmd_reply,
             ),
             (
-                Command(
-                    "resolve", "/resolve <编号> [说明]", "cmd_resolve", staff, aliases=("解决",)
-                ),
+                Command("resolve", "cmd_resolve", staff, aliases=("解决",)),
                 self._cmd_resolve,
             ),
-            (Command("reopen", "/reopen <编号>", "cmd_reopen", staff), self._cmd_reopen),
-            (Command("assign", "/assign <编号> <工作人员>", "cmd_assign", staff), self._cmd_assign),
-            (Command("note", "/note <编号> <备注>", "cmd_note", staff), self._cmd_note),
-            (Command("reject", "/reject <编号> <原因>", "cmd_reject", staff), self._cmd_reject),
-            (Command("merge", "/merge <重复编号> <保留编号>", "cmd_merge", staff), self._cmd_merge),
+            (Command("reopen", "cmd_reopen", staff), self._cmd_reopen),
+            (Command("assign", "cmd_assign", staff), self._cmd_assign),
+            (Command("note", "cmd_note", staff), self._cmd_note),
+            (Command("reject", "cmd_reject", staff), self._cmd_reject),
+            (Command("merge", "cmd_merge", staff), self._cmd_merge),
             (
-                Command("tickets", "/tickets [open|mine|overdue]", "cmd_tickets", staff),
+                Command("tickets", "cmd_tickets", staff),
                 self._cmd_tickets,
             ),
-            (Command("ticket", "/ticket <编号>", "cmd_ticket", staff), self._cmd_ticket),
+            (Command("ticket", "cmd_ticket", staff), self._cmd_ticket),
             (
-                Command("answer", "/answer <编号> <问答条目id>", "cmd_answer", staff),
+                Command("answer", "cmd_answer", staff),
                 self._cmd_answer,
             ),
         ]
@@ -312,7 +306,8 @@ class TicketDesk:
             raise UserError("ticket_not_found", number=number)
         return ticket
 
-    def _number_and_text(self, args: str, usage: str, need_text: bool) -> tuple[Ticket, str]:
+    def _number_and_text(self, args: str, command: str, need_text: bool) -> tuple[Ticket, str]:
+        usage = Localized(f"usage_{command}")
         head, _, rest = args.strip().partition(" ")
         if not head:
             raise UserError("error_usage", usage=usage)
@@ -356,7 +351,7 @@ class TicketDesk:
         ]
 
     async def _cmd_claim(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, _ = self._number_and_text(args, "/claim <编号>", need_text=False)
+        ticket, _ = self._number_and_text(args, "claim", need_text=False)
         first_claim = not ticket.assignee
         self._act(turn, ticket, "claim")
         ticket.assignee, ticket.assignee_name = turn.sender_key, turn.sender_name
@@ -367,12 +362,12 @@ class TicketDesk:
         return out + self._team(turn, ticket, "card_claim")
 
     async def _cmd_reply(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, text = self._number_and_text(args, "/reply <编号> <内容>", need_text=True)
+        ticket, text = self._number_and_text(args, "reply", need_text=True)
         return self._relay(turn, ticket, text)
 
     def _relay(self, turn: Turn, ticket: Ticket, text: str) -> list[Outgoing]:
         if not text:
-            raise UserError("ticket_empty_text", usage="/reply <编号> <内容>")
+            raise UserError("ticket_empty_text", usage=Localized("usage_reply"))
         self._act(turn, ticket, "reply", text)
         if not ticket.assignee:
             ticket.assignee, ticket.assignee_name = turn.sender_key, turn.sender_name
@@ -383,7 +378,7 @@ class TicketDesk:
         ]
 
     async def _cmd_resolve(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, text = self._number_and_text(args, "/resolve <编号> [说明]", need_text=False)
+        ticket, text = self._number_and_text(args, "resolve", need_text=False)
         self._act(turn, ticket, "resolve", text)
         self.store.tickets.save(ticket)
         notice = (
@@ -398,7 +393,7 @@ class TicketDesk:
         ]
 
     async def _cmd_reopen(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, text = self._number_and_text(args, "/reopen <编号>", need_text=False)
+        ticket, text = self._number_and_text(args, "reopen", need_text=False)
         self._act(turn, ticket, "reopen", text)
         self.store.tickets.save(ticket)
         return [
@@ -407,7 +402,7 @@ class TicketDesk:
         ]
 
     async def _cmd_assign(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, who = self._number_and_text(args, "/assign <编号> <工作人员>", need_text=True)
+        ticket, who = self._number_and_text(args, "assign", need_text=True)
         key, name = self._staff_member(who)
         self._act(turn, ticket, "assign", name)
         ticket.assignee, ticket.assignee_name = key, name
@@ -424,13 +419,13 @@ class TicketDesk:
         return key, who
 
     async def _cmd_note(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, text = self._number_and_text(args, "/note <编号> <备注>", need_text=True)
+        ticket, text = self._number_and_text(args, "note", need_text=True)
         self._act(turn, ticket, "note", text)
         self.store.tickets.save(ticket)
         return [turn.reply(self.t(turn.lang, "ticket_noted", number=ticket.number))]
 
     async def _cmd_reject(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, text = self._number_and_text(args, "/reject <编号> <原因>", need_text=True)
+        ticket, text = self._number_and_text(args, "reject", need_text=True)
         self._act(turn, ticket, "reject", text)
         ticket.reason = text
         self.store.tickets.save(ticket)
@@ -442,7 +437,7 @@ class TicketDesk:
     async def _cmd_merge(self, turn: Turn, args: str) -> list[Outgoing]:
         parts = args.split()
         if len(parts) != 2:
-            raise UserError("error_usage", usage="/merge <重复编号> <保留编号>")
+            raise UserError("error_usage", usage=Localized("usage_merge"))
         source = self._staff_ticket(parse_number(parts[0]))
         target = self._staff_ticket(parse_number(parts[1]))
         if source.number == target.number:
@@ -459,7 +454,7 @@ class TicketDesk:
         for reporter in source.reporters:
             if not target.is_reporter(reporter.key):
                 target.reporters.append(reporter)
-        self._act(turn, target, "note", f"merged #{source.number}")
+        self._act(turn, target, "note", f"← #{source.number}")
         self.store.tickets.save(source)
         self.store.tickets.save(target)
         return [
@@ -472,7 +467,7 @@ class TicketDesk:
     async def _cmd_tickets(self, turn: Turn, args: str) -> list[Outgoing]:
         which = (args.strip() or "open").lower()
         if which not in ("open", "mine", "overdue"):
-            raise UserError("error_usage", usage="/tickets [open|mine|overdue]")
+            raise UserError("error_usage", usage=Localized("usage_tickets"))
         tickets = [t for t in self.store.tickets.active() if self._matches(t, which, turn)]
         if not tickets:
             return [turn.reply(self.t(turn.lang, "tickets_empty"))]
@@ -502,13 +497,11 @@ class TicketDesk:
         return True
 
     async def _cmd_ticket(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, _ = self._number_and_text(args, "/ticket <编号>", need_text=False)
+        ticket, _ = self._number_and_text(args, "ticket", need_text=False)
         return [turn.reply(self._detail(turn.lang, ticket, internal=True))]
 
     async def _cmd_answer(self, turn: Turn, args: str) -> list[Outgoing]:
-        ticket, entry_id = self._number_and_text(
-            args, "/answer <编号> <问答条目id>", need_text=True
-        )
+        ticket, entry_id = self._number_and_text(args, "answer", need_text=True)
         entry = self.faq.matcher.faq.get(entry_id)
         if entry is None:
             raise UserError("ticket_unknown_faq", id=entry_id)
@@ -550,7 +543,7 @@ class TicketDesk:
 
     async def _cmd_status(self, turn: Turn, args: str) -> list[Outgoing]:
         if not args.strip():
-            raise UserError("error_usage", usage="/status <编号>")
+            raise UserError("error_usage", usage=Localized("usage_status"))
         number = parse_number(args)
         ticket = self.store.tickets.get(number)
         staff = turn.role.allows(Role.STAFF)

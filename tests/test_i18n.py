@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.i18n import Translator, language_of_text, normalize_language
-from tests.conftest import REPO
+from tests.conftest import REPO, Bot
 
 
 def test_code_uses_only_existing_keys() -> None:
@@ -16,6 +16,7 @@ def test_code_uses_only_existing_keys() -> None:
         used |= set(re.findall(r'self\.t\([^,]+,\s*"([a-z_]+)"', source))
         used |= set(re.findall(r'UserError\(\s*"([a-z_]+)"', source))
         used |= set(re.findall(r'"(cmd_[a-z]+)"', source))
+        used |= {f"usage_{name}" for name in re.findall(r'Command\(\s*"(\w+)"', source)}
     assert used, "the scan found no keys; the pattern is stale"
     assert used <= keys, used - keys
 
@@ -33,3 +34,12 @@ def test_fallback_to_chinese_for_unknown_language() -> None:
     t = Translator()
     assert t("fr", "rate_thanks") == t("zh-CN", "rate_thanks")
     assert t("en", "error_too_long", limit=5).endswith("Please shorten it.")
+
+
+async def test_english_users_get_english_usage_lines(bot: Bot) -> None:
+    staff = bot.chat("staff", language="en")
+    await staff.say("/lang en")
+    (usage,) = await staff.say("/claim")
+    assert usage.text == "That is not quite right. Usage: /claim <number>"
+    (helped,) = await staff.say("/help")
+    assert "/claim <number> — Claim a ticket" in helped.text

@@ -7,6 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -186,10 +187,7 @@ class TicketDesk:
             ticket.reporters.append(
                 Reporter(sender.key, turn.sender_name, sender.channel, sender.user_id, turn.lang)
             )
-            ticket.apply(
-                "metoo", at=self.clock(), who=sender.key, name=turn.sender_name, via=sender.channel
-            )
-            self.store.tickets.save(ticket)
+            self._act(turn, ticket, "metoo")
         return [turn.reply(self.t(turn.lang, "report_metoo_joined", number=ticket.number))]
 
     def add_detail(self, turn: Turn, number: int, text: str, attachments: tuple[str, ...]) -> None:
@@ -197,15 +195,7 @@ class TicketDesk:
         if ticket is None or ticket.status not in ACTIVE:
             return
         ticket.attachments.extend(attachments)
-        ticket.apply(
-            "detail",
-            at=self.clock(),
-            who=turn.sender_key,
-            name=turn.sender_name,
-            via=turn.msg.sender.channel,
-            text=text,
-        )
-        self.store.tickets.save(ticket)
+        self._act(turn, ticket, "detail", text)
 
     def open_question(self, turn: Turn, text: str, category: str) -> list[Outgoing]:
         ticket, cards = self.create(
@@ -317,7 +307,11 @@ class TicketDesk:
             raise UserError("ticket_empty_text", usage=usage)
         return ticket, text
 
-    def _act(self, turn: Turn, ticket: Ticket, action: str, text: str = "") -> None:
+    def _act(self, turn: Turn, ticket: Ticket, action: str, text: str = "", **fields: Any) -> None:
+        """Apply one lifecycle step by the sender, set `fields`, and store the ticket.
+
+        The transition is checked first, so a refused step changes nothing.
+        """
         ticket.apply(
             action,
             at=self.clock(),
@@ -326,6 +320,9 @@ class TicketDesk:
             via=turn.msg.sender.channel,
             text=text,
         )
+        for name, value in fields.items():
+            setattr(ticket, name, value)
+        self.store.tickets.save(ticket)
 
     def _notify(self, ticket: Ticket, key: str, **params: object) -> list[Outgoing]:
         return [
@@ -353,9 +350,7 @@ class TicketDesk:
     async def _cmd_claim(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, _ = self._number_and_text(args, "claim", need_text=False)
         first_claim = not ticket.assignee
-        self._act(turn, ticket, "claim")
-        ticket.assignee, ticket.assignee_name = turn.sender_key, turn.sender_name
-        self.store.tickets.save(ticket)
+        self._act(turn, ticket, "claim", assignee=turn.sender_key, assignee_name=turn.sender_name)
         out = [turn.reply(self.t(turn.lang, "ticket_claimed", number=ticket.number))]
         if first_claim:
             out += self._notify(ticket, "notify_claimed")
@@ -368,10 +363,14 @@ class TicketDesk:
     def _relay(self, turn: Turn, ticket: Ticket, text: str) -> list[Outgoing]:
         if not text:
             raise UserError("ticket_empty_text", usage=Localized("usage_reply"))
-        self._act(turn, ticket, "reply", text)
-        if not ticket.assignee:
-            ticket.assignee, ticket.assignee_name = turn.sender_key, turn.sender_name
-        self.store.tickets.save(ticket)
+        self._act(
+            turn,
+            ticket,
+            "reply",
+            text,
+            assignee=ticket.assignee or turn.sender_key,
+            assignee_name=ticket.assignee_name or turn.sender_name,
+        )
         return [
             turn.reply(self.t(turn.lang, "ticket_replied", number=ticket.number)),
             *self._notify(ticket, "notify_reply", text=text),
@@ -380,7 +379,6 @@ class TicketDesk:
     async def _cmd_resolve(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, text = self._number_and_text(args, "resolve", need_text=False)
         self._act(turn, ticket, "resolve", text)
-        self.store.tickets.save(ticket)
         notice = (
             self._notify(ticket, "notify_resolved", text=text)
             if text
@@ -395,7 +393,6 @@ class TicketDesk:
     async def _cmd_reopen(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, text = self._number_and_text(args, "reopen", need_text=False)
         self._act(turn, ticket, "reopen", text)
-        self.store.tickets.save(ticket)
         return [
             turn.reply(self.t(turn.lang, "ticket_reopened", number=ticket.number)),
             *self._notify(ticket, "notify_reopened"),
@@ -404,9 +401,7 @@ class TicketDesk:
     async def _cmd_assign(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, who = self._number_and_text(args, "assign", need_text=True)
         key, name = self._staff_member(who)
-        self._act(turn, ticket, "assign", name)
-        ticket.assignee, ticket.assignee_name = key, name
-        self.store.tickets.save(ticket)
+        self._act(turn, ticket, "assign", name, assignee=key, assignee_name=name)
         return [turn.reply(self.t(turn.lang, "ticket_assigned", number=ticket.number, name=name))]
 
     def _staff_member(self, who: str) -> tuple[str, str]:
@@ -421,14 +416,11 @@ class TicketDesk:
     async def _cmd_note(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, text = self._number_and_text(args, "note", need_text=True)
         self._act(turn, ticket, "note", text)
-        self.store.tickets.save(ticket)
         return [turn.reply(self.t(turn.lang, "ticket_noted", number=ticket.number))]
 
     async def _cmd_reject(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, text = self._number_and_text(args, "reject", need_text=True)
-        self._act(turn, ticket, "reject", text)
-        ticket.reason = text
-        self.store.tickets.save(ticket)
+        self._act(turn, ticket, "reject", text, reason=text)
         return [
             turn.reply(self.t(turn.lang, "ticket_rejected", number=ticket.number)),
             *self._notify(ticket, "notify_rejected", text=text),
@@ -449,14 +441,11 @@ class TicketDesk:
                 action=Localized("action_merge"),
                 status=Localized(f"status_{target.status.value}"),
             )
-        self._act(turn, source, "merge", f"#{target.number}")
-        source.merged_into = target.number
+        self._act(turn, source, "merge", f"#{target.number}", merged_into=target.number)
         for reporter in source.reporters:
             if not target.is_reporter(reporter.key):
                 target.reporters.append(reporter)
         self._act(turn, target, "note", f"← #{source.number}")
-        self.store.tickets.save(source)
-        self.store.tickets.save(target)
         return [
             turn.reply(
                 self.t(turn.lang, "ticket_merged", source=source.number, target=target.number)
@@ -506,7 +495,6 @@ class TicketDesk:
         if entry is None:
             raise UserError("ticket_unknown_faq", id=entry_id)
         self._act(turn, ticket, "answer", entry.id)
-        self.store.tickets.save(ticket)
         self.store.faq_suggestions.add(self.clock(), entry.id, ticket.text, ticket.number)
         answer = f"📌 {entry.title}\n{entry.answer}"
         out = [

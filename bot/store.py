@@ -282,26 +282,37 @@ def _replace_doc(stored: MutableMapping[str, Any], doc: dict[str, Any]) -> None:
 
 
 class DialogueRepo:
-    """The state of each person's multi-step dialogue in one chat; survives restarts."""
+    """The state of each person's multi-step dialogue in one chat; survives restarts.
 
-    def __init__(self, db: TinyDB) -> None:
-        self._table = db.table("dialogues")
+    Looked up on every message, so the documents' ids are also kept in a dict built at open.
+    """
+
+    def __init__(self, db: JournalDB) -> None:
+        table = db.table("dialogues")
+        assert isinstance(table, JournalTable)
+        self._table = table
+        self._ids: dict[tuple[str, str], int] = {
+            (str(doc["person"]), str(doc["chat"])): doc_id
+            for doc_id, doc in table.documents_containing((b"",))
+        }
 
     def get(self, person: str, chat: str) -> dict[str, Any] | None:
-        q = Query()
-        row = self._table.get((q.person == person) & (q.chat == chat))
+        doc_id = self._ids.get((person, chat))
+        row = self._table.get(doc_id=doc_id) if doc_id is not None else None
         return dict(row["state"]) if isinstance(row, dict) else None
 
     def put(self, person: str, chat: str, state: dict[str, Any]) -> None:
-        q = Query()
-        self._table.upsert(
-            {"person": person, "chat": chat, "state": state},
-            (q.person == person) & (q.chat == chat),
-        )
+        doc_id = self._ids.get((person, chat))
+        if doc_id is None:
+            doc = {"person": person, "chat": chat, "state": state}
+            self._ids[(person, chat)] = int(self._table.insert(doc))
+        else:
+            self._table.update({"state": state}, doc_ids=[doc_id])
 
     def clear(self, person: str, chat: str) -> None:
-        q = Query()
-        self._table.remove((q.person == person) & (q.chat == chat))
+        doc_id = self._ids.pop((person, chat), None)
+        if doc_id is not None:
+            self._table.remove(doc_ids=[doc_id])
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,12 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
+def run_argv(config: Path, tmp_path: Path) -> list[str]:
+    """`yishiting --config CONFIG run --data TMP/data` as a process argv."""
+    data = str(tmp_path / "data")
+    return [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--data", data]
+
+
 async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     standin = StandIn()
     await standin.start()
@@ -30,14 +36,7 @@ async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(tmp_path: Path) 
     )
     env = {**os.environ, "YISHITING_TELEGRAM_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
     bot = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "--config",
-        str(config),
-        "run",
-        "--data",
-        str(tmp_path / "data"),
+        *run_argv(config, tmp_path),
         cwd=REPO,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
@@ -71,16 +70,7 @@ def run_once(tmp_path: Path, config_text: str) -> subprocess.CompletedProcess[st
     config = tmp_path / "yishiting.yaml"
     config.write_text(config_text, encoding="utf-8")
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "--config",
-            str(config),
-            "run",
-            "--data",
-            str(tmp_path / "data"),
-        ],
+        run_argv(config, tmp_path),
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -9,32 +9,25 @@ import signal
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
+from bot.clock import Clock, zone
 from bot.config import Settings
-from bot.core import Clock, Conversation
-from bot.errors import ConfigError
+from bot.core import Conversation
 from bot.faq_source import FaqSource
 from bot.i18n import LANGUAGES, Translator
 from bot.models import Incoming, Outgoing
-from bot.outbox import Outbox
+from bot.outbox import Delivery, Outbox
+from bot.pacing import Pacer
 from bot.roles import Roles
+from bot.scheduler import Scheduler
+from bot.schedules import load_schedules
 from bot.store import Store
 from bot.text import TextAnalyzer
+from bot.worktime import WorkTime
 from channels.base import Channel, ChannelError, SentRef
 
 log = logging.getLogger(__name__)
-
-
-def system_clock(settings: Settings) -> Clock:
-    try:
-        zone = ZoneInfo(settings.timezone)
-    except ZoneInfoNotFoundError as exc:
-        raise ConfigError(
-            "settings", f"unknown timezone {settings.timezone!r}", field="timezone"
-        ) from exc
-    return lambda: datetime.now(zone)
 
 
 @dataclass
@@ -45,6 +38,7 @@ class Core:
     faq: FaqSource
     store: Store
     outbox: Outbox
+    worktime: WorkTime
 
     def close(self) -> None:
         self.store.close()
@@ -53,8 +47,12 @@ class Core:
 def build_core(
     settings: Settings, clock: Clock | None = None, analyzer: TextAnalyzer | None = None
 ) -> Core:
-    """Load the FAQ first (cheap to fail), then take the data folder."""
-    clock = clock or system_clock(settings)
+    """Load the FAQ and schedules first (cheap to fail), then take the data folder."""
+    tz = zone(settings.timezone)
+    if clock is None:
+        clock = lambda: datetime.now(tz)  # noqa: E731 - the system clock
+    worktime = WorkTime(settings.work, tz)
+    schedules = load_schedules(settings.schedules_path, tz)
     faq = FaqSource(settings.faq_path, analyzer or TextAnalyzer(), settings.match_settings)
     store = Store(settings.data_dir)
     conversation = Conversation(
@@ -64,8 +62,12 @@ def build_core(
         roles=Roles(settings.roles),
         translate=Translator(),
         clock=clock,
+        worktime=worktime,
+        schedules=schedules,
     )
-    return Core(conversation, faq, store, Outbox(store.outbox, clock))
+    retry = timedelta(seconds=settings.outbox_retry_seconds)
+    outbox = Outbox(store.outbox, clock, retry_after=retry)
+    return Core(conversation, faq, store, outbox, worktime)
 
 
 class App:
@@ -77,6 +79,14 @@ class App:
         self.channels = {c.name: c for c in channels}
         self._stop = asyncio.Event()
         self._inflight: set[str] = set()
+        self.pacer = Pacer(settings.send_rates)
+        conversation = core.conversation
+        self.scheduler = Scheduler(
+            conversation.job_sources(self.dispatch),
+            core.store.jobs,
+            conversation.clock,
+            core.worktime.tz,
+        )
 
     async def deliver(self, incoming: Incoming) -> None:
         """Handle one message; replies go straight back, anything for another chat is relayed.
@@ -101,6 +111,34 @@ class App:
                 await self.route(out)
             elif (recorded := keys[i]) is not None:  # None: a duplicate, already handled
                 await self.relay(recorded, out)
+        self.scheduler.sync()
+
+    async def dispatch(
+        self, key: str, outs: Sequence[Outgoing], *, urgent: bool = False
+    ) -> list[Delivery]:
+        """Scheduled messages: recorded under `{key}|{chat}`, sent in order, paced per network.
+
+        A message for residents in quiet hours waits in the outbox until they end, unless
+        `urgent`; staff rooms and staff members' chats are never held.
+        """
+        now = self.core.conversation.clock()
+        worktime = self.core.worktime
+        for out in outs:
+            quiet = not urgent and worktime.is_quiet(now)
+            held = worktime.after_quiet(now) if quiet and not self._staff(out) else None
+            record = f"{key}|{out.to}"
+            if self.core.outbox.enqueue(record, out, not_before=held) and held is None:
+                await self.relay(record, out)
+        return self.core.outbox.deliveries(f"{key}|")
+
+    def _staff(self, out: Outgoing) -> bool:
+        return self.core.conversation.is_staff_chat(out.to)
+
+    async def clock_moved(self) -> None:
+        """The bot's clock jumped (console `:clock`): due jobs and held messages go now."""
+        self.scheduler.clock_moved()
+        await self.scheduler.settle()
+        await self.flush_outbox()
 
     async def notify(self, key_base: str, outs: list[Outgoing]) -> None:
         """Send messages nobody asked for (admin notices) through the outbox."""
@@ -124,6 +162,7 @@ class App:
             return
         self._inflight.add(key)
         try:
+            await self.pacer.wait(out.to.channel)
             ref = await self._send(out)
         except ChannelError as exc:
             log.warning("relay %s to %s failed (retryable=%s): %s", key, out.to, exc.retryable, exc)
@@ -144,10 +183,14 @@ class App:
         if out.tag is not None:
             self.core.conversation.sent(out, ref.channel, ref.chat_id, ref.message_id)
 
-    async def flush_outbox(self) -> None:
-        """Send what is still pending: after a crash, or after a network came back."""
-        for key, out in self.core.outbox.pending():
-            await self.relay(key, out)
+    async def flush_outbox(self, *, at_start: bool = False) -> None:
+        """Send what is due: after a crash, a network coming back, or quiet hours ending.
+
+        At start every pending message is tried at once, whatever its retry pause.
+        """
+        for key, out in self.core.outbox.pending(now_or_never=at_start):
+            if self.core.outbox.is_due(key):  # a concurrent round may have sent it meanwhile
+                await self.relay(key, out)
 
     async def watch(self) -> None:
         """Background duties: faq.yaml changes and outbox retries."""
@@ -202,12 +245,15 @@ class App:
                 started.append(channel)
                 log.info("channel %s started", channel.name)
                 await self._publish_commands(channel)
-            watcher = asyncio.create_task(self.watch(), name="watch")  # flushes the outbox first
+            await self.flush_outbox(at_start=True)  # what a crash or a restart left pending
+            log.info("scheduler: %d jobs pending", self.scheduler.start())
+            watcher = asyncio.create_task(self.watch(), name="watch")
             waits = [asyncio.create_task(e.wait()) for e in (self._stop, *extra_stop)]
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             for task in waits:
                 task.cancel()
         finally:
+            self.scheduler.shutdown()
             if watcher is not None:
                 watcher.cancel()
             for channel in reversed(started):

@@ -13,10 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.errors import ConfigError
 from bot.i18n import LANGUAGES
 from bot.matcher import MatchSettings
+from bot.worktime import WorkTimeConfig
 
 CONFIG_ENV = "YISHITING_CONFIG"
 DEFAULT_CONFIG = Path("yishiting.yaml")
 REPO_FAQ = Path(__file__).resolve().parent.parent / "faq.yaml"
+REPO_SCHEDULES = Path(__file__).resolve().parent.parent / "schedules"
 
 
 class _Strict(BaseModel):
@@ -74,6 +76,28 @@ class StaffRoom(_Strict):
         return chat
 
 
+class FollowupConfig(_Strict):
+    """When tickets come back to staff, to admins and to the residents who reported them."""
+
+    sla_hours: float = Field(default=2, gt=0)  # working hours an open ticket may stay unclaimed
+    sla_hours_by_category: dict[str, float] = Field(default_factory=dict)
+    stale_working_days: float = Field(default=2, gt=0)  # claimed but untouched: remind assignee
+    confirm_after_hours: float = Field(default=24, gt=0)  # resolved: ask "问题解决了吗？"
+    autoclose_days: float = Field(default=3, gt=0)  # no answer to that question: close
+    digest_at: str = "08:30"  # the staff's morning digest, on working days
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError(f"{value!r} is not a time like '08:30'")
+        return value
+
+    def sla_for(self, category: str) -> float:
+        return self.sla_hours_by_category.get(category, self.sla_hours)
+
+
 class Settings(_Strict):
     """Everything the bot reads at start; every field has a working default."""
 
@@ -86,6 +110,14 @@ class Settings(_Strict):
     overdue_hours: float = Field(default=24, gt=0)
     dialogue_timeout_minutes: float = Field(default=30, gt=0)
     outbox_retry_seconds: float = Field(default=30, gt=0)
+    schedules_dir: Path | None = None  # default ./schedules, else the bundled one
+    broadcast_grace_minutes: float = Field(default=30, ge=0)  # later than this: missed
+    # Messages per second the bot sends on each network for relays, reminders and broadcasts.
+    send_rates: dict[str, float] = Field(
+        default_factory=lambda: {"telegram": 20.0, "matrix": 5.0}
+    )
+    work: WorkTimeConfig = WorkTimeConfig()
+    followups: FollowupConfig = FollowupConfig()
     # Adapter-owned settings, validated by the adapter (channels/telegram.py, TelegramSettings);
     # the token comes only from $YISHITING_TELEGRAM_TOKEN.
     telegram: dict[str, Any] = Field(default_factory=dict)
@@ -98,6 +130,7 @@ class Settings(_Strict):
     admin_chats: tuple[str, ...] = ()
     compounds: tuple[str, ...] = ()
     groups: dict[str, str] = Field(default_factory=dict)  # 'channel:chat_id' -> compound
+    compound_tags: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # tag -> compounds
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
     staff_rooms: tuple[StaffRoom, ...] = (StaffRoom(chat="console:group:工作人员群"),)
 
@@ -132,6 +165,14 @@ class Settings(_Strict):
             return self.faq
         local = Path("faq.yaml")
         return local if local.is_file() else REPO_FAQ
+
+
+    @property
+    def schedules_path(self) -> Path:
+        if self.schedules_dir is not None:
+            return self.schedules_dir
+        local = Path("schedules")
+        return local if local.is_dir() else REPO_SCHEDULES
 
 
 def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:

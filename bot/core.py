@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+from bot.appointments import BOOK, Appointments, EveningJobs
+from bot.broadcasts import Broadcasts
 from bot.commands import PREFIXES, Command, CommandRegistry, ParsedCommand, parse_command
 from bot.config import Settings
 from bot.desk import Handler, TicketDesk, parse_address
@@ -15,12 +17,17 @@ from bot.errors import Localized, UserError
 from bot.faq import FaqEntry
 from bot.faq_source import FaqSource, ReloadResult
 from bot.flows import Dialogues
+from bot.followups import MorningDigest, TicketFollowups
 from bot.i18n import Translator, language_of_text, normalize_language
 from bot.matcher import Decision
-from bot.models import Address, Button, Incoming, Outgoing, Role
+from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role
+from bot.outbox import Dispatch
 from bot.roles import Roles
+from bot.scheduler import JobSource
+from bot.schedules import ScheduleBook
 from bot.store import Store
 from bot.turn import Turn
+from bot.worktime import WorkTime
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,8 @@ class Conversation:
         roles: Roles,
         translate: Translator,
         clock: Clock,
+        worktime: WorkTime,
+        schedules: ScheduleBook,
     ) -> None:
         self.settings = settings
         self.faq = faq
@@ -66,6 +75,8 @@ class Conversation:
         self.roles = roles
         self.t = translate
         self.clock = clock
+        self.worktime = worktime
+        self.schedules = schedules
         self.desk = TicketDesk(
             settings=settings, store=store, translate=translate, clock=clock, faq=faq
         )
@@ -75,6 +86,22 @@ class Conversation:
             translate=translate,
             clock=clock,
             timeout=timedelta(minutes=settings.dialogue_timeout_minutes),
+        )
+        self.appointments = Appointments(
+            settings=settings,
+            store=store,
+            service=schedules.evening,
+            worktime=worktime,
+            translate=translate,
+            clock=clock,
+        )
+        self.broadcasts = Broadcasts(
+            settings=settings,
+            store=store,
+            book=schedules,
+            translate=translate,
+            clock=clock,
+            admins=self.admin_addresses,
         )
         self._markers = _question_markers()
         own: dict[str, Handler] = {
@@ -88,11 +115,13 @@ class Conversation:
             "ratings": self._cmd_ratings,
             "reload": self._cmd_reload,
         }
-        desk_commands = self.desk.commands()
-        self._handlers = own | {command.name: handler for command, handler in desk_commands}
-        self.commands = CommandRegistry(
-            [*BASIC_COMMANDS, *(c for c, _ in desk_commands), *ADMIN_COMMANDS]
-        )
+        domain = [
+            *self.desk.commands(),
+            *self.appointments.commands(),
+            *self.broadcasts.commands(),
+        ]
+        self._handlers = own | {command.name: handler for command, handler in domain}
+        self.commands = CommandRegistry([*BASIC_COMMANDS, *(c for c, _ in domain), *ADMIN_COMMANDS])
 
     async def handle(self, msg: Incoming) -> list[Outgoing]:
         turn = self._turn(msg)
@@ -122,6 +151,8 @@ class Conversation:
             or any(f"@{name}" in msg.text for name in self.settings.bot_names)
         )
         role = self.roles.role_of(msg.sender, msg.claimed_role)
+        if msg.chat_kind is not ChatKind.PRIVATE:
+            self.store.groups.seen(str(msg.chat), msg.chat_title)
         if role.allows(Role.STAFF):
             self.store.people.remember_name(msg.sender.key, msg.sender.display_name)
         return Turn(msg, role, lang, addressed)
@@ -142,6 +173,8 @@ class Conversation:
         if relayed is not None:
             return relayed
         dialogue = self.dialogues.active(turn) if turn.must_reply else None
+        if dialogue is not None and dialogue.get("flow") == BOOK:
+            return self.appointments.on_message(turn, dialogue)
         if dialogue is not None:
             return self.dialogues.on_message(turn, dialogue)
         if not text:
@@ -209,7 +242,12 @@ class Conversation:
         return self.dialogues.start_report(turn, args)
 
     async def _cmd_cancel(self, turn: Turn, args: str) -> list[Outgoing]:
-        return self.dialogues.cancel(turn)
+        """/cancel: leave the dialogue in progress; /cancel N (admins): stop broadcast N."""
+        if not args.strip():
+            return self.dialogues.cancel(turn)
+        if not turn.role.allows(Role.ADMIN):
+            raise UserError("error_usage", usage=Localized("usage_cancel"))
+        return self.broadcasts.cancel(turn, args)
 
     async def _cmd_unanswered(self, turn: Turn, args: str) -> list[Outgoing]:
         if args and not (args.isdigit() and 1 <= int(args) <= 50):
@@ -330,6 +368,12 @@ class Conversation:
         if kind == "t":
             verb, _, number = rest.partition(":")
             return await self.desk.on_action(turn, verb, number)
+        if kind == "b":
+            verb, _, arg = rest.partition(":")
+            return self.appointments.on_action(turn, verb, arg)
+        if kind == "bc":
+            verb, _, arg = rest.partition(":")
+            return self.broadcasts.on_action(turn, verb, arg)
         if kind == "askstaff" and rest.isdigit():
             return self._ask_staff(turn, int(rest))
         if kind == "faq":
@@ -379,6 +423,49 @@ class Conversation:
             self.settings.language, "reload_failed", count=result.entries, error=result.error
         )
         return [Outgoing(address, text) for address in self.admin_addresses()]
+
+    def job_sources(self, dispatch: Dispatch) -> list[JobSource]:
+        """Everything with scheduled jobs, sending through `dispatch` (the app's router)."""
+        followups = TicketFollowups(
+            settings=self.settings,
+            store=self.store,
+            desk=self.desk,
+            worktime=self.worktime,
+            translate=self.t,
+            dispatch=dispatch,
+            admins=self.admin_addresses,
+        )
+        digest = MorningDigest(
+            settings=self.settings,
+            store=self.store,
+            followups=followups,
+            worktime=self.worktime,
+            translate=self.t,
+            dispatch=dispatch,
+            bookings_tonight=self.appointments.count_on,
+        )
+        self.broadcasts.dispatch = dispatch
+        sources: list[JobSource] = [followups, digest, self.broadcasts]
+        if self.schedules.evening is not None:
+            evening = EveningJobs(
+                appointments=self.appointments,
+                service=self.schedules.evening,
+                settings=self.settings,
+                store=self.store,
+                translate=self.t,
+                dispatch=dispatch,
+                groups=self.broadcasts.known_groups,
+                networks=sorted(self.broadcasts.networks()),
+            )
+            sources += [evening, evening.days]
+        return sources
+
+    def is_staff_chat(self, address: Address) -> bool:
+        """Staff rooms, admin chats and staff members' private chats: not quiet at night."""
+        key = str(address)
+        if self.desk.is_staff_room(address) or key in self.settings.admin_chats:
+            return True
+        return key in self.settings.roles.staff or key in self.settings.roles.admins
 
     def admin_addresses(self) -> list[Address]:
         chats = self.settings.admin_chats or tuple(sorted(self.roles.admins()))

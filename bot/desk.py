@@ -33,6 +33,11 @@ def parse_address(key: str) -> Address:
     return Address(channel, chat_id)
 
 
+def compound_from_title(title: str) -> str:
+    """'丰仓小区群' → '丰仓小区': a compound's group is usually named after it."""
+    return re.sub(r"(业主|居民)?群$", "", title.strip())
+
+
 def parse_number(text: str) -> int:
     match = _NUMBER.fullmatch(text.strip())
     if match is None:
@@ -115,8 +120,7 @@ class TicketDesk:
         configured = self.settings.groups.get(str(turn.msg.chat))
         if configured:
             return configured
-        title = turn.msg.chat_title.strip()
-        return re.sub(r"(业主|居民)?群$", "", title) if not turn.private else ""
+        return compound_from_title(turn.msg.chat_title) if not turn.private else ""
 
     def guess_category(self, text: str) -> str:
         best, hits = self.settings.categories[-1].name, 0
@@ -218,9 +222,10 @@ class TicketDesk:
         ]
         return [parse_address(r.chat) for r in (rooms or self.settings.staff_rooms)]
 
-    def cards(self, ticket: Ticket) -> list[Outgoing]:
+    def cards(self, ticket: Ticket, header: str = "") -> list[Outgoing]:
+        """The ticket's card for each staff room it is routed to, under an optional header."""
         lang = self.settings.language
-        text = self.t(
+        text = (header + "\n" if header else "") + self.t(
             lang,
             "card",
             number=ticket.number,
@@ -278,6 +283,8 @@ class TicketDesk:
         return self._relay(turn, ticket, turn.msg.text.strip())
 
     async def on_action(self, turn: Turn, verb: str, number_text: str) -> list[Outgoing]:
+        if verb in ("fixed", "notfixed"):
+            return self._reporter_verdict(turn, verb == "fixed", parse_number(number_text))
         if not turn.role.allows(Role.STAFF):
             raise UserError("error_permission", command=verb, role=self.t(turn.lang, "role_staff"))
         number = parse_number(number_text)
@@ -507,6 +514,23 @@ class TicketDesk:
         return [
             turn.reply(self.t(turn.lang, "ticket_answered", number=ticket.number, entry=entry.id)),
             *out,
+        ]
+
+    def _reporter_verdict(self, turn: Turn, fixed: bool, number: int) -> list[Outgoing]:
+        """A reporter's answer to "问题解决了吗？": closes the ticket, or reopens it for staff."""
+        ticket = self.store.tickets.get(number)
+        if ticket is None or not ticket.is_reporter(turn.sender_key):
+            raise UserError("error_unknown_action")
+        if ticket.status is not Status.RESOLVED:
+            return [turn.reply(self.t(turn.lang, "followup_already", number=number))]
+        if fixed:
+            self._act(turn, ticket, "close")
+            return [turn.reply(self.t(turn.lang, "followup_thanks", number=number))]
+        self._act(turn, ticket, "reopen", self.t(self.settings.language, "followup_not_fixed_note"))
+        header = self.t(self.settings.language, "followup_reopened_card", name=turn.sender_name)
+        return [
+            turn.reply(self.t(turn.lang, "followup_reopened", number=number)),
+            *self.cards(ticket, header),
         ]
 
     # ---- residents ------------------------------------------------------------------------

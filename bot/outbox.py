@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.models import Address, Button, Outgoing
 from bot.store import OutboxRepo
@@ -14,6 +14,7 @@ from bot.store import OutboxRepo
 log = logging.getLogger(__name__)
 
 PENDING, SENT, FAILED, SEEN = "pending", "sent", "failed", "seen"
+MAX_BACKOFF = timedelta(hours=1)
 
 
 def to_record(out: Outgoing) -> dict[str, Any]:
@@ -28,12 +29,35 @@ def from_record(data: dict[str, Any]) -> Outgoing:
     return Outgoing(**fields)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Where one recorded message stands: pending (maybe held until a time), sent or failed."""
+
+    key: str
+    to: Address
+    status: str
+    error: str = ""
+    next_try: str = ""
+
+
+class Dispatch(Protocol):
+    """Sends scheduled messages through the outbox (implemented by the app's router).
+
+    Each message is recorded under `{key}|{chat}` first; messages for residents found in
+    quiet hours wait until they end unless `urgent`. Returns where each message stands.
+    """
+
+    async def __call__(
+        self, key: str, outs: Sequence[Outgoing], *, urgent: bool = False
+    ) -> list[Delivery]: ...
+
+
 class Outbox:
     """At most once per dedupe key; nothing recorded is forgotten across a crash.
 
     The window in which a message can reach the platform twice is the moment between the
-    platform accepting it and `mark_sent` being journaled (one fsync); everything else is
-    exactly once.
+    platform accepting it and `sent` being journaled (one fsync); everything else is exactly
+    once. Retryable failures are tried again with exponential backoff from `retry_after`.
     """
 
     def __init__(
@@ -41,17 +65,23 @@ class Outbox:
         repo: OutboxRepo,
         clock: Callable[[], datetime],
         keep_sent: timedelta = timedelta(days=7),
+        retry_after: timedelta = timedelta(seconds=30),
     ) -> None:
         self.repo = repo
         self.clock = clock
+        self.retry_after = retry_after
         repo.prune_sent(before=(clock() - keep_sent).isoformat())
 
-    def enqueue(self, key: str, out: Outgoing) -> bool:
-        """Record `out` under `key`; False if that key was recorded before (a duplicate)."""
+    def enqueue(self, key: str, out: Outgoing, not_before: datetime | None = None) -> bool:
+        """Record `out` under `key`; False if that key was recorded before (a duplicate).
+
+        `not_before` holds the message until then (quiet hours: residents are not woken).
+        """
         if self.repo.has(key):
             log.info("outbox: %s already recorded, not sending twice", key)
             return False
-        self.repo.add(key, to_record(out), self.clock().isoformat())
+        held = not_before.isoformat() if not_before is not None else None
+        self.repo.add(key, to_record(out), self.clock().isoformat(), not_before=held)
         return True
 
     def seen(self, message_key: str) -> bool:
@@ -61,14 +91,51 @@ class Outbox:
     def mark_seen(self, message_key: str) -> None:
         self.repo.add(f"{message_key}|seen", {}, self.clock().isoformat(), status=SEEN)
 
-    def pending(self) -> list[tuple[str, Outgoing]]:
-        return [(key, from_record(data)) for key, data in self.repo.with_status(PENDING)]
+    def pending(self, *, now_or_never: bool = False) -> list[tuple[str, Outgoing]]:
+        """Messages to send now: pending, not held for the morning, not waiting for a retry.
+
+        `now_or_never` (at start) ignores the retry pauses: a restart tries everything again.
+        """
+        return [
+            (str(doc["key"]), from_record(doc["out"]))
+            for doc in self.repo.with_status(PENDING)
+            if self._due(doc, backoff=not now_or_never)
+        ]
+
+    def is_due(self, key: str) -> bool:
+        doc = self.repo.get(key)
+        return doc is not None and doc["status"] == PENDING and self._due(doc, backoff=False)
+
+    def _due(self, doc: dict[str, Any], *, backoff: bool) -> bool:
+        now = self.clock()
+        waits = [doc.get("not_before")] + ([doc.get("next_try")] if backoff else [])
+        return all(not w or datetime.fromisoformat(w) <= now for w in waits)
 
     def sent(self, key: str, message_id: str) -> None:
         self.repo.update(key, status=SENT, message_id=message_id, at=self.clock().isoformat())
 
     def failed(self, key: str, reason: str, *, retryable: bool) -> None:
-        """A retryable failure stays pending for the next round; a final one is kept as failed."""
+        """A retryable failure is tried again after a growing pause; a final one is kept."""
+        now = self.clock()
+        if not retryable:
+            self.repo.update(key, status=FAILED, error=reason, at=now.isoformat())
+            return
+        attempts = int((self.repo.get(key) or {}).get("attempts", 0))
+        pause = min(self.retry_after * (2**attempts), MAX_BACKOFF)
         self.repo.update(
-            key, status=PENDING if retryable else FAILED, error=reason, at=self.clock().isoformat()
+            key, status=PENDING, error=reason, at=now.isoformat(), next_try=(now + pause).isoformat()
         )
+
+    def deliveries(self, prefix: str) -> list[Delivery]:
+        """Every message recorded under keys starting with `prefix` (a broadcast's report)."""
+        return [
+            Delivery(
+                key=str(doc["key"]),
+                to=Address(**doc["out"]["to"]),
+                status=str(doc["status"]),
+                error=str(doc.get("error", "")),
+                next_try=str(doc.get("not_before") or doc.get("next_try", "")),
+            )
+            for doc in self.repo.with_prefix(prefix)
+            if doc["status"] != SEEN
+        ]

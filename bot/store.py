@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from tinydb.table import Document
 
 from bot.errors import ConfigError
 from bot.journal import SNAPSHOT, JournalDB, JournalTable
-from bot.tickets import ACTIVE, Ticket
+from bot.tickets import ACTIVE, Status, Ticket
 
 SCHEMA_VERSION = 1
 LOCK_FILE = ".lock"
@@ -82,6 +82,10 @@ class Store:
         self.dialogues = DialogueRepo(self.db)
         self.faq_suggestions = FaqSuggestions(self.db)
         self.outbox = OutboxRepo(self.db)
+        self.groups = GroupDirectory(self.db)
+        self.bookings = RecordRepo(self.db, "bookings")
+        self.broadcasts = RecordRepo(self.db, "broadcasts")
+        self.jobs = JobLog(self.db)
 
     def _check_schema(self, read_only: bool) -> None:
         meta = self.db.table("meta")
@@ -218,7 +222,6 @@ class TicketRepo:
     """Tickets by number, plus an index from staff card messages to tickets (rebuilt on open)."""
 
     FIRST_NUMBER = 1001
-    _ACTIVE_FRAGMENTS = tuple(f'"status":"{s.value}"'.encode() for s in ACTIVE)
 
     def __init__(self, db: JournalDB) -> None:
         table = db.table("tickets")
@@ -229,13 +232,20 @@ class TicketRepo:
             for channel, chat, message in doc["cards"]:
                 self._cards[(channel, chat, message)] = number
         self._next = max(table.max_id() + 1, self.FIRST_NUMBER)
+        self._changed: set[int] = set()
 
     def create(self, ticket: Ticket) -> Ticket:
         """Give the ticket the next number and store it durably."""
         ticket.number = self._next
         self._table.insert(Document(ticket.to_doc(), doc_id=ticket.number))
         self._next += 1
+        self._changed.add(ticket.number)
         return ticket
+
+    def take_changed(self) -> set[int]:
+        """Numbers of tickets created or saved since the last call (the scheduler re-plans them)."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def get(self, number: int) -> Ticket | None:
         doc = self._table.get(doc_id=number)
@@ -244,16 +254,27 @@ class TicketRepo:
     def save(self, ticket: Ticket) -> None:
         doc = ticket.to_doc()
         self._table.update(lambda stored: _replace_doc(stored, doc), doc_ids=[ticket.number])
+        self._changed.add(ticket.number)
         for channel, chat, message in ticket.cards:
             self._cards[(channel, chat, message)] = ticket.number
 
     def active(self, compound: str | None = None, category: str | None = None) -> list[Ticket]:
         """Active tickets, oldest first; only active documents are decoded."""
         return [
+            t
+            for t in self.in_status(ACTIVE)
+            if (compound is None or t.compound == compound)
+            and (category is None or t.category == category)
+        ]
+
+    def in_status(self, statuses: Iterable[Status]) -> list[Ticket]:
+        """Tickets in any of `statuses`, oldest first; other documents are not decoded."""
+        wanted = {s.value for s in statuses}
+        fragments = tuple(f'"status":"{s}"'.encode() for s in sorted(wanted))
+        return [
             Ticket.from_doc(doc)
-            for _, doc in sorted(self._table.documents_containing(self._ACTIVE_FRAGMENTS))
-            if (compound is None or doc["compound"] == compound)
-            and (category is None or doc["category"] == category)
+            for _, doc in sorted(self._table.documents_containing(fragments))
+            if doc["status"] in wanted
         ]
 
     def reported_by(self, person: str) -> list[Ticket]:
@@ -356,16 +377,31 @@ class OutboxRepo:
     def has(self, key: str) -> bool:
         return key in self._ids
 
-    def add(self, key: str, out: dict[str, Any], at: str, status: str = "pending") -> None:
+    def add(
+        self,
+        key: str,
+        out: dict[str, Any],
+        at: str,
+        status: str = "pending",
+        not_before: str | None = None,
+    ) -> None:
         doc = {"key": key, "out": out, "status": status, "created": at, "attempts": 0}
+        if not_before is not None:
+            doc["not_before"] = not_before
         self._ids[key] = int(self._table.insert(doc))
 
-    def with_status(self, status: str) -> list[tuple[str, dict[str, Any]]]:
+    def with_status(self, status: str) -> list[dict[str, Any]]:
         fragment = f'"status":"{status}"'.encode()
-        return [
-            (str(doc["key"]), dict(doc["out"]))
-            for _, doc in sorted(self._table.documents_containing((fragment,)))
-        ]
+        return [dict(doc) for _, doc in sorted(self._table.documents_containing((fragment,)))]
+
+    def with_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        fragment = ('"key":' + json.dumps(prefix, ensure_ascii=False)[:-1]).encode()
+        return [dict(doc) for _, doc in sorted(self._table.documents_containing((fragment,)))]
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        doc_id = self._ids.get(key)
+        doc = self._table.get(doc_id=doc_id) if doc_id is not None else None
+        return dict(doc) if isinstance(doc, dict) else None
 
     def update(self, key: str, *, status: str, at: str, **extra: str) -> None:
         def change(doc: MutableMapping[str, Any]) -> None:
@@ -382,3 +418,117 @@ class OutboxRepo:
         if old:
             self._table.remove(doc_ids=old)
             self._ids = {k: v for k, v in self._ids.items() if v not in set(old)}
+
+
+class GroupDirectory:
+    """Group chats the bot has seen, with their titles: 'all' in a broadcast reaches them."""
+
+    def __init__(self, db: JournalDB) -> None:
+        table = db.table("groups")
+        assert isinstance(table, JournalTable)
+        self._table = table
+        self._titles: dict[str, tuple[int, str]] = {
+            str(doc["chat"]): (doc_id, str(doc["title"]))
+            for doc_id, doc in table.documents_containing((b"",))
+        }
+
+    def seen(self, chat: str, title: str) -> None:
+        """Remember a group chat; writes only when it is new or its title changed."""
+        known = self._titles.get(chat)
+        if known is None:
+            self._titles[chat] = (int(self._table.insert({"chat": chat, "title": title})), title)
+        elif title and known[1] != title:
+            self._table.update({"title": title}, doc_ids=[known[0]])
+            self._titles[chat] = (known[0], title)
+
+    def titles(self) -> dict[str, str]:
+        return {chat: title for chat, (_, title) in self._titles.items()}
+
+
+class RecordRepo:
+    """Numbered records (bookings, broadcasts) kept as documents; remembers which changed."""
+
+    def __init__(self, db: JournalDB, name: str) -> None:
+        table = db.table(name)
+        assert isinstance(table, JournalTable)
+        self._table = table
+        self._changed: set[int] = set()
+
+    def add(self, doc: dict[str, Any]) -> int:
+        record_id = int(self._table.insert(doc))
+        self._changed.add(record_id)
+        return record_id
+
+    def get(self, record_id: int) -> dict[str, Any] | None:
+        doc = self._table.get(doc_id=record_id)
+        return dict(doc) if isinstance(doc, dict) else None
+
+    def save(self, record_id: int, doc: dict[str, Any]) -> None:
+        self._table.update(lambda stored: _replace_doc(stored, doc), doc_ids=[record_id])
+        self._changed.add(record_id)
+
+    def containing(self, *fragments: str) -> list[tuple[int, dict[str, Any]]]:
+        """Records whose stored JSON contains any fragment (e.g. '"date":"2026-12-05"'), by id."""
+        raw = tuple(f.encode() for f in fragments) or (b"",)
+        return [(doc_id, dict(doc)) for doc_id, doc in sorted(self._table.documents_containing(raw))]
+
+    def take_changed(self) -> set[int]:
+        changed, self._changed = self._changed, set()
+        return changed
+
+
+class JobLog:
+    """Which scheduled jobs have run (and how), so a restart never runs one twice.
+
+    Also the latest due time handled per record, from which recurring jobs find their next
+    occurrence, and when a recurring record was first seen.
+    """
+
+    def __init__(self, db: JournalDB) -> None:
+        table = db.table("jobs")
+        assert isinstance(table, JournalTable)
+        self._table = table
+        self._done: set[str] = set()
+        self._last: dict[str, str] = {}
+        self._first: dict[str, str] = {}
+        for _, doc in table.documents_containing((b"",)):
+            self._remember(doc)
+
+    def _remember(self, doc: dict[str, Any]) -> None:
+        record, due = str(doc["record"]), str(doc["due"])
+        if doc["outcome"] == "registered":
+            self._first[record] = due
+            return
+        self._done.add(str(doc["key"]))
+        if due > self._last.get(record, ""):
+            self._last[record] = due
+
+    def done(self, key: str) -> bool:
+        return key in self._done
+
+    def mark(self, key: str, record: str, due: datetime, outcome: str, at: datetime) -> None:
+        doc = {
+            "key": key,
+            "record": record,
+            "due": due.isoformat(),
+            "outcome": outcome,
+            "at": at.isoformat(timespec="seconds"),
+        }
+        self._table.insert(doc)
+        self._remember(doc)
+
+    def last_due(self, record: str) -> datetime | None:
+        due = self._last.get(record)
+        return datetime.fromisoformat(due) if due else None
+
+    def first_seen(self, record: str, now: datetime) -> datetime:
+        """When a recurring record was first planned; registered durably on the first call."""
+        if record not in self._first:
+            doc = {"key": f"{record}|registered", "record": record, "due": now.isoformat()}
+            self._table.insert({**doc, "outcome": "registered", "at": doc["due"]})
+            self._first[record] = now.isoformat()
+        return datetime.fromisoformat(self._first[record])
+
+    def outcomes(self, prefix: str) -> list[dict[str, Any]]:
+        fragment = ('"key":' + json.dumps(prefix, ensure_ascii=False)[:-1]).encode()
+        return [dict(doc) for _, doc in sorted(self._table.documents_containing((fragment,)))]

@@ -13,12 +13,14 @@ from tests.conftest import Bot
 from tests.fakes import Chat, FakeChannel, FakeClock
 
 
-async def test_failed_relay_stays_pending_and_is_retried_once(bot: Bot) -> None:
+async def test_failed_relay_stays_pending_and_is_retried_once(bot: Bot, clock: FakeClock) -> None:
     bot.other.failures.append(ChannelError("flood control", retryable=True))
     (ack, _details) = await bot.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
     assert "#1001" in ack.text
     assert bot.sent_to("other:g:staffroom") == []  # the card did not get through …
-    assert [key for key, _ in bot.app.core.outbox.pending()]  # … but it is recorded
+    assert bot.app.core.outbox.repo.with_status("pending")  # … but it is recorded
+    assert bot.app.core.outbox.pending() == []  # … and waits for its retry time
+    clock.advance(seconds=30)
     await bot.app.flush_outbox()
     await bot.app.flush_outbox()
     (card,) = bot.sent_to("other:g:staffroom")
@@ -26,6 +28,21 @@ async def test_failed_relay_stays_pending_and_is_retried_once(bot: Bot) -> None:
     assert bot.app.core.outbox.pending() == []
     ticket = bot.app.core.store.tickets.get(1001)
     assert ticket is not None and ticket.cards  # the card's message id was recorded
+
+
+async def test_retries_back_off_exponentially(bot: Bot, clock: FakeClock) -> None:
+    bot.other.failures += [ChannelError("429", retryable=True) for _ in range(3)]
+    await bot.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
+    waits = []
+    for _ in range(3):
+        waited = 0
+        while not bot.sent_to("other:g:staffroom") and len(bot.other.failures) == 3 - len(waits) - 1:
+            clock.advance(seconds=5)
+            waited += 5
+            await bot.app.flush_outbox()
+        waits.append(waited)
+    assert waits == [30, 60, 120]
+    assert len(bot.sent_to("other:g:staffroom")) == 1
 
 
 async def test_final_failure_is_kept_not_retried(bot: Bot) -> None:
@@ -50,7 +67,7 @@ async def test_pending_relays_survive_a_restart(
     core = build_core(settings, clock=clock, analyzer=analyzer)
     fake, other = FakeChannel("fake"), FakeChannel("other")
     app = App(core, [fake, other], settings)
-    await app.flush_outbox()
+    await app.flush_outbox(at_start=True)  # at start, retry pauses do not apply
     try:
         (card,) = other.sent
         assert "东门积水很深" in card.text

@@ -1,0 +1,580 @@
+"""Evening service (延时服务): slots and capacity, residents' bookings, rosters and reminders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from typing import Any
+
+from bot.commands import Command
+from bot.config import Settings
+from bot.desk import Handler, parse_address, parse_number
+from bot.errors import Localized, UserError
+from bot.i18n import Translator
+from bot.models import Address, Button, Outgoing, Role
+from bot.outbox import Dispatch
+from bot.scheduler import Job, Outcome, next_due
+from bot.schedules import EveningService, Slot, TargetError, resolve_targets
+from bot.store import Store
+from bot.turn import Turn
+from bot.worktime import WorkTime
+
+log = logging.getLogger(__name__)
+
+BOOK = "book"
+BOOKED, CANCELLED, ATTENDED, NOSHOW = "booked", "cancelled", "attended", "noshow"
+
+
+@dataclass
+class Booking:
+    """One resident's place in one evening-service slot."""
+
+    id: int
+    person: str
+    name: str
+    channel: str
+    chat: str  # the resident's private chat on their network
+    lang: str
+    date: str  # YYYY-MM-DD
+    slot: str
+    service: str
+    status: str
+    created: str
+
+    @property
+    def address(self) -> Address:
+        return Address(self.channel, self.chat)
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        del doc["id"]
+        return doc
+
+    @classmethod
+    def from_doc(cls, record_id: int, doc: Mapping[str, Any]) -> Booking:
+        return cls(id=record_id, **dict(doc))
+
+
+class Appointments:
+    """The booking dialogue (/book), /mybookings, and staff's roster with attended/no-show."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        service: EveningService | None,
+        worktime: WorkTime,
+        translate: Translator,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.service = service
+        self.worktime = worktime
+        self.t = translate
+        self.clock = clock
+
+    def commands(self) -> list[tuple[Command, Handler]]:
+        return [
+            (Command("book", "cmd_book", aliases=("预约",)), self._cmd_book),
+            (
+                Command("mybookings", "cmd_mybookings", aliases=("我的预约",), group_ok=False),
+                self._cmd_mybookings,
+            ),
+            (Command("roster", "cmd_roster", Role.STAFF, aliases=("名单",)), self._cmd_roster),
+        ]
+
+    # ---- slots ----------------------------------------------------------------------------
+
+    def _service(self) -> EveningService:
+        if self.service is None:
+            raise UserError("book_no_service")
+        return self.service
+
+    def runs_on(self, day: date) -> bool:
+        service = self._service()
+        return day.weekday() in service.weekdays and (
+            not service.skip_non_working_days or self.worktime.is_workday(day)
+        )
+
+    def starts_at(self, day: date, slot: Slot) -> datetime:
+        return datetime.combine(day, slot.start, tzinfo=self.worktime.tz)
+
+    def bookings_on(self, day: date, *statuses: str) -> list[Booking]:
+        wanted = statuses or (BOOKED, ATTENDED, NOSHOW)
+        return [
+            Booking.from_doc(i, doc)
+            for i, doc in self.store.bookings.containing(f'"date":"{day.isoformat()}"')
+            if doc["status"] in wanted
+        ]
+
+    def free_places(self, day: date, slot: Slot) -> int:
+        taken = sum(1 for b in self.bookings_on(day, BOOKED) if b.slot == slot.id)
+        return max(slot.capacity - taken, 0)
+
+    def open_slots(self, day: date) -> list[tuple[Slot, int]]:
+        """Slots of `day` that have not started and still have room."""
+        now = self.clock()
+        return [
+            (slot, free)
+            for slot in self._service().slots
+            if self.starts_at(day, slot) > now and (free := self.free_places(day, slot)) > 0
+        ]
+
+    def bookable_days(self) -> list[date]:
+        today = self.clock().date()
+        days = (today + timedelta(days=i) for i in range(self._service().booking_days_ahead + 1))
+        return [d for d in days if self.runs_on(d) and self.open_slots(d)]
+
+    def count_on(self, day: date) -> int:
+        return len(self.bookings_on(day, BOOKED)) if self.service is not None else 0
+
+    # ---- the booking dialogue ---------------------------------------------------------------
+
+    async def _cmd_book(self, turn: Turn, args: str) -> list[Outgoing]:
+        self._service()
+        if turn.private:
+            return self._ask_date(turn, {"flow": BOOK})
+        return [
+            turn.reply(self.t(turn.lang, "book_go_private")),
+            *self._ask_date(turn, {"flow": BOOK}, to=turn.private_address),
+        ]
+
+    def _save(self, turn: Turn, state: dict[str, Any]) -> None:
+        state["at"] = self.clock().isoformat()
+        self.store.dialogues.put(turn.sender_key, "private", state)
+
+    def _ask_date(
+        self, turn: Turn, state: dict[str, Any], to: Address | None = None
+    ) -> list[Outgoing]:
+        days = self.bookable_days()
+        if not days:
+            self.store.dialogues.clear(turn.sender_key, "private")
+            return [Outgoing(to or turn.msg.chat, self.t(turn.lang, "book_full"))]
+        state["step"] = "date"
+        self._save(turn, state)
+        buttons = tuple(Button(self._day_label(turn.lang, d), f"b:date:{d}") for d in days)
+        text = self.t(turn.lang, "book_choose_date", place=self._service().place)
+        return [Outgoing(to or turn.msg.chat, text, (*buttons, self._cancel(turn)))]
+
+    def _day_label(self, lang: str, day: date) -> str:
+        today = self.clock().date()
+        if day == today:
+            return self.t(lang, "book_tonight")
+        weekday = self.t(lang, f"weekday_{day.weekday()}")
+        return f"{day.month}-{day.day} {weekday}"
+
+    def _cancel(self, turn: Turn) -> Button:
+        return Button(self.t(turn.lang, "report_cancel"), "flow:cancel")
+
+    def _ask_slot(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        day = date.fromisoformat(state["date"])
+        slots = self.open_slots(day)
+        if not slots:
+            return [turn.reply(self.t(turn.lang, "book_day_full")), *self._ask_date(turn, state)]
+        state["step"] = "slot"
+        self._save(turn, state)
+        buttons = tuple(
+            Button(
+                self.t(turn.lang, "book_slot_button", start=_hm(s.start), free=free),
+                f"b:slot:{s.id}",
+            )
+            for s, free in slots
+        )
+        text = self.t(turn.lang, "book_choose_slot", day=self._day_label(turn.lang, day))
+        return [turn.reply(text, (*buttons, self._cancel(turn)))]
+
+    def _ask_need(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        state["step"] = "need"
+        self._save(turn, state)
+        buttons = tuple(
+            Button(name, f"b:need:{i}") for i, name in enumerate(self._service().services)
+        )
+        return [turn.reply(self.t(turn.lang, "book_choose_need"), (*buttons, self._cancel(turn)))]
+
+    def on_message(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
+        """Typed text in the dialogue: at the last step it says what help is needed."""
+        text = turn.msg.text.strip()
+        if state.get("step") == "need" and text:
+            return self._book(turn, state, text[:100])
+        if state.get("step") == "slot":
+            return self._ask_slot(turn, state)
+        if state.get("step") == "need":
+            return self._ask_need(turn, state)
+        return self._ask_date(turn, state)
+
+    def on_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
+        """Buttons: b:date / b:slot / b:need in the dialogue, b:cancel / b:move / b:rebook for
+        a resident's bookings, b:came / b:noshow for staff."""
+        if verb in ("came", "noshow"):
+            return self._mark(turn, verb, arg)
+        if verb in ("cancel", "move", "rebook"):
+            return self._own_booking_action(turn, verb, arg)
+        state = self.store.dialogues.get(turn.sender_key, "private")
+        if state is None or state.get("flow") != BOOK:
+            raise UserError("error_unknown_action")
+        service = self._service()
+        if verb == "date" and state.get("step") == "date":
+            day = _parse_day(arg)
+            if day is None or day not in self.bookable_days():
+                return [turn.reply(self.t(turn.lang, "book_day_full")), *self._ask_date(turn, state)]
+            state["date"] = day.isoformat()
+            return self._ask_slot(turn, state)
+        if verb == "slot" and state.get("step") == "slot":
+            slot = service.slot(arg)
+            if slot is None:
+                raise UserError("error_unknown_action")
+            state["slot"] = slot.id
+            return self._ask_need(turn, state)
+        if verb == "need" and state.get("step") == "need" and arg.isdigit():
+            index = int(arg)
+            if index >= len(service.services):
+                raise UserError("error_unknown_action")
+            return self._book(turn, state, service.services[index])
+        raise UserError("error_unknown_action")
+
+    def _book(self, turn: Turn, state: dict[str, Any], need: str) -> list[Outgoing]:
+        service = self._service()
+        day = date.fromisoformat(state["date"])
+        slot = service.slot(state["slot"])
+        if slot is None or self.free_places(day, slot) < 1 or self.starts_at(day, slot) <= self.clock():
+            state["step"] = "slot"
+            return [turn.reply(self.t(turn.lang, "book_slot_taken")), *self._ask_slot(turn, state)]
+        self.store.dialogues.clear(turn.sender_key, "private")
+        sender = turn.msg.sender
+        booking = Booking(
+            id=0,
+            person=sender.key,
+            name=turn.sender_name,
+            channel=sender.channel,
+            chat=turn.private_address.chat_id,
+            lang=turn.lang,
+            date=day.isoformat(),
+            slot=slot.id,
+            service=need,
+            status=BOOKED,
+            created=self.clock().isoformat(timespec="seconds"),
+        )
+        booking.id = self.store.bookings.add(booking.to_doc())
+        moved = ""
+        replaces = state.get("replaces")
+        if isinstance(replaces, int):
+            old = self._booking(replaces)
+            if old is not None and old.person == sender.key and old.status == BOOKED:
+                old.status = CANCELLED
+                self.store.bookings.save(old.id, old.to_doc())
+                moved = self.t(turn.lang, "book_moved_from", id=old.id)
+        log.info("booking %d: %s on %s %s (%s)", booking.id, sender.key, day, slot.id, need)
+        return [turn.reply(self._confirmation(turn.lang, booking, slot) + moved)]
+
+    def _confirmation(self, lang: str, booking: Booking, slot: Slot) -> str:
+        day = date.fromisoformat(booking.date)
+        return self.t(
+            lang,
+            "book_done",
+            id=booking.id,
+            day=self._day_label(lang, day),
+            start=_hm(slot.start),
+            end=_hm(slot.end),
+            place=self._service().place,
+            need=booking.service,
+            before=self._duration(lang, self._service().reminders.resident_before),
+        )
+
+    def _duration(self, lang: str, delta: timedelta) -> str:
+        hours, minutes = divmod(int(delta.total_seconds() // 60), 60)
+        parts = [self.t(lang, "duration_hours", n=hours)] if hours else []
+        if minutes or not hours:
+            parts.append(self.t(lang, "duration_minutes", n=minutes))
+        return "".join(parts) if lang.startswith("zh") else " ".join(parts)
+
+    # ---- residents' bookings ----------------------------------------------------------------
+
+    def _booking(self, booking_id: int) -> Booking | None:
+        doc = self.store.bookings.get(booking_id)
+        return Booking.from_doc(booking_id, doc) if doc is not None else None
+
+    def upcoming_of(self, person: str) -> list[Booking]:
+        today = self.clock().date().isoformat()
+        return [
+            b
+            for i, doc in self.store.bookings.containing(f'"person":"{person}"')
+            if (b := Booking.from_doc(i, doc)).person == person
+            and b.status == BOOKED
+            and b.date >= today
+        ]
+
+    async def _cmd_mybookings(self, turn: Turn, args: str) -> list[Outgoing]:
+        mine = self.upcoming_of(turn.sender_key)
+        if not mine:
+            return [turn.reply(self.t(turn.lang, "mybookings_empty"))]
+        out = [turn.reply(self.t(turn.lang, "mybookings_header"))]
+        service = self._service()
+        for booking in mine:
+            slot = service.slot(booking.slot)
+            start = _hm(slot.start) if slot else booking.slot
+            text = self.t(
+                turn.lang,
+                "mybookings_line",
+                id=booking.id,
+                day=self._day_label(turn.lang, date.fromisoformat(booking.date)),
+                start=start,
+                need=booking.service,
+            )
+            buttons = (
+                Button(self.t(turn.lang, "mybookings_cancel"), f"b:cancel:{booking.id}"),
+                Button(self.t(turn.lang, "mybookings_move"), f"b:move:{booking.id}"),
+            )
+            out.append(turn.reply(text, buttons))
+        return out
+
+    def _own_booking_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
+        booking = self._booking(parse_number(arg))
+        if booking is None or booking.person != turn.sender_key:
+            raise UserError("error_unknown_action")
+        if verb == "rebook":
+            return self._ask_date(turn, {"flow": BOOK}, to=turn.private_address)
+        if booking.status != BOOKED:
+            raise UserError("book_not_active", id=booking.id)
+        if verb == "move":
+            return self._ask_date(turn, {"flow": BOOK, "replaces": booking.id})
+        booking.status = CANCELLED
+        self.store.bookings.save(booking.id, booking.to_doc())
+        return [turn.reply(self.t(turn.lang, "book_cancelled", id=booking.id))]
+
+    # ---- staff ------------------------------------------------------------------------------
+
+    async def _cmd_roster(self, turn: Turn, args: str) -> list[Outgoing]:
+        day = _parse_day(args.strip()) if args.strip() else self.clock().date()
+        if day is None:
+            raise UserError("error_usage", usage=Localized("usage_roster"))
+        text, buttons = self.roster(turn.lang, day)
+        return [turn.reply(text, buttons)]
+
+    def roster(self, lang: str, day: date) -> tuple[str, tuple[Button, ...]]:
+        """The evening's bookings by slot, with attended / no-show buttons per booking."""
+        service = self._service()
+        bookings = sorted(self.bookings_on(day), key=lambda b: (b.slot, b.id))
+        head = self.t(
+            lang,
+            "roster_header",
+            day=f"{day.month}-{day.day} {self.t(lang, f'weekday_{day.weekday()}')}",
+            place=service.place,
+            count=len(bookings),
+        )
+        if not bookings:
+            return head + "\n" + self.t(lang, "roster_empty"), ()
+        lines, buttons = [head], []
+        for booking in bookings:
+            slot = service.slot(booking.slot)
+            lines.append(
+                self.t(
+                    lang,
+                    "roster_line",
+                    id=booking.id,
+                    start=_hm(slot.start) if slot else booking.slot,
+                    name=booking.name,
+                    need=booking.service,
+                    status=self.t(lang, f"booking_{booking.status}"),
+                )
+            )
+            if booking.status == BOOKED:
+                buttons += [
+                    Button(self.t(lang, "roster_came", id=booking.id), f"b:came:{booking.id}"),
+                    Button(self.t(lang, "roster_noshow", id=booking.id), f"b:noshow:{booking.id}"),
+                ]
+        return "\n".join(lines), tuple(buttons)
+
+    def _mark(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
+        if not turn.role.allows(Role.STAFF):
+            raise UserError("error_permission", command=verb, role=self.t(turn.lang, "role_staff"))
+        booking = self._booking(parse_number(arg))
+        if booking is None:
+            raise UserError("book_not_found", id=arg)
+        if booking.status != BOOKED:
+            raise UserError("book_not_active", id=booking.id)
+        booking.status = ATTENDED if verb == "came" else NOSHOW
+        self.store.bookings.save(booking.id, booking.to_doc())
+        out = [turn.reply(self.t(turn.lang, f"roster_marked_{booking.status}", id=booking.id))]
+        if booking.status == NOSHOW:
+            out.append(
+                Outgoing(
+                    booking.address,
+                    self.t(booking.lang, "book_noshow_ask", id=booking.id),
+                    (
+                        Button(self.t(booking.lang, "book_rebook"), f"b:rebook:{booking.id}"),
+                        Button(self.t(booking.lang, "book_no_thanks"), "b:done:0"),
+                    ),
+                )
+            )
+        return out
+
+
+class EveningJobs:
+    """Jobs of the evening service: each booking's reminder ("booking:N"), and on service
+    days the staff roster and the notice to the compound groups ("evening:roster|notice")."""
+
+    prefix = "booking"
+
+    def __init__(
+        self,
+        *,
+        appointments: Appointments,
+        service: EveningService,
+        settings: Settings,
+        store: Store,
+        translate: Translator,
+        dispatch: Dispatch,
+        groups: Callable[[], Mapping[str, str]],
+        networks: Sequence[str],
+    ) -> None:
+        self.appointments = appointments
+        self.service = service
+        self.settings = settings
+        self.store = store
+        self.t = translate
+        self.dispatch = dispatch
+        self.groups = groups
+        self.networks = networks
+        self.days = EveningDays(self)
+
+    def all_jobs(self, now: datetime) -> Iterator[Job]:
+        today = now.date().isoformat()
+        for i, doc in self.store.bookings.containing('"status":"booked"'):
+            if doc["date"] >= today:
+                yield from self._reminders(Booking.from_doc(i, doc))
+
+    def changed_records(self) -> list[str]:
+        return [f"booking:{i}" for i in sorted(self.store.bookings.take_changed())]
+
+    def jobs_for(self, record: str, now: datetime) -> list[Job]:
+        booking = self.appointments._booking(int(record.partition(":")[2]))
+        return list(self._reminders(booking)) if booking is not None else []
+
+    def _reminders(self, booking: Booking) -> Iterator[Job]:
+        slot = self.service.slot(booking.slot)
+        if booking.status != BOOKED or slot is None:
+            return
+        start = self.appointments.starts_at(date.fromisoformat(booking.date), slot)
+        key = f"reminder:{booking.id}:day"
+        yield Job(
+            key,
+            f"booking:{booking.id}",
+            start - self.service.reminders.resident_before,
+            partial(self._remind, booking.id, key),
+            f"remind {booking.name} of booking {booking.id} ({booking.date} {_hm(slot.start)})",
+        )
+
+    async def _remind(self, booking_id: int, key: str, now: datetime) -> Outcome:
+        booking = self.appointments._booking(booking_id)
+        slot = self.service.slot(booking.slot) if booking is not None else None
+        if booking is None or slot is None or booking.status != BOOKED:
+            return "skipped"
+        start = self.appointments.starts_at(date.fromisoformat(booking.date), slot)
+        if now >= start:
+            log.warning("reminder for booking %d dropped: the appointment has begun", booking_id)
+            return "dropped"
+        text = self.t(
+            booking.lang,
+            "book_reminder",
+            id=booking.id,
+            start=_hm(slot.start),
+            place=self.service.place,
+            need=booking.service,
+        )
+        await self.dispatch(key, [Outgoing(booking.address, text)])
+        return "sent"
+
+    # ---- service days -------------------------------------------------------------------------
+
+    def service_times(self, after: datetime, at: time) -> Iterator[datetime]:
+        day = after.date()
+        for _ in range(3660):
+            when = datetime.combine(day, at, tzinfo=after.tzinfo)
+            if when > after and self.appointments.runs_on(day):
+                yield when
+            day += timedelta(days=1)
+
+    async def send_roster(self, key: str, due: datetime, now: datetime) -> Outcome:
+        day = due.date()
+        if now >= datetime.combine(day, self.service.slots[-1].end, tzinfo=due.tzinfo):
+            return "dropped"
+        lang = self.settings.language
+        text, buttons = self.appointments.roster(lang, day)
+        rooms = {room.chat for room in self.settings.staff_rooms}
+        await self.dispatch(key, [Outgoing(parse_address(c), text, buttons) for c in rooms])
+        return "sent"
+
+    async def send_notice(self, key: str, due: datetime, now: datetime) -> Outcome:
+        day = due.date()
+        if now >= datetime.combine(day, self.service.slots[0].start, tzinfo=due.tzinfo):
+            return "dropped"
+        try:
+            chats = resolve_targets(
+                self.service.group_notice_targets,
+                self.groups(),
+                self.settings.compound_tags,
+                self.networks,
+            )
+        except TargetError as exc:
+            log.error("evening-service notice: unknown target %r", exc.target)
+            return "failed"
+        lang = self.settings.language
+        slots = "、".join(
+            self.t(lang, "book_slot_button", start=_hm(s.start), free=free)
+            for s in self.service.slots
+            if (free := self.appointments.free_places(day, s)) > 0
+        )
+        text = self.service.group_notice_for(lang).format(
+            date=f"{day.month}-{day.day}",
+            weekday=self.t(lang, f"weekday_{day.weekday()}"),
+            place=self.service.place,
+            slots=slots or self.t(lang, "book_full_short"),
+        )
+        await self.dispatch(key, [Outgoing(chat, text) for chat in chats])
+        return "sent"
+
+
+class EveningDays:
+    """Records "evening:roster" and "evening:notice": once on each service day."""
+
+    prefix = "evening"
+
+    def __init__(self, jobs: EveningJobs) -> None:
+        self.jobs = jobs
+
+    def all_jobs(self, now: datetime) -> list[Job]:
+        return [j for r in ("evening:roster", "evening:notice") for j in self.jobs_for(r, now)]
+
+    def changed_records(self) -> list[str]:
+        return []
+
+    def jobs_for(self, record: str, now: datetime) -> list[Job]:
+        reminders = self.jobs.service.reminders
+        kind = record.partition(":")[2]
+        at = reminders.staff_roster_at if kind == "roster" else reminders.group_notice_at
+        if at is None:
+            return []
+        store = self.jobs.store.jobs
+        since = store.last_due(record) or store.first_seen(record, now)
+        due = next_due(self.jobs.service_times(since, at), now)
+        if due is None:
+            return []
+        run = self.jobs.send_roster if kind == "roster" else self.jobs.send_notice
+        key = f"evening:{due.date().isoformat()}:{kind}"
+        return [Job(key, record, due, partial(run, key, due), f"evening service {kind}")]
+
+
+def _hm(moment: time) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

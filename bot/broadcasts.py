@@ -1,0 +1,369 @@
+"""Broadcasts: declarative ones from schedules/, admins' ad-hoc ones, targets and delivery reports."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from bot.clock import parse_clock
+from bot.commands import Command
+from bot.config import Settings
+from bot.desk import Handler, compound_from_title, parse_address, parse_number
+from bot.errors import Localized, UserError
+from bot.i18n import Translator
+from bot.models import Address, Button, Outgoing, Role
+from bot.outbox import Delivery, Dispatch
+from bot.scheduler import CronError, Job, Outcome, cron_occurrences, next_due, parse_cron
+from bot.schedules import BroadcastDef, ScheduleBook, TargetError, resolve_targets
+from bot.store import Store
+from bot.turn import Turn
+
+log = logging.getLogger(__name__)
+
+DRAFT, SCHEDULED, CANCELLED, DONE = "draft", "scheduled", "cancelled", "done"
+KNOWN_NETWORKS = ("telegram", "matrix", "console")
+_COMMAND = re.compile(
+    r"^\s*(?P<when>now|立即|at\s+(?P<at>.+?)|cron\s+[\"“](?P<cron>[^\"”]+)[\"”])"
+    r"(?P<urgent>\s+(?:urgent|紧急))?\s+to\s+(?P<targets>.+?)\s*[:：]\s*(?P<text>.+)$",
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a broadcast sends, where, and when: one of `at` (once) or `cron` (recurring)."""
+
+    id: str  # a schedules/ id, or the number of an admin's broadcast
+    targets: tuple[str, ...]
+    text: Mapping[str, str]
+    urgent: bool
+    at: datetime | None = None
+    cron: str | None = None
+    report_to: str = ""  # the admin who made it ('' = every admin chat)
+
+    @classmethod
+    def of_definition(cls, d: BroadcastDef) -> Plan:
+        return cls(d.id, d.targets, d.text, d.quiet_hours_override, d.at, d.cron)
+
+    @classmethod
+    def of_record(cls, number: int, doc: Mapping[str, Any]) -> Plan:
+        at = datetime.fromisoformat(doc["at"]) if doc.get("at") else None
+        return cls(
+            str(number),
+            tuple(doc["targets"]),
+            {doc["lang"]: doc["text"]},
+            bool(doc["urgent"]),
+            at,
+            doc.get("cron") or None,
+            str(doc["author"]),
+        )
+
+    def text_for(self, lang: str, default: str) -> str:
+        return self.text.get(lang) or self.text.get(default) or next(iter(self.text.values()))
+
+
+class Broadcasts:
+    """Everything about broadcasts: /broadcast, /broadcasts, /cancel N, and their jobs.
+
+    Jobs are records "broadcast:{id}"; each occurrence has the key "broadcast:{id}:{time}".
+    """
+
+    prefix = "broadcast"
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        book: ScheduleBook,
+        translate: Translator,
+        clock: Callable[[], datetime],
+        admins: Callable[[], list[Address]],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.book = book
+        self.t = translate
+        self.clock = clock
+        self.admins = admins
+        self.grace = timedelta(minutes=settings.broadcast_grace_minutes)
+        self.dispatch: Dispatch | None = None  # set by the app, which owns the router
+
+    def commands(self) -> list[tuple[Command, Handler]]:
+        return [
+            (Command("broadcast", "cmd_broadcast", Role.ADMIN, aliases=("广播",)), self._cmd_new),
+            (Command("broadcasts", "cmd_broadcasts", Role.ADMIN), self._cmd_list),
+        ]
+
+    # ---- targets ----------------------------------------------------------------------------
+
+    def known_groups(self) -> dict[str, str]:
+        """Group chats by 'channel:chat_id' → compound: configured ones, then ones seen."""
+        staff = {room.chat for room in self.settings.staff_rooms}
+        groups = dict(self.settings.groups)
+        for chat, title in self.store.groups.titles().items():
+            if chat not in groups and chat not in staff:
+                groups[chat] = compound_from_title(title)
+        return groups
+
+    def networks(self) -> set[str]:
+        keys = [*self.settings.groups, *(r.chat for r in self.settings.staff_rooms)]
+        return {*KNOWN_NETWORKS, *(k.partition(":")[0] for k in keys)}
+
+    def resolve(self, targets: tuple[str, ...]) -> list[Address]:
+        return resolve_targets(
+            targets, self.known_groups(), self.settings.compound_tags, self.networks()
+        )
+
+    # ---- admins in chat ---------------------------------------------------------------------
+
+    async def _cmd_new(self, turn: Turn, args: str) -> list[Outgoing]:
+        match = _COMMAND.match(args)
+        if match is None:
+            raise UserError("error_usage", usage=Localized("usage_broadcast"))
+        now = self.clock()
+        at: datetime | None = now
+        cron = match["cron"]
+        if match["at"]:
+            try:
+                at = parse_clock(match["at"], now)
+            except ValueError:
+                raise UserError("broadcast_bad_time", text=match["at"]) from None
+            if at <= now:
+                raise UserError("broadcast_past", time=at.strftime("%m-%d %H:%M"))
+        if cron:
+            try:
+                parse_cron(cron, now.tzinfo or self.clock().tzinfo)  # type: ignore[arg-type]
+            except CronError as exc:
+                raise UserError("broadcast_bad_cron", error=str(exc)) from None
+            at = None
+        targets = tuple(t for t in re.split(r"[,，、\s]+", match["targets"].strip()) if t)
+        try:
+            chats = self.resolve(targets)
+        except TargetError as exc:
+            raise UserError("broadcast_unknown_target", target=exc.target) from None
+        text = match["text"].strip()
+        doc = {
+            "author": turn.sender_key,
+            "author_name": turn.sender_name,
+            "targets": list(targets),
+            "text": text,
+            "lang": self.settings.language,
+            "at": at.isoformat() if at else "",
+            "cron": cron or "",
+            "urgent": bool(match["urgent"]),
+            "status": DRAFT,
+            "created": now.isoformat(timespec="seconds"),
+        }
+        number = self.store.broadcasts.add(doc)
+        preview = self.t(
+            turn.lang,
+            "broadcast_preview",
+            id=number,
+            when=self._when(turn.lang, Plan.of_record(number, doc)),
+            count=len(chats),
+            chats="、".join(a.chat_id.removeprefix("g:").removeprefix("group:") for a in chats[:8])
+            + ("…" if len(chats) > 8 else ""),
+            urgent=self.t(turn.lang, "broadcast_urgent") if doc["urgent"] else "",
+            text=text,
+        )
+        buttons = (
+            Button(self.t(turn.lang, "broadcast_confirm"), f"bc:confirm:{number}"),
+            Button(self.t(turn.lang, "broadcast_drop"), f"bc:drop:{number}"),
+        )
+        return [turn.reply(preview, buttons)]
+
+    def _when(self, lang: str, plan: Plan) -> str:
+        if plan.cron:
+            upcoming = cron_occurrences(plan.cron, self.clock(), 1)
+            first = upcoming[0].strftime("%m-%d %H:%M") if upcoming else "-"
+            return self.t(lang, "broadcast_when_cron", cron=plan.cron, next=first)
+        if plan.at is None or plan.at <= self.clock() + timedelta(seconds=5):
+            return self.t(lang, "broadcast_when_now")
+        return plan.at.strftime("%m-%d %H:%M")
+
+    async def _cmd_list(self, turn: Turn, args: str) -> list[Outgoing]:
+        lines = [self.t(turn.lang, "broadcasts_header")]
+        for d in self.book.broadcasts:
+            lines.append(
+                self.t(
+                    turn.lang,
+                    "broadcasts_line_file",
+                    id=d.id,
+                    when=self._when(turn.lang, Plan.of_definition(d)),
+                    targets=",".join(d.targets),
+                )
+            )
+        for number, doc in self.store.broadcasts.containing('"status":"scheduled"'):
+            plan = Plan.of_record(number, doc)
+            lines.append(
+                self.t(
+                    turn.lang,
+                    "broadcasts_line",
+                    id=number,
+                    when=self._when(turn.lang, plan),
+                    targets=",".join(plan.targets),
+                    text=doc["text"][:30],
+                )
+            )
+        if len(lines) == 1:
+            lines.append(self.t(turn.lang, "broadcasts_empty"))
+        return [turn.reply("\n".join(lines))]
+
+    def cancel(self, turn: Turn, args: str) -> list[Outgoing]:
+        """/cancel N (admins): stop an ad-hoc broadcast that has not gone out yet."""
+        number = parse_number(args)
+        doc = self.store.broadcasts.get(number)
+        if doc is None or doc["status"] not in (DRAFT, SCHEDULED):
+            raise UserError("broadcast_not_found", id=number)
+        doc["status"] = CANCELLED
+        self.store.broadcasts.save(number, doc)
+        return [turn.reply(self.t(turn.lang, "broadcast_cancelled", id=number))]
+
+    def on_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
+        if not turn.role.allows(Role.ADMIN):
+            raise UserError("error_permission", command=verb, role=self.t(turn.lang, "role_admin"))
+        if verb == "late":
+            return self._send_late(turn, arg)
+        number = parse_number(arg)
+        doc = self.store.broadcasts.get(number)
+        if doc is None or doc["status"] != DRAFT:
+            raise UserError("broadcast_not_found", id=number)
+        if verb == "drop":
+            return self.cancel(turn, str(number))
+        if verb != "confirm":
+            raise UserError("error_unknown_action")
+        doc["status"] = SCHEDULED
+        if doc["at"] and datetime.fromisoformat(doc["at"]) < self.clock():
+            doc["at"] = self.clock().isoformat()  # "now", confirmed a little later
+        self.store.broadcasts.save(number, doc)
+        plan = Plan.of_record(number, doc)
+        return [turn.reply(self.t(turn.lang, "broadcast_scheduled", id=number, when=self._when(turn.lang, plan)))]
+
+    def _send_late(self, turn: Turn, key: str) -> list[Outgoing]:
+        """'Send now' under a missed-broadcast report: an ad-hoc copy, sent at once, once."""
+        if self.store.broadcasts.containing(f'"late_of":"{key}"'):
+            raise UserError("broadcast_already_sent")
+        plan = self._plan(key.split(":")[1])
+        if plan is None:
+            raise UserError("error_unknown_action")
+        now = self.clock()
+        number = self.store.broadcasts.add(
+            {
+                "author": turn.sender_key,
+                "author_name": turn.sender_name,
+                "targets": list(plan.targets),
+                "text": plan.text_for(self.settings.language, self.settings.language),
+                "lang": self.settings.language,
+                "at": now.isoformat(),
+                "cron": "",
+                "urgent": plan.urgent,
+                "status": SCHEDULED,
+                "created": now.isoformat(timespec="seconds"),
+                "late_of": key,
+            }
+        )
+        return [turn.reply(self.t(turn.lang, "broadcast_scheduled", id=number, when=self.t(turn.lang, "broadcast_when_now")))]
+
+    # ---- jobs -------------------------------------------------------------------------------
+
+    def _plan(self, broadcast_id: str) -> Plan | None:
+        if broadcast_id.isdigit():
+            doc = self.store.broadcasts.get(int(broadcast_id))
+            return Plan.of_record(int(broadcast_id), doc) if doc and doc["status"] == SCHEDULED else None
+        definition = self.book.broadcast(broadcast_id)
+        return Plan.of_definition(definition) if definition is not None else None
+
+    def all_jobs(self, now: datetime) -> Iterator[Job]:
+        ids = [d.id for d in self.book.broadcasts]
+        ids += [str(n) for n, _ in self.store.broadcasts.containing('"status":"scheduled"')]
+        for broadcast_id in ids:
+            yield from self.jobs_for(f"broadcast:{broadcast_id}", now)
+
+    def changed_records(self) -> list[str]:
+        return [f"broadcast:{n}" for n in sorted(self.store.broadcasts.take_changed())]
+
+    def jobs_for(self, record: str, now: datetime) -> list[Job]:
+        plan = self._plan(record.partition(":")[2])
+        if plan is None:
+            return []
+        if plan.cron is None:
+            due = plan.at
+            if due is None or self.store.jobs.last_due(record) is not None:
+                return []
+        else:
+            since = self.store.jobs.last_due(record) or self.store.jobs.first_seen(record, now)
+            due = next_due(_cron_times(plan.cron, since), now)
+            if due is None:
+                return []
+        key = f"broadcast:{plan.id}:{due.strftime('%Y-%m-%dT%H:%M')}"
+        return [Job(key, record, due, partial(self._fire, plan, key, due), f"broadcast {plan.id} to {','.join(plan.targets)}")]
+
+    async def _fire(self, plan: Plan, key: str, due: datetime, now: datetime) -> Outcome:
+        assert self.dispatch is not None, "the app sets dispatch before the scheduler starts"
+        lang = self.settings.language
+        if now - due > self.grace:
+            log.warning("broadcast %s due %s missed (now %s)", plan.id, due, now)
+            text = self.t(lang, "broadcast_missed", id=plan.id, due=due.strftime("%m-%d %H:%M"), text=plan.text_for(lang, lang)[:60])
+            button = Button(self.t(lang, "broadcast_send_now"), f"bc:late:{key}")
+            await self.dispatch(f"{key}:missed", [Outgoing(a, text, (button,)) for a in self._report_to(plan)])
+            self._finish(plan)
+            return "missed"
+        try:
+            chats = self.resolve(plan.targets)
+        except TargetError as exc:
+            text = self.t(lang, "broadcast_unknown_target", target=exc.target)
+            await self.dispatch(f"{key}:report", [Outgoing(a, text) for a in self._report_to(plan)])
+            self._finish(plan)
+            return "failed"
+        outs = [Outgoing(chat, plan.text_for(lang, lang)) for chat in chats]
+        deliveries = await self.dispatch(key, outs, urgent=plan.urgent)
+        report = self.report(lang, plan.id, deliveries)
+        await self.dispatch(f"{key}:report", [Outgoing(a, report) for a in self._report_to(plan)])
+        self._finish(plan)
+        return "sent"
+
+    def _finish(self, plan: Plan) -> None:
+        if plan.id.isdigit() and plan.cron is None:
+            doc = self.store.broadcasts.get(int(plan.id))
+            if doc is not None:
+                doc["status"] = DONE
+                self.store.broadcasts.save(int(plan.id), doc)
+
+    def _report_to(self, plan: Plan) -> list[Address]:
+        return [parse_address(plan.report_to)] if plan.report_to else self.admins()
+
+    def report(self, lang: str, broadcast_id: str, deliveries: list[Delivery]) -> str:
+        """Sent / held for the morning / failed (with the reason) per chat."""
+        sent = [d for d in deliveries if d.status == "sent"]
+        failed = [d for d in deliveries if d.status != "sent" and d.error]
+        held = [d for d in deliveries if d.status == "pending" and not d.error]
+        lines = [self.t(lang, "broadcast_report", id=broadcast_id, sent=len(sent), failed=len(failed), held=len(held))]
+        lines += [
+            self.t(
+                lang,
+                "broadcast_report_failed",
+                chat=str(d.to),
+                error=d.error[:80],
+                retry=self.t(lang, "broadcast_retrying") if d.status == "pending" else "",
+            )
+            for d in failed[:20]
+        ]
+        if held:
+            lines.append(self.t(lang, "broadcast_report_held", time=held[0].next_try[11:16]))
+        return "\n".join(lines)
+
+
+def _cron_times(expr: str, since: datetime) -> Iterator[datetime]:
+    after = since
+    while True:
+        batch = cron_occurrences(expr, after, 50)
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1]

@@ -1,0 +1,293 @@
+"""Ticket follow-ups: unclaimed, escalated, stale and "问题解决了吗？" jobs, and the morning digest."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from functools import partial
+
+from bot.config import Settings
+from bot.desk import TicketDesk, parse_address
+from bot.i18n import Translator
+from bot.models import Address, Button, Outgoing
+from bot.outbox import Dispatch
+from bot.scheduler import Job, Outcome, next_due
+from bot.store import Store
+from bot.tickets import ACTIVE, Event, Status, Ticket
+from bot.worktime import WorkTime
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+FOLLOWED = frozenset({*ACTIVE, Status.RESOLVED})
+
+
+def _last_event(ticket: Ticket, actions: Iterable[str]) -> tuple[int, Event]:
+    wanted = set(actions)
+    for index in range(len(ticket.history) - 1, -1, -1):
+        if ticket.history[index].action in wanted:
+            return index, ticket.history[index]
+    return 0, ticket.history[0]
+
+
+class TicketFollowups:
+    """Jobs for record "ticket:N", derived from the ticket's status and history alone.
+
+    A job key carries the index of the history event it counts from (the last open, reopen
+    or resolve), so a reopened ticket gets fresh follow-ups and old ones are never repeated.
+    """
+
+    prefix = "ticket"
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        desk: TicketDesk,
+        worktime: WorkTime,
+        translate: Translator,
+        dispatch: Dispatch,
+        admins: Callable[[], list[Address]],
+    ) -> None:
+        self.settings = settings
+        self.config = settings.followups
+        self.store = store
+        self.desk = desk
+        self.worktime = worktime
+        self.t = translate
+        self.dispatch = dispatch
+        self.admins = admins
+
+    # ---- planning -------------------------------------------------------------------------
+
+    def all_jobs(self, now: datetime) -> Iterator[Job]:
+        for ticket in self.store.tickets.in_status(FOLLOWED):
+            yield from self._jobs(ticket)
+
+    def changed_records(self) -> list[str]:
+        return [f"ticket:{n}" for n in sorted(self.store.tickets.take_changed())]
+
+    def jobs_for(self, record: str, now: datetime) -> list[Job]:
+        ticket = self.store.tickets.get(int(record.partition(":")[2]))
+        return list(self._jobs(ticket)) if ticket is not None else []
+
+    def deadline(self, ticket: Ticket) -> datetime | None:
+        """When an open ticket becomes overdue (its category's SLA in working hours)."""
+        if ticket.status not in (Status.OPEN, Status.REOPENED):
+            return None
+        _, since = _last_event(ticket, ("open", "reopen"))
+        sla = self.config.sla_for(ticket.category)
+        return self.worktime.add_working_hours(datetime.fromisoformat(since.at), sla)
+
+    def _jobs(self, ticket: Ticket) -> Iterator[Job]:
+        n, record = ticket.number, f"ticket:{ticket.number}"
+
+        def job(key: str, at: datetime, run: Callable[..., Awaitable[Outcome]], label: str) -> Job:
+            return Job(key, record, at, partial(run, n, key), label)
+
+        if ticket.status in (Status.OPEN, Status.REOPENED):
+            gen, since = _last_event(ticket, ("open", "reopen"))
+            start = datetime.fromisoformat(since.at)
+            sla = self.config.sla_for(ticket.category)
+            yield job(
+                key=f"followup:{n}:unclaimed:{gen}",
+                at=self.worktime.add_working_hours(start, sla),
+                run=self._unclaimed,
+                label=f"#{n} unclaimed after {sla:g} working hours: card again to staff",
+            )
+            yield job(
+                key=f"followup:{n}:escalate:{gen}",
+                at=self.worktime.add_working_hours(start, 2 * sla),
+                run=self._escalate,
+                label=f"#{n} still unclaimed after {2 * sla:g} working hours: admins",
+            )
+        elif ticket.status in (Status.CLAIMED, Status.IN_PROGRESS) and ticket.assignee:
+            gen = len(ticket.history) - 1
+            days = self.config.stale_working_days
+            yield job(
+                key=f"followup:{n}:stale:{gen}",
+                at=self.worktime.add_working_days(datetime.fromisoformat(ticket.updated), days),
+                run=self._stale,
+                label=f"#{n} no update for {days:g} working days: remind {ticket.assignee_name}",
+            )
+        elif ticket.status is Status.RESOLVED:
+            gen, resolved = _last_event(ticket, ("resolve", "answer"))
+            ask = datetime.fromisoformat(resolved.at) + timedelta(
+                hours=self.config.confirm_after_hours
+            )
+            yield job(
+                key=f"followup:{n}:confirm:{gen}",
+                at=ask,
+                run=self._confirm,
+                label=f"#{n} ask the reporters whether it is solved",
+            )
+            yield job(
+                key=f"followup:{n}:autoclose:{gen}",
+                at=ask + timedelta(days=self.config.autoclose_days),
+                run=self._autoclose,
+                label=f"#{n} close when the reporters stay silent",
+            )
+
+    # ---- running --------------------------------------------------------------------------
+
+    def _still(self, number: int, *statuses: Status) -> Ticket | None:
+        ticket = self.store.tickets.get(number)
+        return ticket if ticket is not None and ticket.status in statuses else None
+
+    async def _unclaimed(self, number: int, key: str, now: datetime) -> Outcome:
+        ticket = self._still(number, Status.OPEN, Status.REOPENED)
+        if ticket is None:
+            return "skipped"
+        lang = self.settings.language
+        hours = self.config.sla_for(ticket.category)
+        header = self.t(lang, "followup_unclaimed", number=number, hours=f"{hours:g}")
+        await self.dispatch(key, self.desk.cards(ticket, header))
+        return "sent"
+
+    async def _escalate(self, number: int, key: str, now: datetime) -> Outcome:
+        ticket = self._still(number, Status.OPEN, Status.REOPENED)
+        if ticket is None:
+            return "skipped"
+        lang = self.settings.language
+        text = self.t(
+            lang,
+            "followup_escalate",
+            number=number,
+            hours=f"{2 * self.config.sla_for(ticket.category):g}",
+            category=ticket.category,
+            compound=ticket.compound or self.t(lang, "unknown_compound"),
+            text=ticket.text,
+        )
+        outs = [Outgoing(a, text) for a in self.admins()]
+        await self.dispatch(key, outs)
+        return "sent"
+
+    async def _stale(self, number: int, key: str, now: datetime) -> Outcome:
+        ticket = self._still(number, Status.CLAIMED, Status.IN_PROGRESS)
+        if ticket is None or not key.endswith(f":{len(ticket.history) - 1}") or not ticket.assignee:
+            return "skipped"
+        lang = self.store.people.language(ticket.assignee) or self.settings.language
+        text = self.t(
+            lang,
+            "followup_stale",
+            number=number,
+            days=f"{self.config.stale_working_days:g}",
+            text=ticket.text,
+        )
+        await self.dispatch(key, [Outgoing(parse_address(ticket.assignee), text)])
+        return "sent"
+
+    async def _confirm(self, number: int, key: str, now: datetime) -> Outcome:
+        ticket = self._still(number, Status.RESOLVED)
+        if ticket is None:
+            return "skipped"
+        outs = [
+            Outgoing(
+                Address(r.channel, r.chat),
+                self.t(r.lang, "followup_confirm", number=number, text=ticket.text[:40]),
+                (
+                    Button(self.t(r.lang, "followup_confirm_yes"), f"t:fixed:{number}"),
+                    Button(self.t(r.lang, "followup_confirm_no"), f"t:notfixed:{number}"),
+                ),
+            )
+            for r in ticket.reporters
+        ]
+        await self.dispatch(key, outs)
+        return "sent"
+
+    async def _autoclose(self, number: int, key: str, now: datetime) -> Outcome:
+        ticket = self._still(number, Status.RESOLVED)
+        if ticket is None:
+            return "skipped"
+        ticket.apply("close", at=now, who=SYSTEM, name=SYSTEM, via=SYSTEM, text="auto")
+        self.store.tickets.save(ticket)
+        return "closed"
+
+
+class MorningDigest:
+    """Record "digest:daily": each working morning the staff rooms get new, overdue, reopened
+    and due-today tickets (and tonight's evening-service bookings, when there are any)."""
+
+    prefix = "digest"
+    record = "digest:daily"
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        followups: TicketFollowups,
+        worktime: WorkTime,
+        translate: Translator,
+        dispatch: Dispatch,
+        bookings_tonight: Callable[[date], int],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.followups = followups
+        self.worktime = worktime
+        self.t = translate
+        self.dispatch = dispatch
+        self.bookings_tonight = bookings_tonight
+        hours, _, minutes = settings.followups.digest_at.partition(":")
+        self.at = time(int(hours), int(minutes))
+
+    def all_jobs(self, now: datetime) -> list[Job]:
+        return self.jobs_for(self.record, now)
+
+    def changed_records(self) -> list[str]:
+        return []
+
+    def occurrences(self, after: datetime) -> Iterator[datetime]:
+        day = after.astimezone(self.worktime.tz).date()
+        for _ in range(3660):
+            when = datetime.combine(day, self.at, tzinfo=self.worktime.tz)
+            if when > after and self.worktime.is_workday(day):
+                yield when
+            day += timedelta(days=1)
+
+    def jobs_for(self, record: str, now: datetime) -> list[Job]:
+        since = self.store.jobs.last_due(self.record) or self.store.jobs.first_seen(
+            self.record, now
+        )
+        due = next_due(self.occurrences(since), now)
+        if due is None:
+            return []
+        return [
+            Job(
+                key=f"digest:{due.date().isoformat()}",
+                record=self.record,
+                at=due,
+                run=partial(self._send, since),
+                label="morning digest to the staff rooms",
+            )
+        ]
+
+    async def _send(self, since: datetime, now: datetime) -> Outcome:
+        lang = self.settings.language
+        active = self.store.tickets.active()
+        new = [t for t in active if datetime.fromisoformat(t.created) > since]
+        reopened = [t for t in active if t.status is Status.REOPENED]
+        deadlines = [(t, self.followups.deadline(t)) for t in active]
+        overdue = [t for t, d in deadlines if d is not None and d <= now]
+        due_today = [t for t, d in deadlines if d is not None and now < d and d.date() == now.date()]
+        lines = [self.t(lang, "digest_header", date=now.strftime("%m-%d"))]
+        for key, tickets in (
+            ("digest_new", new),
+            ("digest_overdue", overdue),
+            ("digest_reopened", reopened),
+            ("digest_due_today", due_today),
+        ):
+            numbers = " ".join(f"#{t.number}" for t in tickets[:15])
+            more = "…" if len(tickets) > 15 else ""
+            lines.append(self.t(lang, key, count=len(tickets), numbers=numbers + more))
+        tonight = self.bookings_tonight(now.date())
+        if tonight:
+            lines.append(self.t(lang, "digest_bookings", count=tonight))
+        text = "\n".join(lines)
+        rooms = {room.chat: room for room in self.settings.staff_rooms}
+        outs = [Outgoing(parse_address(chat), text) for chat in rooms]
+        await self.dispatch(f"digest:{now.date().isoformat()}", outs)
+        return "sent"

@@ -1,0 +1,257 @@
+"""APScheduler wiring: jobs rebuilt from the store, fired in order on the bot's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, tzinfo
+from typing import Protocol
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+
+from bot.store import JobLog
+
+log = logging.getLogger(__name__)
+
+
+class CronError(ValueError):
+    """A cron expression APScheduler cannot read; the message says why."""
+
+
+_CRONTAB_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_cron(expr: str, tz: tzinfo) -> CronTrigger:
+    """A five-field crontab expression ('0 9 * * sat') as a trigger in `tz`.
+
+    Weekday numbers mean what they mean in crontab (0 or 7 = Sunday); APScheduler itself
+    would count from Monday = 0, so they are turned into names first.
+    """
+    fields = expr.split()
+    if len(fields) == 5:  # minute hour day month weekday
+        fields[4] = re.sub(
+            r"\d+",
+            lambda m: _CRONTAB_DAYS[int(m[0])] if int(m[0]) < 8 else m[0],
+            fields[4],
+        )
+    try:
+        return CronTrigger.from_crontab(" ".join(fields), timezone=tz)
+    except (ValueError, TypeError) as exc:
+        raise CronError(f"bad cron expression {expr!r}: {exc}") from exc
+
+
+def cron_occurrences(expr: str, after: datetime, count: int) -> list[datetime]:
+    """The next `count` times strictly after `after` (aware) that `expr` fires."""
+    if after.tzinfo is None:
+        raise ValueError("after must be timezone-aware")
+    trigger = parse_cron(expr, after.tzinfo)
+    found: list[datetime] = []
+    previous: datetime | None = None
+    now = after
+    while len(found) < count:
+        fire = trigger.get_next_fire_time(previous, now)
+        if fire is None:
+            break
+        if fire > after:
+            found.append(fire)
+        previous, now = fire, fire
+    return found
+
+
+Outcome = str  # what a job did, kept in the job log: "sent", "held", "dropped", "missed", …
+
+
+@dataclass(frozen=True)
+class Job:
+    """One thing to do at one time, derived from a record in the store.
+
+    `key` is the dedupe key (e.g. "followup:1024:unclaimed:0"), also the APScheduler job id;
+    `record` names what it was derived from (e.g. "ticket:1024") so a changed record can be
+    planned again; `run(now)` does the work and says what happened.
+    """
+
+    key: str
+    record: str
+    at: datetime
+    run: Callable[[datetime], Awaitable[Outcome]]
+    label: str = ""
+
+
+class JobSource(Protocol):
+    """A kind of record that has jobs: tickets, bookings, evening service days, broadcasts."""
+
+    prefix: str  # records of this source are named "{prefix}:{id}"
+
+    def all_jobs(self, now: datetime) -> Iterable[Job]: ...
+
+    def changed_records(self) -> Iterable[str]: ...
+
+    def jobs_for(self, record: str, now: datetime) -> list[Job]: ...
+
+
+class Scheduler:
+    """Keeps APScheduler's in-memory jobs equal to what the store says is still to be done.
+
+    Jobs are rebuilt from the sources at start and re-planned whenever their record changes;
+    a job that ran is written to the job log before anything else can plan it again. The
+    bot's clock may run ahead of the system clock (console `:clock`, tests): jobs are given
+    to APScheduler at `at - offset`, so APScheduler fires them when the bot's clock says so.
+    APScheduler's misfire grace is off (None): lateness is each job's own policy.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[JobSource],
+        log: JobLog,
+        clock: Callable[[], datetime],
+        tz: tzinfo,
+        retry_after: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.sources = {s.prefix: s for s in sources}
+        self.log = log
+        self.clock = clock
+        self.tz = tz
+        self.retry_after = retry_after
+        self._aps = AsyncIOScheduler(
+            timezone=tz,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self._jobs: dict[str, Job] = {}
+        self._by_record: dict[str, set[str]] = {}
+        self._lock = asyncio.Lock()
+        self._running = 0
+
+    # ---- planning -------------------------------------------------------------------------
+
+    def planned(self) -> list[Job]:
+        """Every job still to run, soonest first."""
+        return sorted(self._jobs.values(), key=lambda j: (j.at, j.key))
+
+    def rebuild(self) -> int:
+        """Plan every job from the store afresh; returns how many are pending."""
+        for key in list(self._jobs):
+            self._unplan(key)
+        now = self.clock()
+        offset = self._offset()
+        for source in self.sources.values():
+            source.changed_records()  # everything is planned now: forget earlier changes
+            for job in source.all_jobs(now):
+                self._plan(job, offset)
+        log.info("scheduler: %d jobs planned", len(self._jobs))
+        return len(self._jobs)
+
+    def sync(self) -> None:
+        """Plan again the records changed since the last call (after each handled message)."""
+        now = self.clock()
+        for source in self.sources.values():
+            for record in source.changed_records():
+                self.replan(record, now)
+
+    def replan(self, record: str, now: datetime | None = None) -> None:
+        source = self.sources.get(record.partition(":")[0])
+        if source is None:
+            return
+        jobs = source.jobs_for(record, now or self.clock())
+        wanted = {job.key for job in jobs}
+        for key in self._by_record.get(record, set()) - wanted:
+            self._unplan(key)
+        offset = self._offset()
+        for job in jobs:
+            self._plan(job, offset)
+
+    def clock_moved(self) -> None:
+        """The bot's clock jumped: give every job its new system time; due ones fire now."""
+        offset = self._offset()
+        for job in list(self._jobs.values()):
+            self._plan(job, offset)
+
+    def _offset(self) -> timedelta:
+        return self.clock() - datetime.now(self.tz)
+
+    def _plan(self, job: Job, offset: timedelta) -> None:
+        if self.log.done(job.key):
+            return
+        self._jobs[job.key] = job
+        self._by_record.setdefault(job.record, set()).add(job.key)
+        self._aps.add_job(
+            self._fire,
+            trigger=DateTrigger(run_date=job.at - offset, timezone=self.tz),
+            args=[job.key],
+            id=job.key,
+            name=job.label or job.key,
+            replace_existing=True,
+        )
+
+    def _unplan(self, key: str) -> None:
+        job = self._jobs.pop(key, None)
+        if job is not None:
+            self._by_record.get(job.record, set()).discard(key)
+        with contextlib.suppress(JobLookupError):
+            self._aps.remove_job(key)
+
+    # ---- running --------------------------------------------------------------------------
+
+    async def _fire(self, key: str) -> None:
+        """Run one due job; jobs due together run one at a time, in order."""
+        self._running += 1
+        try:
+            async with self._lock:
+                await self._run(key)
+        finally:
+            self._running -= 1
+
+    async def _run(self, key: str) -> None:
+        job = self._jobs.get(key)
+        if job is None or self.log.done(key):
+            return
+        self._jobs.pop(key)
+        self._by_record.get(job.record, set()).discard(key)
+        now = self.clock()
+        try:
+            outcome = await job.run(now)
+        except Exception:  # a job must never kill the scheduler; try again later
+            log.exception("job %s failed; trying again in %s", key, self.retry_after)
+            self._plan(replace(job, at=now + self.retry_after), self._offset())
+            return
+        self.log.mark(key, job.record, job.at, outcome, now)
+        log.info("job %s (due %s): %s", key, job.at.isoformat(timespec="minutes"), outcome)
+        self.replan(job.record, now)
+
+    def start(self) -> int:
+        """Rebuild from the store and start firing; returns the number of pending jobs."""
+        count = self.rebuild()
+        self._aps.start()
+        return count
+
+    def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every job due by the bot's clock has run (console `:clock`, tests)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            await asyncio.sleep(0.005)
+            now = self.clock()
+            if self._running == 0 and not any(j.at <= now for j in self._jobs.values()):
+                return
+        raise TimeoutError("scheduled jobs did not finish in time")
+
+
+def next_due(occurrences: Iterable[datetime], now: datetime) -> datetime | None:
+    """Of a recurring record's occurrences (ascending, after the last one handled): the latest
+    already due — older missed ones are folded into it — or else the next one to come."""
+    latest: datetime | None = None
+    for when in occurrences:
+        if when > now:
+            return latest or when
+        latest = when
+    return latest

@@ -1,0 +1,663 @@
+"""Declarative schedules: evening-service slots and recurring broadcasts from schedules/*.yaml."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Collection, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import chinese_calendar
+import yaml
+from yaml.constructor import ConstructorError
+
+from bot.errors import ConfigError
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from bot.models import Address
+from bot.scheduler import CronError, parse_cron
+
+SUPPORTED_VERSION = 1
+EVENING = "evening_service"
+ALL = "all"
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NOTICE_PLACEHOLDERS = ("date", "weekday", "place", "slots")
+
+_TOP_KEYS = ("version", EVENING, "broadcasts")
+_EVENING_KEYS = (
+    "weekdays",
+    "skip_non_working_days",
+    "place",
+    "booking_days_ahead",
+    "slots",
+    "services",
+    "reminders",
+    "group_notice_targets",
+    "group_notice",
+)
+_SLOT_KEYS = ("id", "start", "end", "capacity")
+_REMINDER_KEYS = ("resident_before", "staff_roster_at", "group_notice_at")
+_BROADCAST_KEYS = ("id", "cron", "at", "targets", "text", "quiet_hours_override")
+_BROADCAST_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_SLOT_ID = re.compile(r"[A-Za-z0-9_-]+")
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_DURATION = re.compile(r"(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", re.IGNORECASE)
+_MAX_BOOKING_DAYS = 90
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+# ---------------------------------------------------------------------------------------------
+# The data model
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One bookable evening-service slot: [start, end) local time, `capacity` residents."""
+
+    id: str
+    start: time
+    end: time
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Reminders:
+    """When the bot reminds: residents before their slot, staff of the roster, the groups."""
+
+    resident_before: timedelta
+    staff_roster_at: time
+    group_notice_at: time | None  # None: no notice to the groups
+
+
+@dataclass(frozen=True)
+class EveningService:
+    """The 延时服务: on which evenings, where, which slots and what residents may book."""
+
+    weekdays: frozenset[int]  # Monday=0, like date.weekday()
+    skip_non_working_days: bool
+    place: str
+    booking_days_ahead: int
+    slots: tuple[Slot, ...]  # sorted by start time
+    services: tuple[str, ...]
+    reminders: Reminders
+    group_notice_targets: tuple[str, ...]
+    group_notice: dict[str, str] = field(hash=False)  # language -> text with placeholders
+    file: str = ""
+
+    def slot(self, slot_id: str) -> Slot | None:
+        return next((s for s in self.slots if s.id == slot_id), None)
+
+    def runs_on(self, day: date) -> bool:
+        """True when there is service on `day`: a listed weekday and (if asked) a working day.
+
+        Years the China holiday calendar does not cover yet count as ordinary weeks.
+        """
+        if day.weekday() not in self.weekdays:
+            return False
+        if not self.skip_non_working_days:
+            return True
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            return True
+
+    def group_notice_for(self, lang: str) -> str:
+        """The group notice template in `lang`, else in zh-CN ('' when there is none)."""
+        return self.group_notice.get(lang) or self.group_notice.get(DEFAULT_LANGUAGE, "")
+
+
+@dataclass(frozen=True)
+class BroadcastDef:
+    """A message sent to group chats on a cron schedule or once at a date-time."""
+
+    id: str
+    cron: str | None
+    at: datetime | None  # aware, in the loader's timezone
+    targets: tuple[str, ...]
+    text: dict[str, str] = field(hash=False)  # language -> text; zh-CN always present
+    quiet_hours_override: bool = False
+    file: str = ""
+
+    def text_for(self, lang: str) -> str:
+        return self.text.get(lang) or self.text[DEFAULT_LANGUAGE]
+
+
+@dataclass(frozen=True)
+class ScheduleBook:
+    """Everything in schedules/*.yaml; `files` are the files read, in the order read."""
+
+    evening: EveningService | None = None
+    broadcasts: tuple[BroadcastDef, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def broadcast(self, broadcast_id: str) -> BroadcastDef | None:
+        return next((b for b in self.broadcasts if b.id == broadcast_id), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_schedules(folder: Path, tz: tzinfo) -> ScheduleBook:
+    """Read every *.yaml / *.yml file in `folder` (by name); a missing folder is an empty book.
+
+    Any problem raises ConfigError naming the file, the entry (slot id, broadcast id or
+    'evening_service') and the field; YAML syntax errors name the line.
+    """
+    if not folder.exists():
+        return ScheduleBook()
+    if not folder.is_dir():
+        raise ConfigError(str(folder), "is not a folder")
+    paths = sorted(
+        (
+            p
+            for p in folder.iterdir()
+            if p.suffix in {".yaml", ".yml"} and not p.name.startswith(".") and p.is_file()
+        ),
+        key=lambda p: p.name,
+    )
+    evening: EveningService | None = None
+    broadcasts: list[BroadcastDef] = []
+    seen: dict[str, str] = {}  # broadcast id -> file
+    for path in paths:
+        name = str(path)
+        data = _read(path)
+        if data.get(EVENING) is not None:
+            if evening is not None:
+                raise ConfigError(
+                    name,
+                    f"a second evening_service section (the first is in {evening.file}); "
+                    "keep only one",
+                    entry=EVENING,
+                )
+            evening = _parse_evening(data[EVENING], name)
+        raw_broadcasts = data.get("broadcasts")
+        if raw_broadcasts is None:
+            continue
+        if not isinstance(raw_broadcasts, list):
+            raise ConfigError(name, "must be a list of broadcasts", field="broadcasts")
+        for index, raw in enumerate(raw_broadcasts, start=1):
+            broadcast = _parse_broadcast(raw, index, name, tz)
+            if broadcast.id in seen:
+                raise ConfigError(
+                    name,
+                    f"duplicate id (also in {seen[broadcast.id]})",
+                    entry=broadcast.id,
+                    field="id",
+                )
+            seen[broadcast.id] = name
+            broadcasts.append(broadcast)
+    return ScheduleBook(
+        evening=evening, broadcasts=tuple(broadcasts), files=tuple(str(p) for p in paths)
+    )
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps 18:30 as text and refuses a key written twice in one mapping.
+
+    Plain YAML 1.1 reads an unquoted 18:30 as the base-60 number 1110.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.ScalarNode and tag in {_INT_TAG, _FLOAT_TAG} and ":" in str(value):
+            return _STR_TAG
+        return tag
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"key {key!r} is written twice",
+                    key_node.start_mark,
+                )
+            if isinstance(key, Hashable):
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(name, f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(name, f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from exc
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError(name, f"bad YAML: {exc.problem}", line=line) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(name, f"bad YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(name, "expected a mapping with 'version: 1' and sections")
+    unknown = sorted(set(map(str, data)) - set(_TOP_KEYS))
+    if unknown:
+        raise ConfigError(
+            name,
+            f"unknown top-level key (allowed: {', '.join(_TOP_KEYS)})",
+            field=unknown[0],
+        )
+    if data.get("version") != SUPPORTED_VERSION or isinstance(data.get("version"), bool):
+        raise ConfigError(
+            name,
+            f"unsupported version {data.get('version')!r} (expected {SUPPORTED_VERSION})",
+            field="version",
+        )
+    return data
+
+
+class _Fields:
+    """Reads typed values out of one mapping; every failure names file, entry and field."""
+
+    def __init__(self, raw: Mapping[Any, Any], file: str, entry: str, prefix: str = "") -> None:
+        self.raw = raw
+        self.file = file
+        self.entry = entry
+        self.prefix = prefix
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.file, message, entry=self.entry, field=self.prefix + key)
+
+    def check_keys(self, allowed: Sequence[str]) -> None:
+        unknown = sorted(set(map(str, self.raw)) - set(allowed))
+        if unknown:
+            raise self.error(unknown[0], f"unknown key (allowed: {', '.join(allowed)})")
+
+    def required(self, key: str) -> Any:
+        if self.raw.get(key) is None:
+            raise self.error(key, "is missing")
+        return self.raw[key]
+
+    def text(self, key: str) -> str:
+        value = self.required(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, "must be non-empty text")
+        return value.strip()
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.raw.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, not {value!r}")
+        return value
+
+    def integer(
+        self, key: str, low: int, high: int | None = None, default: int | None = None
+    ) -> int:
+        value = self.raw.get(key)
+        if value is None and default is not None:
+            return default
+        value = self.required(key)
+        limit = f"from {low} to {high}" if high is not None else f"at least {low}"
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < low
+            or (high is not None and value > high)
+        ):
+            raise self.error(key, f"must be a whole number {limit}, not {value!r}")
+        return value
+
+    def clock(self, key: str) -> time:
+        value = self.required(key)
+        match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
+        if match is None:
+            raise self.error(key, f'must be a time of day like "18:30", not {value!r}')
+        return time(int(match[1]), int(match[2]))
+
+    def optional_clock(self, key: str) -> time | None:
+        return None if self.raw.get(key) is None else self.clock(key)
+
+    def duration(self, key: str) -> timedelta:
+        value = self.required(key)
+        match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+        if match is None or not (match[1] or match[2]):
+            raise self.error(key, f'must be a duration like "90m", "2h" or "1h30m", not {value!r}')
+        span = timedelta(hours=int(match[1] or 0), minutes=int(match[2] or 0))
+        if span <= timedelta(0):
+            raise self.error(key, "must be longer than zero")
+        return span
+
+    def text_list(self, key: str, required: bool = True) -> tuple[str, ...]:
+        value = self.raw.get(key)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or not value:
+            raise self.error(key, "must be a non-empty list")
+        if not all(isinstance(v, str) and v.strip() for v in value):
+            bad = next(v for v in value if not (isinstance(v, str) and v.strip()))
+            raise self.error(key, f"holds {bad!r}; every item must be non-empty text")
+        items = tuple(v.strip() for v in value)
+        duplicate = next((v for i, v in enumerate(items) if v in items[:i]), None)
+        if duplicate is not None:
+            raise self.error(key, f"lists {duplicate!r} twice")
+        return items
+
+    def targets(self, key: str, required: bool = True) -> tuple[str, ...]:
+        items = self.text_list(key, required)
+        for target in items:
+            network, colon, chat = target.partition(":")
+            if colon and not (network and chat):
+                raise self.error(key, f"{target!r} must look like 'network:chat_id'")
+        return items
+
+    def languages(self, key: str, required: bool = True) -> dict[str, str]:
+        value = self.raw.get(key)
+        if value is None and not required:
+            return {}
+        if not isinstance(value, dict) or not value:
+            raise self.error(
+                key, f"must map languages ({', '.join(LANGUAGES)}) to text; zh-CN is required"
+            )
+        texts: dict[str, str] = {}
+        for lang, text in value.items():
+            if lang not in LANGUAGES:
+                raise self.error(
+                    f"{key}.{lang}", f"unknown language (known: {', '.join(LANGUAGES)})"
+                )
+            if not isinstance(text, str) or not text.strip():
+                raise self.error(f"{key}.{lang}", "must be non-empty text")
+            texts[lang] = text.strip()
+        if DEFAULT_LANGUAGE not in texts:
+            raise self.error(key, f"the {DEFAULT_LANGUAGE} text is missing")
+        return texts
+
+
+def _weekday(value: Any) -> int | None:
+    """Monday=0 for 'mon' / 'monday' / 1 … 'sun' / 'sunday' / 7; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value - 1 if 1 <= value <= 7 else None
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        for day, (short, full) in enumerate(zip(WEEKDAY_NAMES, _WEEKDAY_FULL, strict=True)):
+            if lowered in (short, full):
+                return day
+    return None
+
+
+def _parse_weekdays(fields: _Fields) -> frozenset[int]:
+    value = fields.required("weekdays")
+    if not isinstance(value, list) or not value:
+        raise fields.error("weekdays", "must be a non-empty list such as [mon, tue, wed, thu]")
+    days: list[int] = []
+    for item in value:
+        day = _weekday(item)
+        if day is None:
+            raise fields.error(
+                "weekdays", f"unknown weekday {item!r} (use mon … sun, or 1-7 with Monday = 1)"
+            )
+        if day in days:
+            raise fields.error("weekdays", f"lists {WEEKDAY_NAMES[day]} twice")
+        days.append(day)
+    return frozenset(days)
+
+
+def _parse_slots(fields: _Fields) -> tuple[Slot, ...]:
+    value = fields.required("slots")
+    if not isinstance(value, list) or not value:
+        raise fields.error("slots", "must be a non-empty list of slots")
+    slots: list[Slot] = []
+    for index, raw in enumerate(value, start=1):
+        label = f"slot #{index}"
+        if not isinstance(raw, dict):
+            raise ConfigError(fields.file, "must be a mapping", entry=label, field="slots")
+        slot_id = raw.get("id")
+        if isinstance(slot_id, str) and slot_id.strip():
+            label = slot_id.strip()
+        entry = _Fields(raw, fields.file, label)
+        entry.check_keys(_SLOT_KEYS)
+        if not isinstance(slot_id, str) or not _SLOT_ID.fullmatch(slot_id):
+            raise entry.error(
+                "id",
+                f'must be a quoted id of letters, digits, - or _ such as "1800", not {slot_id!r}',
+            )
+        if any(s.id == slot_id for s in slots):
+            raise entry.error("id", "duplicate slot id")
+        start = entry.clock("start")
+        end = entry.clock("end")
+        if end <= start:
+            raise entry.error("end", f"must be after start ({start:%H:%M})")
+        slots.append(Slot(slot_id, start, end, entry.integer("capacity", 1)))
+    ordered = sorted(slots, key=lambda s: (s.start, s.end))
+    for before, after in pairwise(ordered):
+        if after.start < before.end:
+            raise ConfigError(
+                fields.file,
+                f"overlaps slot {before.id!r} ({before.start:%H:%M}-{before.end:%H:%M})",
+                entry=after.id,
+                field="start",
+            )
+    return tuple(ordered)
+
+
+def _check_placeholders(fields: _Fields, key: str, texts: Mapping[str, str]) -> None:
+    allowed = ", ".join("{" + p + "}" for p in NOTICE_PLACEHOLDERS)
+    for lang, text in texts.items():
+        try:
+            names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        except ValueError as exc:
+            raise fields.error(
+                f"{key}.{lang}", f"{exc}; write {{{{ and }}}} for literal braces"
+            ) from exc
+        for name in names:
+            if name not in NOTICE_PLACEHOLDERS:
+                raise fields.error(
+                    f"{key}.{lang}", f"unknown placeholder {{{name}}} (allowed: {allowed})"
+                )
+
+
+def _parse_evening(raw: Any, name: str) -> EveningService:
+    if not isinstance(raw, dict):
+        raise ConfigError(name, "must be a mapping", entry=EVENING)
+    fields = _Fields(raw, name, EVENING)
+    fields.check_keys(_EVENING_KEYS)
+    weekdays = _parse_weekdays(fields)
+    skip = fields.flag("skip_non_working_days", default=True)
+    place = fields.text("place")
+    booking_days_ahead = fields.integer("booking_days_ahead", 0, _MAX_BOOKING_DAYS, default=7)
+    slots = _parse_slots(fields)
+    services = fields.text_list("services")
+    raw_reminders = fields.required("reminders")
+    if not isinstance(raw_reminders, dict):
+        raise fields.error("reminders", "must be a mapping")
+    reminder_fields = _Fields(raw_reminders, name, EVENING, prefix="reminders.")
+    reminder_fields.check_keys(_REMINDER_KEYS)
+    reminders = Reminders(
+        resident_before=reminder_fields.duration("resident_before"),
+        staff_roster_at=reminder_fields.clock("staff_roster_at"),
+        group_notice_at=reminder_fields.optional_clock("group_notice_at"),
+    )
+    notice_wanted = reminders.group_notice_at is not None
+    targets = fields.targets("group_notice_targets", required=notice_wanted)
+    notice = fields.languages("group_notice", required=notice_wanted)
+    _check_placeholders(fields, "group_notice", notice)
+    return EveningService(
+        weekdays=weekdays,
+        skip_non_working_days=skip,
+        place=place,
+        booking_days_ahead=booking_days_ahead,
+        slots=slots,
+        services=services,
+        reminders=reminders,
+        group_notice_targets=targets,
+        group_notice=notice,
+        file=name,
+    )
+
+
+def _parse_at(fields: _Fields, tz: tzinfo) -> datetime:
+    value = fields.raw["at"]
+    when: datetime | None = None
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, str) and ":" in value:
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            when = None
+    if when is None:
+        raise fields.error("at", f'must be a date and time like "2026-12-31 10:00", not {value!r}')
+    return when.replace(tzinfo=tz) if when.tzinfo is None else when.astimezone(tz)
+
+
+def _parse_broadcast(raw: Any, index: int, name: str, tz: tzinfo) -> BroadcastDef:
+    label = f"broadcast #{index}"
+    if not isinstance(raw, dict):
+        raise ConfigError(name, "must be a mapping", entry=label)
+    broadcast_id = raw.get("id")
+    if isinstance(broadcast_id, str) and broadcast_id:
+        label = broadcast_id
+    fields = _Fields(raw, name, label)
+    fields.check_keys(_BROADCAST_KEYS)
+    if not isinstance(broadcast_id, str) or not _BROADCAST_ID.fullmatch(broadcast_id):
+        raise fields.error("id", "must be a unique kebab-case id such as 'garbage-sorting-weekly'")
+    has_cron, has_at = raw.get("cron") is not None, raw.get("at") is not None
+    if has_cron == has_at:
+        raise fields.error(
+            "cron" if has_cron else "at",
+            "give exactly one of cron (repeating) or at (once)"
+            + (", not both" if has_cron else ""),
+        )
+    cron: str | None = None
+    at: datetime | None = None
+    if has_cron:
+        cron = raw["cron"]
+        if not isinstance(cron, str):
+            raise fields.error(
+                "cron", f'must be a quoted crontab line like "0 9 * * sat", not {cron!r}'
+            )
+        cron = " ".join(cron.split())
+        try:
+            parse_cron(cron, tz)
+        except CronError as exc:
+            raise fields.error("cron", str(exc)) from exc
+        weekday_field = cron.split()[-1]
+        if any(c.isdigit() for c in weekday_field):
+            # Crontab counts Sunday as 0, APScheduler Monday: a number would be misread.
+            raise fields.error(
+                "cron",
+                f"write the weekday field {weekday_field!r} with names "
+                "(mon tue wed thu fri sat sun, e.g. mon-fri or sat,sun); numbers are ambiguous",
+            )
+    else:
+        at = _parse_at(fields, tz)
+    return BroadcastDef(
+        id=broadcast_id,
+        cron=cron,
+        at=at,
+        targets=fields.targets("targets"),
+        text=fields.languages("text"),
+        quiet_hours_override=fields.flag("quiet_hours_override", default=False),
+        file=name,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+
+
+class TargetError(ValueError):
+    """A target that names no group chat; `.target` is the target as written."""
+
+    def __init__(self, target: str, message: str) -> None:
+        super().__init__(f"target {target!r}: {message}")
+        self.target = target
+
+
+def resolve_targets(
+    targets: Sequence[str],
+    groups: Mapping[str, str],
+    tags: Mapping[str, Sequence[str]],
+    networks: Collection[str],
+) -> list[Address]:
+    """The chats `targets` name, in order and without repeats.
+
+    `groups` maps 'channel:chat_id' to a compound name. A target is "all" (every group), a
+    compound (its groups), a tag (the groups of its compounds) or 'network:chat_id' on a known
+    network (that chat, even if it is not a group the bot knows). Anything else, and a
+    compound or tag without a group chat, raises TargetError.
+    """
+    found: list[Address] = []
+    for target in targets:
+        for address in _resolve_one(target, groups, tags, networks):
+            if address not in found:
+                found.append(address)
+    return found
+
+
+def _group_address(key: str) -> Address:
+    channel, _, chat_id = key.partition(":")
+    return Address(channel, chat_id)
+
+
+def _resolve_one(
+    target: str,
+    groups: Mapping[str, str],
+    tags: Mapping[str, Sequence[str]],
+    networks: Collection[str],
+) -> list[Address]:
+    if target == ALL:
+        if not groups:
+            raise TargetError(target, "no group chats are configured (groups: in the config)")
+        return [_group_address(key) for key in groups]
+    if target in groups.values():
+        return [_group_address(key) for key, compound in groups.items() if compound == target]
+    if target in tags:
+        members = set(tags[target])
+        chats = [_group_address(key) for key, compound in groups.items() if compound in members]
+        if not chats:
+            raise TargetError(target, "none of the tag's compounds has a group chat")
+        return chats
+    if any(target in compounds for compounds in tags.values()):
+        raise TargetError(target, "the compound has no group chat (groups: in the config)")
+    network, colon, chat_id = target.partition(":")
+    if colon:
+        if network not in networks:
+            known = ", ".join(sorted(networks)) or "none"
+            raise TargetError(target, f"unknown network {network!r} (known: {known})")
+        if not chat_id:
+            raise TargetError(target, "the chat id after ':' is missing")
+        return [Address(network, chat_id)]
+    raise TargetError(
+        target,
+        "not 'all', a compound with a group chat, a tag, or 'network:chat_id'",
+    )
+
+
+def check_targets(
+    book: ScheduleBook,
+    groups: Mapping[str, str],
+    tags: Mapping[str, Sequence[str]],
+    networks: Collection[str],
+) -> None:
+    """Raise ConfigError for the first target in `book` that names no chat."""
+    checks: list[tuple[str, str, str, tuple[str, ...]]] = []
+    if book.evening is not None:
+        evening = book.evening
+        checks.append((evening.file, EVENING, "group_notice_targets", evening.group_notice_targets))
+    checks.extend((b.file, b.id, "targets", b.targets) for b in book.broadcasts)
+    for file, entry, key, targets in checks:
+        for target in targets:
+            try:
+                _resolve_one(target, groups, tags, networks)
+            except TargetError as exc:
+                raise ConfigError(file, str(exc), entry=entry, field=key) from exc

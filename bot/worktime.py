@@ -1,0 +1,231 @@
+"""Working time: office hours, quiet hours and China's working-day calendar."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+import chinese_calendar
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+log = logging.getLogger(__name__)
+
+# How far the calendar walks looking for a working day or office period before giving up.
+MAX_SEARCH_DAYS = 3660
+
+_PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_period(value: str) -> tuple[time, time]:
+    """Split a strict "HH:MM-HH:MM" string into two times (no ordering check)."""
+    match = _PERIOD.match(value)
+    if match is None:
+        raise ValueError(f"{value!r} must look like 'HH:MM-HH:MM' (24-hour, e.g. '08:30-12:00')")
+    h1, m1, h2, m2 = (int(group) for group in match.groups())
+    return time(h1, m1), time(h2, m2)
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+class WorkTimeConfig(BaseModel):
+    """Office periods of a working day, the residents' quiet window and calendar overrides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    office_hours: tuple[str, ...] = ("08:30-12:00", "14:00-17:30")
+    quiet_hours: str = "21:00-08:00"  # may wrap midnight; "" disables
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+    @field_validator("office_hours")
+    @classmethod
+    def _valid_office_hours(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("office_hours needs at least one 'HH:MM-HH:MM' period")
+        previous: tuple[str, time] | None = None
+        for text in value:
+            start, end = parse_period(text)
+            if start >= end:
+                raise ValueError(
+                    f"office period {text!r} must start before it ends (no wrapping midnight)"
+                )
+            if previous is not None:
+                prev_text, prev_end = previous
+                if start < prev_end:
+                    raise ValueError(
+                        f"office period {text!r} overlaps or precedes {prev_text!r};"
+                        " periods must be sorted and must not overlap"
+                    )
+            previous = (text, end)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _valid_quiet_hours(cls, value: str) -> str:
+        if value == "":
+            return value
+        start, end = parse_period(value)
+        if start == end:
+            raise ValueError(
+                f"quiet_hours {value!r} starts and ends at the same time; use '' to disable"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_conflicting_overrides(self) -> WorkTimeConfig:
+        both = sorted(set(self.extra_holidays) & set(self.extra_workdays))
+        if both:
+            raise ValueError(f"{both[0].isoformat()} is in both extra_holidays and extra_workdays")
+        return self
+
+
+class WorkTime:
+    """Calendar arithmetic in one time zone; every datetime argument must be aware."""
+
+    def __init__(self, config: WorkTimeConfig, tz: tzinfo) -> None:
+        self.config = config
+        self.tz = tz
+        self._periods = tuple(parse_period(text) for text in config.office_hours)
+        self._quiet = parse_period(config.quiet_hours) if config.quiet_hours else None
+        self._holidays = frozenset(config.extra_holidays)
+        self._workdays = frozenset(config.extra_workdays)
+        self._warned_years: set[int] = set()
+
+    # -- calendar -------------------------------------------------------------------------
+
+    def is_workday(self, day: date) -> bool:
+        """Operator overrides first, then the chinese_calendar data, then Monday–Friday."""
+        if isinstance(day, datetime):
+            raise TypeError("is_workday takes a date, not a datetime")
+        if day in self._workdays:
+            return True
+        if day in self._holidays:
+            return False
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            if day.year not in self._warned_years:
+                self._warned_years.add(day.year)
+                log.warning(
+                    "no Chinese holiday data for %d; treating Monday-Friday as working days"
+                    " (add extra_holidays/extra_workdays or upgrade chinesecalendar)",
+                    day.year,
+                )
+            return day.weekday() < 5
+
+    def next_workday(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        candidate = day
+        for _ in range(MAX_SEARCH_DAYS):
+            candidate += timedelta(days=1)
+            if self.is_workday(candidate):
+                return candidate
+        raise ValueError(f"no working day within {MAX_SEARCH_DAYS} days after {day.isoformat()}")
+
+    def office_day_hours(self) -> float:
+        """Length of the office periods of one working day, in (wall-clock) hours."""
+        return sum(_minutes(end) - _minutes(start) for start, end in self._periods) / 60
+
+    # -- points in time --------------------------------------------------------------------
+
+    def is_office_time(self, at: datetime) -> bool:
+        """True on a working day inside an office period (start inclusive, end exclusive)."""
+        local = self._local(at)
+        if not self.is_workday(local.date()):
+            return False
+        now = local.time()
+        return any(start <= now < end for start, end in self._periods)
+
+    def is_quiet(self, at: datetime) -> bool:
+        """True inside the quiet window (any day), start inclusive, end exclusive."""
+        local = self._local(at)
+        if self._quiet is None:
+            return False
+        start, end = self._quiet
+        now = local.time()
+        if start < end:
+            return start <= now < end
+        return now >= start or now < end
+
+    def after_quiet(self, at: datetime) -> datetime:
+        """`at` itself if not quiet, else the moment that quiet window ends."""
+        local = self._local(at)
+        if self._quiet is None or not self.is_quiet(local):
+            return local
+        start, end = self._quiet
+        day = local.date()
+        if start > end and local.time() >= start:
+            day += timedelta(days=1)  # the window wraps midnight and we are before midnight
+        return datetime.combine(day, end, tzinfo=self.tz)
+
+    # -- working-hour arithmetic -------------------------------------------------------------
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """Walk `hours` of office time forward from `start`; hours <= 0 returns `start`."""
+        local = self._local(start)
+        if not math.isfinite(hours):
+            raise ValueError(f"hours must be finite, got {hours!r}")
+        if hours <= 0:
+            return local
+        remaining = timedelta(hours=hours)
+        cursor = local.astimezone(UTC)
+        day = local.date()
+        for _ in range(MAX_SEARCH_DAYS):
+            if self.is_workday(day):
+                for period_start, period_end in self._period_bounds(day):
+                    if period_end <= cursor:
+                        continue
+                    begin = max(period_start, cursor)
+                    available = period_end - begin
+                    if remaining <= available:
+                        return (begin + remaining).astimezone(self.tz)
+                    remaining -= available
+                    cursor = period_end
+            day += timedelta(days=1)
+        raise ValueError(
+            f"no office time within {MAX_SEARCH_DAYS} days after {local.isoformat()}"
+            f" ({remaining.total_seconds() / 3600:.2f} of {hours} working hours left)"
+        )
+
+    def add_working_days(self, start: datetime, days: float) -> datetime:
+        """`days` office days' worth of working hours after `start`."""
+        return self.add_working_hours(start, days * self.office_day_hours())
+
+    def working_hours_between(self, start: datetime, end: datetime) -> float:
+        """Office hours elapsed in [start, end); 0 when end <= start."""
+        begin = self._local(start).astimezone(UTC)
+        finish = self._local(end).astimezone(UTC)
+        if finish <= begin:
+            return 0.0
+        total = timedelta()
+        day = begin.astimezone(self.tz).date()
+        last = finish.astimezone(self.tz).date()
+        while day <= last:
+            if self.is_workday(day):
+                for period_start, period_end in self._period_bounds(day):
+                    overlap = min(period_end, finish) - max(period_start, begin)
+                    if overlap > timedelta():
+                        total += overlap
+            day += timedelta(days=1)
+        return total.total_seconds() / 3600
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _local(self, at: datetime) -> datetime:
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError(f"datetime {at.isoformat()} is naive; pass a timezone-aware one")
+        return at.astimezone(self.tz)
+
+    def _period_bounds(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The office periods of `day` as UTC instants (real elapsed time even across DST)."""
+        return [
+            (
+                datetime.combine(day, start, tzinfo=self.tz).astimezone(UTC),
+                datetime.combine(day, end, tzinfo=self.tz).astimezone(UTC),
+            )
+            for start, end in self._periods
+        ]

@@ -7,13 +7,14 @@ import contextlib
 import logging
 import signal
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, zone
 from bot.config import Settings
 from bot.core import Conversation
+from bot.failpoints import Failpoints
 from bot.faq_source import FaqSource
 from bot.i18n import LANGUAGES, Translator
 from bot.models import Incoming, Outgoing
@@ -73,8 +74,15 @@ def build_core(
 class App:
     """Feeds every channel's Incoming to the one core and routes each Outgoing by address."""
 
-    def __init__(self, core: Core, channels: Sequence[Channel], settings: Settings) -> None:
+    def __init__(
+        self,
+        core: Core,
+        channels: Sequence[Channel],
+        settings: Settings,
+        failpoints: Failpoints | None = None,
+    ) -> None:
         self.core = core
+        self.failpoints = failpoints or Failpoints()
         self.settings = settings
         self.channels = {c.name: c for c in channels}
         self._stop = asyncio.Event()
@@ -135,10 +143,23 @@ class App:
         return self.core.conversation.is_staff_chat(out.to)
 
     async def clock_moved(self) -> None:
-        """The bot's clock jumped (console `:clock`): due jobs and held messages go now."""
+        """The bot's clock jumped: what is due now fires (late, by each job's policy)."""
         self.scheduler.clock_moved()
         await self.scheduler.settle()
         await self.flush_outbox()
+
+    async def advance_clock(self, target: datetime, set_clock: Callable[[datetime], None]) -> None:
+        """Time passes while the bot runs (console `:clock`, tests): the clock stops at each
+        job's time so every job fires on time and in order, then at `target`."""
+        clock = self.core.conversation.clock
+        for _ in range(100_000):  # a guard: each round runs at least one job
+            due = self.scheduler.next_time()
+            if due is None or due > target:
+                break
+            set_clock(max(due, clock()))
+            await self.clock_moved()
+        set_clock(target)
+        await self.clock_moved()
 
     async def notify(self, key_base: str, outs: list[Outgoing]) -> None:
         """Send messages nobody asked for (admin notices) through the outbox."""
@@ -170,6 +191,7 @@ class App:
             return
         finally:
             self._inflight.discard(key)
+        self.failpoints.hit("after_send")
         self.core.outbox.sent(key, ref.message_id)
         self._after_send(out, ref)
 

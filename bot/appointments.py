@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from bot.commands import Command
@@ -165,8 +166,7 @@ class Appointments:
         today = self.clock().date()
         if day == today:
             return self.t(lang, "book_tonight")
-        weekday = self.t(lang, f"weekday_{day.weekday()}")
-        return f"{day.month}-{day.day} {weekday}"
+        return f"{day:%m-%d} {self.t(lang, f'weekday_{day.weekday()}')}"
 
     def _cancel(self, turn: Turn) -> Button:
         return Button(self.t(turn.lang, "report_cancel"), "flow:cancel")
@@ -221,7 +221,10 @@ class Appointments:
         if verb == "date" and state.get("step") == "date":
             day = _parse_day(arg)
             if day is None or day not in self.bookable_days():
-                return [turn.reply(self.t(turn.lang, "book_day_full")), *self._ask_date(turn, state)]
+                return [
+                    turn.reply(self.t(turn.lang, "book_day_full")),
+                    *self._ask_date(turn, state),
+                ]
             state["date"] = day.isoformat()
             return self._ask_slot(turn, state)
         if verb == "slot" and state.get("step") == "slot":
@@ -241,7 +244,11 @@ class Appointments:
         service = self._service()
         day = date.fromisoformat(state["date"])
         slot = service.slot(state["slot"])
-        if slot is None or self.free_places(day, slot) < 1 or self.starts_at(day, slot) <= self.clock():
+        if (
+            slot is None
+            or self.free_places(day, slot) < 1
+            or self.starts_at(day, slot) <= self.clock()
+        ):
             state["step"] = "slot"
             return [turn.reply(self.t(turn.lang, "book_slot_taken")), *self._ask_slot(turn, state)]
         self.store.dialogues.clear(turn.sender_key, "private")
@@ -362,7 +369,7 @@ class Appointments:
         head = self.t(
             lang,
             "roster_header",
-            day=f"{day.month}-{day.day} {self.t(lang, f'weekday_{day.weekday()}')}",
+            day=f"{day:%m-%d} {self.t(lang, f'weekday_{day.weekday()}')}",
             place=service.place,
             count=len(bookings),
         )
@@ -451,6 +458,9 @@ class EveningJobs:
     def changed_records(self) -> list[str]:
         return [f"booking:{i}" for i in sorted(self.store.bookings.take_changed())]
 
+    def preview(self, now: datetime, count: int) -> list[Job]:
+        return list(self.all_jobs(now))
+
     def jobs_for(self, record: str, now: datetime) -> list[Job]:
         booking = self.appointments._booking(int(record.partition(":")[2]))
         return list(self._reminders(booking)) if booking is not None else []
@@ -530,7 +540,7 @@ class EveningJobs:
             if (free := self.appointments.free_places(day, s)) > 0
         )
         text = self.service.group_notice_for(lang).format(
-            date=f"{day.month}-{day.day}",
+            date=f"{day:%m-%d}",
             weekday=self.t(lang, f"weekday_{day.weekday()}"),
             place=self.service.place,
             slots=slots or self.t(lang, "book_full_short"),
@@ -553,20 +563,35 @@ class EveningDays:
     def changed_records(self) -> list[str]:
         return []
 
-    def jobs_for(self, record: str, now: datetime) -> list[Job]:
+    def _time(self, record: str) -> time | None:
         reminders = self.jobs.service.reminders
         kind = record.partition(":")[2]
-        at = reminders.staff_roster_at if kind == "roster" else reminders.group_notice_at
+        return reminders.staff_roster_at if kind == "roster" else reminders.group_notice_at
+
+    def jobs_for(self, record: str, now: datetime) -> list[Job]:
+        at = self._time(record)
         if at is None:
             return []
         store = self.jobs.store.jobs
         since = store.last_due(record) or store.first_seen(record, now)
         due = next_due(self.jobs.service_times(since, at), now)
-        if due is None:
-            return []
+        return [self._job(record, due)] if due is not None else []
+
+    def preview(self, now: datetime, count: int) -> list[Job]:
+        jobs = []
+        for record in ("evening:roster", "evening:notice"):
+            at = self._time(record)
+            if at is not None:
+                times = islice(self.jobs.service_times(now, at), count)
+                jobs += [self._job(record, due) for due in times]
+        return jobs
+
+    def _job(self, record: str, due: datetime) -> Job:
+        kind = record.partition(":")[2]
         run = self.jobs.send_roster if kind == "roster" else self.jobs.send_notice
         key = f"evening:{due.date().isoformat()}:{kind}"
-        return [Job(key, record, due, partial(run, key, due), f"evening service {kind}")]
+        label = "staff roster" if kind == "roster" else "notice to the compound groups"
+        return Job(key, record, due, partial(run, key, due), f"evening service: {label}")
 
 
 def _hm(moment: time) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from bot.clock import parse_clock
@@ -243,7 +244,13 @@ class Broadcasts:
             doc["at"] = self.clock().isoformat()  # "now", confirmed a little later
         self.store.broadcasts.save(number, doc)
         plan = Plan.of_record(number, doc)
-        return [turn.reply(self.t(turn.lang, "broadcast_scheduled", id=number, when=self._when(turn.lang, plan)))]
+        return [
+            turn.reply(
+                self.t(
+                    turn.lang, "broadcast_scheduled", id=number, when=self._when(turn.lang, plan)
+                )
+            )
+        ]
 
     def _send_late(self, turn: Turn, key: str) -> list[Outgoing]:
         """'Send now' under a missed-broadcast report: an ad-hoc copy, sent at once, once."""
@@ -268,14 +275,27 @@ class Broadcasts:
                 "late_of": key,
             }
         )
-        return [turn.reply(self.t(turn.lang, "broadcast_scheduled", id=number, when=self.t(turn.lang, "broadcast_when_now")))]
+        return [
+            turn.reply(
+                self.t(
+                    turn.lang,
+                    "broadcast_scheduled",
+                    id=number,
+                    when=self.t(turn.lang, "broadcast_when_now"),
+                )
+            )
+        ]
 
     # ---- jobs -------------------------------------------------------------------------------
 
     def _plan(self, broadcast_id: str) -> Plan | None:
         if broadcast_id.isdigit():
             doc = self.store.broadcasts.get(int(broadcast_id))
-            return Plan.of_record(int(broadcast_id), doc) if doc and doc["status"] == SCHEDULED else None
+            return (
+                Plan.of_record(int(broadcast_id), doc)
+                if doc and doc["status"] == SCHEDULED
+                else None
+            )
         definition = self.book.broadcast(broadcast_id)
         return Plan.of_definition(definition) if definition is not None else None
 
@@ -292,6 +312,7 @@ class Broadcasts:
         plan = self._plan(record.partition(":")[2])
         if plan is None:
             return []
+        due: datetime | None
         if plan.cron is None:
             due = plan.at
             if due is None or self.store.jobs.last_due(record) is not None:
@@ -301,17 +322,40 @@ class Broadcasts:
             due = next_due(_cron_times(plan.cron, since), now)
             if due is None:
                 return []
+        return [self._job(record, plan, due)]
+
+    def preview(self, now: datetime, count: int) -> list[Job]:
+        jobs = []
+        for job in self.all_jobs(now):
+            plan = self._plan(job.record.partition(":")[2])
+            if plan is not None and plan.cron is not None:
+                times = islice(_cron_times(plan.cron, now), count)
+                jobs += [self._job(job.record, plan, due) for due in times]
+            else:
+                jobs.append(job)
+        return jobs
+
+    def _job(self, record: str, plan: Plan, due: datetime) -> Job:
         key = f"broadcast:{plan.id}:{due.strftime('%Y-%m-%dT%H:%M')}"
-        return [Job(key, record, due, partial(self._fire, plan, key, due), f"broadcast {plan.id} to {','.join(plan.targets)}")]
+        label = f"broadcast {plan.id} to {','.join(plan.targets)}"
+        return Job(key, record, due, partial(self._fire, plan, key, due), label)
 
     async def _fire(self, plan: Plan, key: str, due: datetime, now: datetime) -> Outcome:
         assert self.dispatch is not None, "the app sets dispatch before the scheduler starts"
         lang = self.settings.language
         if now - due > self.grace:
             log.warning("broadcast %s due %s missed (now %s)", plan.id, due, now)
-            text = self.t(lang, "broadcast_missed", id=plan.id, due=due.strftime("%m-%d %H:%M"), text=plan.text_for(lang, lang)[:60])
+            text = self.t(
+                lang,
+                "broadcast_missed",
+                id=plan.id,
+                due=due.strftime("%m-%d %H:%M"),
+                text=plan.text_for(lang, lang)[:60],
+            )
             button = Button(self.t(lang, "broadcast_send_now"), f"bc:late:{key}")
-            await self.dispatch(f"{key}:missed", [Outgoing(a, text, (button,)) for a in self._report_to(plan)])
+            await self.dispatch(
+                f"{key}:missed", [Outgoing(a, text, (button,)) for a in self._report_to(plan)]
+            )
             self._finish(plan)
             return "missed"
         try:
@@ -343,7 +387,16 @@ class Broadcasts:
         sent = [d for d in deliveries if d.status == "sent"]
         failed = [d for d in deliveries if d.status != "sent" and d.error]
         held = [d for d in deliveries if d.status == "pending" and not d.error]
-        lines = [self.t(lang, "broadcast_report", id=broadcast_id, sent=len(sent), failed=len(failed), held=len(held))]
+        lines = [
+            self.t(
+                lang,
+                "broadcast_report",
+                id=broadcast_id,
+                sent=len(sent),
+                failed=len(failed),
+                held=len(held),
+            )
+        ]
         lines += [
             self.t(
                 lang,

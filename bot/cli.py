@@ -8,13 +8,16 @@ import json
 import logging
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot import cli_data
+from bot import cli_data, cli_schedules
+from bot.clock import MovableClock, parse_clock, zone
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.evaluation import evaluate, load_cases
+from bot.failpoints import Failpoints
 from bot.faq import load_faq
 from bot.faq_source import FaqSource
 from bot.i18n import normalize_language
@@ -24,6 +27,9 @@ from bot.store import Store
 from bot.text import TextAnalyzer
 from channels.base import Channel, ChannelError
 from channels.console import ConsoleChannel, Persona
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
     for q in (listing, show, export):
         q.add_argument("--data", type=Path, help="data folder (default ./data)")
+    schedules = sub.add_parser("schedules", help="validate schedules/ or list what is coming")
+    schedules_sub = schedules.add_subparsers(dest="schedules_command", required=True)
+    schedules_sub.add_parser("check", help="validate every file and target")
+    coming = schedules_sub.add_parser("list", help="the next occurrences of everything")
+    coming.add_argument("--count", type=int, default=10)
+    coming.add_argument("--from", dest="start", help="list from this time (default: now)")
+    coming.add_argument("--data", type=Path, help="data folder (default ./data)")
     return p
 
 
@@ -104,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config, overrides)
         if args.command == "tickets":
             return _tickets(args, settings)
+        if args.command == "schedules":
+            return _schedules(args, settings)
         if args.command == "doctor":
             return asyncio.run(_doctor(settings))
         if args.command == "faq" and args.faq_command in ("suggestions", "accept"):
@@ -126,6 +141,12 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     channels: list[Channel] = network_channels(settings)
     console: ConsoleChannel | None = None
+    clock = MovableClock(zone(settings.timezone))
+    running: list[App] = []  # the app, once built: the console's :clock moves its clock
+
+    async def move_clock(spec: str) -> str:
+        return await _move_clock(running[0], clock, spec)
+
     if args.command == "chat" or (not channels and sys.stdin.isatty()):
         role = Role(getattr(args, "role", "resident"))
         persona = Persona(
@@ -138,7 +159,12 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
             from channels.console import DEFAULT_NAMES
 
             persona = Persona(role, DEFAULT_NAMES[role], persona.group, persona.language)
-        console = ConsoleChannel(persona=persona, write=_print, echo=getattr(args, "echo", False))
+        console = ConsoleChannel(
+            persona=persona,
+            write=_print,
+            echo=getattr(args, "echo", False),
+            move_clock=move_clock,
+        )
         channels.append(console)
     if not channels:
         raise ConfigError(
@@ -146,14 +172,29 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "no channel is configured and stdin is not a terminal; "
             "configure Telegram or Matrix, or use `yishiting chat`",
         )
-    core = build_core(settings)
-    app = App(core, channels, settings)
+    core = build_core(settings, clock=clock)
+    app = App(core, channels, settings, Failpoints.from_env())
+    running.append(app)
     if console is not None and sys.stdin.isatty():
         _print(
             f"百姓议事厅 — FAQ {core.faq.size} 条，数据 {settings.data_dir}/。输入 :help 查看控制台命令。"
         )
     await app.run(*([console.closed] if console is not None else []))
     return 0
+
+
+async def _move_clock(app: App, clock: MovableClock, spec: str) -> str:
+    """Console `:clock`: move forward, print the new time, then let due jobs fire in order."""
+    now = clock()
+    try:
+        target = parse_clock(spec, now)
+    except ValueError:
+        return "usage: :clock 2026-12-05 18:00 | 12-05 18:00 | 18:30 | +2h | +1d"
+    if target < now:
+        return f"the clock only moves forward (now {now:%Y-%m-%d %H:%M})"
+    _print(f"⏰ {target:%Y-%m-%d %H:%M} ({target:%a})\n")
+    await app.advance_clock(target, clock.move_to)
+    return ""
 
 
 TELEGRAM_TOKEN_ENV = "YISHITING_TELEGRAM_TOKEN"
@@ -291,6 +332,20 @@ def _tickets(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.write(cli_data.tickets_csv(store))
     finally:
         store.close()
+    return 0
+
+
+def _schedules(args: argparse.Namespace, settings: Settings) -> int:
+    if args.schedules_command == "check":
+        return cli_schedules.check(settings, _print)
+    start = None
+    if args.start:
+        try:
+            start = parse_clock(args.start, datetime.now(zone(settings.timezone)))
+        except ValueError:
+            raise ConfigError("--from", f"cannot read the time {args.start!r}") from None
+    lines = cli_schedules.upcoming(settings, start, max(args.count, 1))
+    _print("\n".join(lines) if lines else "(nothing scheduled)")
     return 0
 
 

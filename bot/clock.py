@@ -36,7 +36,7 @@ class MovableClock:
 
 
 def parse_clock(spec: str, now: datetime) -> datetime:
-    """'2026-12-05 18:00', '12-05 18:00' (this year), '18:30' (today), or '+2h', '+30m', '+1d'."""
+    """'2026-12-05 18:00', '12-05 18:00' (this year), '18:30' (the next one), or '+2h', '+30m', '+1d'."""
     spec = spec.strip()
     if spec.startswith("+"):
         parts = _SHIFT.findall(spec)
@@ -49,9 +49,12 @@ def parse_clock(spec: str, now: datetime) -> datetime:
         return now + shift
     if month_day := re.fullmatch(r"(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})", spec):
         month, day, hours, minutes = (int(p) for p in month_day.groups())
-        return now.replace(month=month, day=day, hour=hours, minute=minutes, second=0, microsecond=0)
+        return now.replace(
+            month=month, day=day, hour=hours, minute=minutes, second=0, microsecond=0
+        )
     if re.fullmatch(r"\d{1,2}:\d{2}", spec):
         hours, minutes = (int(p) for p in spec.split(":"))
-        return now.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        today = now.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        return today if today >= now else today + timedelta(days=1)
     parsed = datetime.fromisoformat(spec)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=now.tzinfo)

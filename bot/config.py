@@ -113,9 +113,7 @@ class Settings(_Strict):
     schedules_dir: Path | None = None  # default ./schedules, else the bundled one
     broadcast_grace_minutes: float = Field(default=30, ge=0)  # later than this: missed
     # Messages per second the bot sends on each network for relays, reminders and broadcasts.
-    send_rates: dict[str, float] = Field(
-        default_factory=lambda: {"telegram": 20.0, "matrix": 5.0}
-    )
+    send_rates: dict[str, float] = Field(default_factory=lambda: {"telegram": 20.0, "matrix": 5.0})
     work: WorkTimeConfig = WorkTimeConfig()
     followups: FollowupConfig = FollowupConfig()
     # Adapter-owned settings, validated by the adapter (channels/telegram.py, TelegramSettings);
@@ -165,7 +163,6 @@ class Settings(_Strict):
             return self.faq
         local = Path("faq.yaml")
         return local if local.is_file() else REPO_FAQ
-
 
     @property
     def schedules_path(self) -> Path:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from itertools import islice
 
 from bot.config import Settings
 from bot.desk import TicketDesk, parse_address
@@ -68,6 +69,9 @@ class TicketFollowups:
 
     def changed_records(self) -> list[str]:
         return [f"ticket:{n}" for n in sorted(self.store.tickets.take_changed())]
+
+    def preview(self, now: datetime, count: int) -> list[Job]:
+        return list(self.all_jobs(now))
 
     def jobs_for(self, record: str, now: datetime) -> list[Job]:
         ticket = self.store.tickets.get(int(record.partition(":")[2]))
@@ -253,26 +257,30 @@ class MorningDigest:
             self.record, now
         )
         due = next_due(self.occurrences(since), now)
-        if due is None:
-            return []
-        return [
-            Job(
-                key=f"digest:{due.date().isoformat()}",
-                record=self.record,
-                at=due,
-                run=partial(self._send, since),
-                label="morning digest to the staff rooms",
-            )
-        ]
+        return [self._job(due, since)] if due is not None else []
+
+    def preview(self, now: datetime, count: int) -> list[Job]:
+        return [self._job(due, now) for due in islice(self.occurrences(now), count)]
+
+    def _job(self, due: datetime, since: datetime) -> Job:
+        return Job(
+            key=f"digest:{due.date().isoformat()}",
+            record=self.record,
+            at=due,
+            run=partial(self._send, since),
+            label="morning digest to the staff rooms",
+        )
 
     async def _send(self, since: datetime, now: datetime) -> Outcome:
         lang = self.settings.language
         active = self.store.tickets.active()
-        new = [t for t in active if datetime.fromisoformat(t.created) > since]
+        new = [t for t in active if datetime.fromisoformat(t.created) >= since]
         reopened = [t for t in active if t.status is Status.REOPENED]
         deadlines = [(t, self.followups.deadline(t)) for t in active]
         overdue = [t for t, d in deadlines if d is not None and d <= now]
-        due_today = [t for t, d in deadlines if d is not None and now < d and d.date() == now.date()]
+        due_today = [
+            t for t, d in deadlines if d is not None and now < d and d.date() == now.date()
+        ]
         lines = [self.t(lang, "digest_header", date=now.strftime("%m-%d"))]
         for key, tickets in (
             ("digest_new", new),
@@ -286,6 +294,8 @@ class MorningDigest:
         tonight = self.bookings_tonight(now.date())
         if tonight:
             lines.append(self.t(lang, "digest_bookings", count=tonight))
+        if not (new or overdue or reopened or due_today or tonight):
+            return "empty"  # nothing to report: no message
         text = "\n".join(lines)
         rooms = {room.chat: room for room in self.settings.staff_rooms}
         outs = [Outgoing(parse_address(chat), text) for chat in rooms]

@@ -123,7 +123,11 @@ class Outbox:
         attempts = int((self.repo.get(key) or {}).get("attempts", 0))
         pause = min(self.retry_after * (2**attempts), MAX_BACKOFF)
         self.repo.update(
-            key, status=PENDING, error=reason, at=now.isoformat(), next_try=(now + pause).isoformat()
+            key,
+            status=PENDING,
+            error=reason,
+            at=now.isoformat(),
+            next_try=(now + pause).isoformat(),
         )
 
     def deliveries(self, prefix: str) -> list[Delivery]:

@@ -95,6 +95,10 @@ class JobSource(Protocol):
 
     def jobs_for(self, record: str, now: datetime) -> list[Job]: ...
 
+    def preview(self, now: datetime, count: int) -> list[Job]:
+        """Up to `count` coming jobs per record, recurring ones expanded (schedules list)."""
+        ...
+
 
 class Scheduler:
     """Keeps APScheduler's in-memory jobs equal to what the store says is still to be done.
@@ -129,6 +133,9 @@ class Scheduler:
         self._running = 0
 
     # ---- planning -------------------------------------------------------------------------
+
+    def next_time(self) -> datetime | None:
+        return min((job.at for job in self._jobs.values()), default=None)
 
     def planned(self) -> list[Job]:
         """Every job still to run, soonest first."""

@@ -470,7 +470,9 @@ class RecordRepo:
     def containing(self, *fragments: str) -> list[tuple[int, dict[str, Any]]]:
         """Records whose stored JSON contains any fragment (e.g. '"date":"2026-12-05"'), by id."""
         raw = tuple(f.encode() for f in fragments) or (b"",)
-        return [(doc_id, dict(doc)) for doc_id, doc in sorted(self._table.documents_containing(raw))]
+        return [
+            (doc_id, dict(doc)) for doc_id, doc in sorted(self._table.documents_containing(raw))
+        ]
 
     def take_changed(self) -> set[int]:
         changed, self._changed = self._changed, set()
@@ -488,6 +490,7 @@ class JobLog:
         table = db.table("jobs")
         assert isinstance(table, JournalTable)
         self._table = table
+        self._read_only = db.journal.read_only
         self._done: set[str] = set()
         self._last: dict[str, str] = {}
         self._first: dict[str, str] = {}
@@ -524,6 +527,8 @@ class JobLog:
     def first_seen(self, record: str, now: datetime) -> datetime:
         """When a recurring record was first planned; registered durably on the first call."""
         if record not in self._first:
+            if self._read_only:  # a command-line reader: what the bot would register now
+                return now
             doc = {"key": f"{record}|registered", "record": record, "due": now.isoformat()}
             self._table.insert({**doc, "outcome": "registered", "at": doc["due"]})
             self._first[record] = now.isoformat()

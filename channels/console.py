@@ -7,7 +7,7 @@ import contextlib
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bot.models import Address, ChatKind, Incoming, Outgoing, Person, Role
@@ -21,6 +21,7 @@ META_HELP = """\
 :dm                               speak in your private chat with the bot
 :press N  (or just N)             press button N of the last message here
 :lang zh|en                       your client's language hint
+:clock 2026-12-05 18:00 | +2h      move the bot's clock forward: due jobs fire now
 :who                              show who and where you are
 :quit                             leave"""
 
@@ -84,8 +85,10 @@ class ConsoleChannel:
         write: Callable[[str], None],
         lines: Callable[[Callable[[], str]], AsyncIterator[str]] = stdin_lines,
         echo: bool = False,
+        move_clock: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self.persona = persona
+        self._move_clock = move_clock
         self._write = write
         self._lines = lines
         self._echo = echo
@@ -101,6 +104,11 @@ class ConsoleChannel:
             async for line in self._lines(lambda: self.persona.prompt):
                 if self._echo:
                     self._write(f"{self.persona.prompt}{line}")
+                if line.strip().startswith(":clock") and self._move_clock is not None:
+                    problem = await self._move_clock(line.strip()[len(":clock") :].strip())
+                    if problem:
+                        self._write(problem)
+                    continue
                 incoming = self._interpret(line.strip())
                 if isinstance(incoming, str):  # ":quit"
                     break

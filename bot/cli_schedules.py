@@ -1,0 +1,99 @@
+"""`yishiting schedules check|list`: validate schedules/ and show what is coming."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.clock import zone
+from bot.config import Settings
+from bot.core import Conversation
+from bot.faq_source import FaqSource
+from bot.i18n import Translator
+from bot.models import Outgoing
+from bot.outbox import Delivery
+from bot.roles import Roles
+from bot.scheduler import Job
+from bot.schedules import ScheduleBook, TargetError, load_schedules, resolve_targets
+from bot.store import Store
+from bot.text import TextAnalyzer
+from bot.worktime import WorkTime
+
+
+def check(settings: Settings, write: Callable[[str], None]) -> int:
+    """Load every file (a ConfigError names file, entry, field) and resolve every target."""
+    tz = zone(settings.timezone)
+    book = load_schedules(settings.schedules_path, tz)
+    groups = dict(settings.groups)
+    networks = {"telegram", "matrix", "console", *(k.partition(":")[0] for k in groups)}
+    problems = 0
+    targets = [(d.id, d.file, d.targets) for d in book.broadcasts]
+    if book.evening is not None and book.evening.reminders.group_notice_at is not None:
+        targets.append(("evening_service", book.evening.file, book.evening.group_notice_targets))
+    for entry, file, names in targets:
+        for name in names:
+            try:
+                resolve_targets([name], groups, settings.compound_tags, networks)
+            except TargetError as exc:
+                if name == "all" and not groups:
+                    write(f"{file}: entry {entry!r}: note: 'all' = the groups the bot has seen")
+                    continue
+                problems += 1
+                write(f"{file}: entry {entry!r}, field 'targets': {exc}")
+    _summary(book, write)
+    return 2 if problems else 0
+
+
+def _summary(book: ScheduleBook, write: Callable[[str], None]) -> None:
+    write(f"{len(book.files)} file(s): {', '.join(book.files) or '-'}")
+    if book.evening is not None:
+        e = book.evening
+        days = ",".join(
+            ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d] for d in sorted(e.weekdays)
+        )
+        slots = ", ".join(f"{s.start:%H:%M}×{s.capacity}" for s in e.slots)
+        write(f"evening service: {days} · {slots} · {e.place}")
+    for d in book.broadcasts:
+        when = f"cron {d.cron}" if d.cron else f"at {d.at:%Y-%m-%d %H:%M}" if d.at else "-"
+        write(f"broadcast {d.id}: {when} → {', '.join(d.targets)}")
+
+
+async def _no_send(key: str, outs: Sequence[Outgoing], *, urgent: bool = False) -> list[Delivery]:
+    return []
+
+
+def upcoming(settings: Settings, now: datetime | None, count: int) -> list[str]:
+    """The next `count` jobs of everything: schedules/ and, if there is one, the data folder."""
+    tz = zone(settings.timezone)
+    now = now or datetime.now(tz)
+    with tempfile.TemporaryDirectory() as empty:
+        folder = settings.data_dir if settings.data_dir.is_dir() else Path(empty)
+        store = Store(folder, read_only=folder == settings.data_dir)
+        try:
+            jobs = _preview(settings, store, now, count)
+        finally:
+            store.close()
+    return [f"{j.at:%Y-%m-%d %H:%M} {j.at:%a}  {j.key:<44} {j.label}" for j in jobs[:count]]
+
+
+def _preview(settings: Settings, store: Store, now: datetime, count: int) -> list[Job]:
+    tz = zone(settings.timezone)
+    conversation = Conversation(
+        settings=settings,
+        faq=FaqSource(settings.faq_path, TextAnalyzer(), settings.match_settings),
+        store=store,
+        roles=Roles(settings.roles),
+        translate=Translator(),
+        clock=lambda: now,
+        worktime=WorkTime(settings.work, tz),
+        schedules=load_schedules(settings.schedules_path, tz),
+    )
+    jobs = [
+        j
+        for source in conversation.job_sources(_no_send)
+        for j in source.preview(now, count)
+        if not store.jobs.done(j.key)
+    ]
+    return sorted(jobs, key=lambda j: (j.at, j.key))

@@ -1,0 +1,41 @@
+"""Crash points for fault tests: $YISHITING_FAILPOINTS="after_send:3" kills at the 3rd hit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
+
+FAILPOINTS_ENV = "YISHITING_FAILPOINTS"
+
+
+class Failpoints:
+    """Named places where a test may have the process SIGKILL itself (none unless asked).
+
+    `after_send` is hit when a platform has accepted a recorded message and before the
+    outbox marks it sent: the one moment a crash can make a message go out twice.
+    """
+
+    def __init__(self, targets: Mapping[str, int] | None = None) -> None:
+        self.targets = dict(targets or {})
+        self.hits: dict[str, int] = {}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Failpoints:
+        targets: dict[str, int] = {}
+        for item in environ.get(FAILPOINTS_ENV, "").split(","):
+            name, _, count = item.strip().partition(":")
+            if name:
+                targets[name] = int(count or 1)
+        return cls(targets)
+
+    def hit(self, name: str) -> None:
+        if name not in self.targets:
+            return
+        self.hits[name] = self.hits.get(name, 0) + 1
+        if self.hits[name] == self.targets[name]:
+            log.critical("failpoint %s reached: killing the process", name)
+            os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,224 @@
+"""Scheduled work through the real core and APScheduler: follow-ups, quiet hours, restarts."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, build_core
+from bot.config import Settings
+from bot.models import Outgoing, Role
+from bot.text import TextAnalyzer
+from bot.tickets import Status
+from tests.conftest import REPO, Bot
+from tests.fakes import SHANGHAI, FakeChannel, FakeClock
+
+GROUPS = {"fake:g:丰仓小区群": "丰仓小区", "other:g:粮库宿舍群": "粮库宿舍"}
+STAFF_ROOM = "other:g:staffroom"
+ADMIN = "fake:admin"
+
+
+class Scheduled(Bot):
+    """A bot whose scheduler runs, with a clock the test moves."""
+
+    def __init__(self, app: App, channel: FakeChannel, other: FakeChannel, clock: FakeClock):
+        super().__init__(app, channel, other)
+        self.clock = clock
+
+    async def at(self, when: datetime) -> None:
+        """Time passes to `when` with the bot running: jobs fire at their times, in order."""
+        assert when >= self.clock.now
+        await self.app.advance_clock(when, self._set)
+
+    def _set(self, when: datetime) -> None:
+        self.clock.now = when
+
+    def texts(self, address: str) -> list[str]:
+        return [o.text for o in self.sent_to(address)]
+
+    def cards(self, number: int) -> list[str]:
+        """Cards of ticket `number` in the staff room (not digests or rosters)."""
+        return [t for t in self.texts(STAFF_ROOM) if f"#{number} ·" in t]
+
+
+def when(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI)
+
+
+async def start(settings: Settings, clock: FakeClock, analyzer: TextAnalyzer) -> Scheduled:
+    core = build_core(settings, clock=clock, analyzer=analyzer)
+    channel, other = FakeChannel("fake"), FakeChannel("other")
+    app = App(core, [channel, other], settings)
+    await channel.start(app.deliver)
+    await other.start(app.deliver)
+    await app.flush_outbox(at_start=True)
+    app.scheduler.start()
+    return Scheduled(app, channel, other, clock)
+
+
+def stop(bot: Scheduled) -> None:
+    bot.app.scheduler.shutdown()
+    bot.app.core.close()
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Settings:
+    """The shipped evening service; no declarative broadcasts (tests make their own)."""
+    schedules = tmp_path / "schedules"
+    schedules.mkdir()
+    shutil.copy(REPO / "schedules" / "evening-service.yaml", schedules)
+    return make_settings(groups=GROUPS, schedules_dir=schedules)
+
+
+@pytest.fixture
+async def sched(
+    settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+) -> AsyncIterator[Scheduled]:
+    bot = await start(settings, clock, analyzer)  # Tuesday 2026-12-01 09:00, a working day
+    yield bot
+    stop(bot)
+
+
+def button(out: Outgoing, label: str) -> str:
+    return next(b.action for b in out.buttons if label in b.label)
+
+
+# ---- ticket follow-ups -------------------------------------------------------------------
+
+
+async def test_unclaimed_ticket_comes_back_then_goes_to_admins(sched: Scheduled) -> None:
+    await sched.chat("zhang", group="丰仓小区群").say("/report 3号楼路灯不亮")
+    assert len(sched.sent_to(STAFF_ROOM)) == 1
+    await sched.at(when(1, 10, 59))  # SLA: 2 working hours
+    assert len(sched.sent_to(STAFF_ROOM)) == 1
+    await sched.at(when(1, 11, 1))
+    again = sched.sent_to(STAFF_ROOM)[-1]
+    assert "⏰ #1001" in again.text and "3号楼路灯不亮" in again.text
+    assert again.buttons  # one tap to claim, as on the first card
+    # 4 working hours: 09:00–12:00 and 14:00–15:00 (lunch does not count)
+    await sched.at(when(1, 14, 59))
+    assert sched.texts(ADMIN) == []
+    await sched.at(when(1, 15, 1))
+    (escalation,) = sched.texts(ADMIN)
+    assert "⚠️ #1001" in escalation
+    await sched.at(when(3, 9))  # nothing more, however long it waits
+    assert len(sched.cards(1001)) == 2 and len(sched.texts(ADMIN)) == 1
+
+
+async def test_sla_counts_working_hours_only(sched: Scheduled) -> None:
+    await sched.at(when(4, 17))  # Friday 17:00: half an hour of office time left
+    await sched.chat("zhang", group="丰仓小区群").say("/report 东门下水道堵了")
+    await sched.at(when(7, 9, 59))  # the weekend does not count: Monday 08:30 + 1.5 h = 10:00
+    assert len(sched.cards(1001)) == 1
+    await sched.at(when(7, 10, 1))
+    assert len(sched.cards(1001)) == 2 and "⏰ #1001" in sched.cards(1001)[-1]
+
+
+async def test_claimed_then_stale_then_not_fixed_reopens(sched: Scheduled) -> None:
+    resident = sched.chat("zhang", group="丰仓小区群")
+    await resident.say("/report 楼道灯坏了")
+    staff = sched.chat("zhu", group="staffroom", network="other")
+    await staff.say("/claim 1001")
+    await sched.at(when(3, 8, 59))  # two working days after the claim: Thursday 09:00
+    assert sched.texts("other:zhu") == []
+    await sched.at(when(3, 9, 1))
+    (reminder,) = sched.texts("other:zhu")
+    assert "#1001" in reminder and "2 个工作日" in reminder
+    assert len(sched.cards(1001)) == 1  # a claimed ticket is not re-posted
+    await staff.say("/resolve 1001 换了灯泡")
+    await sched.at(when(4, 9, 30))  # 24 h after resolving
+    ask = sched.sent_to("fake:zhang")[-1]
+    assert "问题解决了吗" in ask.text
+    private = sched.chat("zhang")
+    (reply,) = await private.say(action=button(ask, "没有"))  # the card goes to "other"
+    assert "重新打开" in reply.text
+    assert len(sched.cards(1001)) == 2 and "🔁" in sched.cards(1001)[-1]
+    ticket = sched.app.core.store.tickets.get(1001)
+    assert ticket is not None and ticket.status is Status.REOPENED
+    # a reopened ticket gets fresh follow-ups
+    assert any(k.startswith("followup:1001:unclaimed:") for k in _planned(sched))
+
+
+async def test_solved_closes_and_silence_closes_too(sched: Scheduled) -> None:
+    staff = sched.chat("zhu", group="staffroom", network="other")
+    for text in ("1号楼门口积水", "东门路灯坏了"):
+        await sched.chat("zhang", group="丰仓小区群").say(f"/report {text}")
+    await staff.say("/resolve 1001")
+    await staff.say("/resolve 1002")
+    await sched.at(when(2, 9, 1))
+    asks = [o for o in sched.sent_to("fake:zhang") if "问题解决了吗" in o.text]
+    assert len(asks) == 2
+    await sched.chat("zhang").say(action=button(asks[0], "解决了"))
+    tickets = sched.app.core.store.tickets
+    assert tickets.get(1001).status is Status.CLOSED  # type: ignore[union-attr]
+    await sched.at(when(5, 9, 2))  # three days of silence
+    assert tickets.get(1002).status is Status.CLOSED  # type: ignore[union-attr]
+    assert "auto" in tickets.get(1002).history[-1].text  # type: ignore[union-attr]
+
+
+async def test_nobody_is_asked_at_night(sched: Scheduled) -> None:
+    await sched.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
+    await sched.at(when(1, 21, 30))
+    await sched.chat("zhu", group="staffroom", network="other").say("/resolve 1001")
+    before = len(sched.sent_to("fake:zhang"))
+    await sched.at(when(2, 21, 31))  # the question is due now, in quiet hours
+    assert len(sched.sent_to("fake:zhang")) == before
+    assert sched.app.core.store.jobs.done("followup:1001:confirm:1")  # it ran: held back
+    await sched.at(when(3, 7, 59))
+    assert len(sched.sent_to("fake:zhang")) == before
+    await sched.at(when(3, 8, 0))
+    assert "问题解决了吗" in sched.sent_to("fake:zhang")[-1].text
+
+
+async def test_morning_digest_on_working_days(sched: Scheduled) -> None:
+    await sched.chat("zhang", group="丰仓小区群").say("/report 路灯不亮")
+    await sched.at(when(2, 8, 31))
+    digest = sched.texts(STAFF_ROOM)[-1]
+    assert "早报" in digest and "新问题 1 个 #1001" in digest and "超时未认领 1 个" in digest
+    await sched.at(when(5, 9))  # Saturday: no digest
+    digests = [t for t in sched.texts(STAFF_ROOM) if "早报" in t]
+    assert len(digests) == 3  # Wednesday, Thursday, Friday
+
+
+# ---- restarts ----------------------------------------------------------------------------
+
+
+async def test_jobs_pending_at_a_stop_run_once_after_the_start(
+    settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+) -> None:
+    bot = await start(settings, clock, analyzer)
+    await bot.chat("zhang", group="丰仓小区群").say("/report 3号楼路灯不亮")
+    stop(bot)
+    clock.now = when(1, 16)  # the bot was down while both follow-ups fell due
+    bot = await start(settings, clock, analyzer)
+    await bot.app.scheduler.settle()
+    try:
+        # a fresh process: its channels have sent nothing before
+        assert ["⏰ #1001" in t for t in bot.texts(STAFF_ROOM)] == [True]
+        assert len(bot.texts(ADMIN)) == 1
+    finally:
+        stop(bot)
+    bot = await start(settings, clock, analyzer)
+    await bot.app.scheduler.settle()
+    try:
+        assert bot.texts(STAFF_ROOM) == [] and bot.texts(ADMIN) == []  # not again
+    finally:
+        stop(bot)
+
+
+def _planned(bot: Scheduled) -> list[str]:
+    return [job.key for job in bot.app.scheduler.planned()]
+
+
+async def test_the_store_not_memory_decides_what_is_pending(sched: Scheduled) -> None:
+    await sched.chat("zhang", group="丰仓小区群").say("/report 路灯不亮")
+    planned = _planned(sched)
+    assert "followup:1001:unclaimed:0" in planned and "followup:1001:escalate:0" in planned
+    count = sched.app.scheduler.rebuild()
+    assert _planned(sched) == planned and count == len(planned)
+    await sched.chat("zhu", group="staffroom", role=Role.STAFF, network="other").say("/claim 1001")
+    assert not any("unclaimed" in k for k in _planned(sched))

@@ -30,9 +30,26 @@ DRAFT, SCHEDULED, CANCELLED, DONE = "draft", "scheduled", "cancelled", "done"
 KNOWN_NETWORKS = ("telegram", "matrix", "console")
 _COMMAND = re.compile(
     r"^\s*(?P<when>now|立即|at\s+(?P<at>.+?)|cron\s+[\"“](?P<cron>[^\"”]+)[\"”])"
-    r"(?P<urgent>\s+(?:urgent|紧急))?\s+to\s+(?P<targets>.+?)\s*[:：]\s*(?P<text>.+)$",
+    r"(?P<urgent>\s+(?:urgent|紧急))?\s+to\s+(?P<rest>.+)$",
     re.DOTALL | re.IGNORECASE,
 )
+_TARGET_SEPARATORS = re.compile(r"[,，、\s]+")
+
+
+def split_targets(rest: str, networks: set[str]) -> tuple[tuple[str, ...], str] | None:
+    """'all, telegram:-100: 停水' → (('all', 'telegram:-100'), '停水').
+
+    The text starts after the first colon that does not belong to a chat id: a colon right
+    after a network name ('telegram:') or inside a Matrix id ('!room:server') is skipped.
+    """
+    for match in re.finditer(r"[:：]", rest):
+        token = _TARGET_SEPARATORS.split(rest[: match.start()])[-1]
+        if match.group() == ":" and (token in networks or token[:1] in "!@#"):
+            continue
+        targets = tuple(t for t in _TARGET_SEPARATORS.split(rest[: match.start()]) if t)
+        text = rest[match.end() :].strip()
+        return (targets, text) if targets and text else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -125,8 +142,10 @@ class Broadcasts:
 
     async def _cmd_new(self, turn: Turn, args: str) -> list[Outgoing]:
         match = _COMMAND.match(args)
-        if match is None:
+        parts = split_targets(match["rest"], self.networks()) if match else None
+        if match is None or parts is None:
             raise UserError("error_usage", usage=Localized("usage_broadcast"))
+        targets, text = parts
         now = self.clock()
         at: datetime | None = now
         cron = match["cron"]
@@ -143,12 +162,10 @@ class Broadcasts:
             except CronError as exc:
                 raise UserError("broadcast_bad_cron", error=str(exc)) from None
             at = None
-        targets = tuple(t for t in re.split(r"[,，、\s]+", match["targets"].strip()) if t)
         try:
             chats = self.resolve(targets)
         except TargetError as exc:
             raise UserError("broadcast_unknown_target", target=exc.target) from None
-        text = match["text"].strip()
         doc = {
             "author": turn.sender_key,
             "author_name": turn.sender_name,
@@ -256,7 +273,7 @@ class Broadcasts:
         """'Send now' under a missed-broadcast report: an ad-hoc copy, sent at once, once."""
         if self.store.broadcasts.containing(f'"late_of":"{key}"'):
             raise UserError("broadcast_already_sent")
-        plan = self._plan(key.split(":")[1])
+        plan = self._plan(key.split(":")[1], live=False)
         if plan is None:
             raise UserError("error_unknown_action")
         now = self.clock()
@@ -288,14 +305,13 @@ class Broadcasts:
 
     # ---- jobs -------------------------------------------------------------------------------
 
-    def _plan(self, broadcast_id: str) -> Plan | None:
+    def _plan(self, broadcast_id: str, *, live: bool = True) -> Plan | None:
+        """The plan of a schedules/ id or a record number (only a scheduled one if `live`)."""
         if broadcast_id.isdigit():
             doc = self.store.broadcasts.get(int(broadcast_id))
-            return (
-                Plan.of_record(int(broadcast_id), doc)
-                if doc and doc["status"] == SCHEDULED
-                else None
-            )
+            if doc is None or (live and doc["status"] != SCHEDULED):
+                return None
+            return Plan.of_record(int(broadcast_id), doc)
         definition = self.book.broadcast(broadcast_id)
         return Plan.of_definition(definition) if definition is not None else None
 

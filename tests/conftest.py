@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,6 +14,9 @@ from bot.config import RolesConfig, Settings, StaffRoom
 from bot.models import Outgoing, Role
 from bot.text import TextAnalyzer
 from tests.fakes import Chat, FakeChannel, FakeClock
+
+if TYPE_CHECKING:
+    from tests.scheduled import Scheduled
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DEV = REPO.parent / "shared" / "faq-eval" / "dev"
@@ -82,3 +86,26 @@ async def bot(
     await other.start(app.deliver)
     yield Bot(app, channel, other)
     core.close()
+
+
+@pytest.fixture
+def sched_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Settings:
+    """The shipped evening service; no declarative broadcasts (tests make their own)."""
+    from tests.scheduled import GROUPS
+
+    schedules = tmp_path / "schedules"
+    schedules.mkdir()
+    shutil.copy(REPO / "schedules" / "evening-service.yaml", schedules)
+    return make_settings(groups=GROUPS, schedules_dir=schedules)
+
+
+@pytest.fixture
+async def sched(
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+) -> AsyncIterator[Scheduled]:
+    """The bot with its scheduler running, on Tuesday 2026-12-01 09:00 (a working day)."""
+    from tests.scheduled import start, stop
+
+    bot = await start(sched_settings, clock, analyzer)
+    yield bot
+    stop(bot)

@@ -2,90 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
-from pathlib import Path
-
-import pytest
-
-from bot.app import App, build_core
 from bot.config import Settings
-from bot.models import Outgoing, Role
+from bot.models import Role
 from bot.text import TextAnalyzer
 from bot.tickets import Status
-from tests.conftest import REPO, Bot
-from tests.fakes import SHANGHAI, FakeChannel, FakeClock
-
-GROUPS = {"fake:g:丰仓小区群": "丰仓小区", "other:g:粮库宿舍群": "粮库宿舍"}
-STAFF_ROOM = "other:g:staffroom"
-ADMIN = "fake:admin"
-
-
-class Scheduled(Bot):
-    """A bot whose scheduler runs, with a clock the test moves."""
-
-    def __init__(self, app: App, channel: FakeChannel, other: FakeChannel, clock: FakeClock):
-        super().__init__(app, channel, other)
-        self.clock = clock
-
-    async def at(self, when: datetime) -> None:
-        """Time passes to `when` with the bot running: jobs fire at their times, in order."""
-        assert when >= self.clock.now
-        await self.app.advance_clock(when, self._set)
-
-    def _set(self, when: datetime) -> None:
-        self.clock.now = when
-
-    def texts(self, address: str) -> list[str]:
-        return [o.text for o in self.sent_to(address)]
-
-    def cards(self, number: int) -> list[str]:
-        """Cards of ticket `number` in the staff room (not digests or rosters)."""
-        return [t for t in self.texts(STAFF_ROOM) if f"#{number} ·" in t]
-
-
-def when(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI)
-
-
-async def start(settings: Settings, clock: FakeClock, analyzer: TextAnalyzer) -> Scheduled:
-    core = build_core(settings, clock=clock, analyzer=analyzer)
-    channel, other = FakeChannel("fake"), FakeChannel("other")
-    app = App(core, [channel, other], settings)
-    await channel.start(app.deliver)
-    await other.start(app.deliver)
-    await app.flush_outbox(at_start=True)
-    app.scheduler.start()
-    return Scheduled(app, channel, other, clock)
-
-
-def stop(bot: Scheduled) -> None:
-    bot.app.scheduler.shutdown()
-    bot.app.core.close()
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Settings:
-    """The shipped evening service; no declarative broadcasts (tests make their own)."""
-    schedules = tmp_path / "schedules"
-    schedules.mkdir()
-    shutil.copy(REPO / "schedules" / "evening-service.yaml", schedules)
-    return make_settings(groups=GROUPS, schedules_dir=schedules)
-
-
-@pytest.fixture
-async def sched(
-    settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
-) -> AsyncIterator[Scheduled]:
-    bot = await start(settings, clock, analyzer)  # Tuesday 2026-12-01 09:00, a working day
-    yield bot
-    stop(bot)
-
-
-def button(out: Outgoing, label: str) -> str:
-    return next(b.action for b in out.buttons if label in b.label)
-
+from tests.fakes import FakeClock
+from tests.scheduled import ADMIN, STAFF_ROOM, Scheduled, button, start, stop, when
 
 # ---- ticket follow-ups -------------------------------------------------------------------
 
@@ -188,13 +110,13 @@ async def test_morning_digest_on_working_days(sched: Scheduled) -> None:
 
 
 async def test_jobs_pending_at_a_stop_run_once_after_the_start(
-    settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
 ) -> None:
-    bot = await start(settings, clock, analyzer)
+    bot = await start(sched_settings, clock, analyzer)
     await bot.chat("zhang", group="丰仓小区群").say("/report 3号楼路灯不亮")
     stop(bot)
     clock.now = when(1, 16)  # the bot was down while both follow-ups fell due
-    bot = await start(settings, clock, analyzer)
+    bot = await start(sched_settings, clock, analyzer)
     await bot.app.scheduler.settle()
     try:
         # a fresh process: its channels have sent nothing before
@@ -202,7 +124,7 @@ async def test_jobs_pending_at_a_stop_run_once_after_the_start(
         assert len(bot.texts(ADMIN)) == 1
     finally:
         stop(bot)
-    bot = await start(settings, clock, analyzer)
+    bot = await start(sched_settings, clock, analyzer)
     await bot.app.scheduler.settle()
     try:
         assert bot.texts(STAFF_ROOM) == [] and bot.texts(ADMIN) == []  # not again

@@ -1,0 +1,203 @@
+"""Broadcasts: admins' ad-hoc ones, declarative ones, targets, reports, faults and restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.models import Outgoing, Role
+from bot.text import TextAnalyzer
+from channels.base import ChannelError
+from tests.fakes import FakeClock
+from tests.scheduled import ADMIN, Scheduled, button, start, stop, when
+
+GROUP_A, GROUP_B = "fake:g:丰仓小区群", "other:g:粮库宿舍群"
+
+
+async def confirm(bot: Scheduled, command: str) -> list[Outgoing]:
+    """An admin sends `command` in private and taps "确认发送" under the preview."""
+    admin = bot.chat("admin")
+    (preview,) = await admin.say(command)
+    assert "预览" in preview.text, preview.text
+    return await admin.say(action=button(preview, "确认"))
+
+
+def got(bot: Scheduled, address: str, text: str) -> int:
+    return sum(text in t for t in bot.texts(address))
+
+
+async def test_now_to_all_reaches_every_group_on_both_networks(sched: Scheduled) -> None:
+    admin = sched.chat("admin")
+    (preview,) = await admin.say("/broadcast now to all: 明天上午停水，请提前储水")
+    assert "发到 2 个群" in preview.text and "明天上午停水" in preview.text
+    assert got(sched, GROUP_A, "停水") == 0  # nothing before the confirmation
+    await admin.say(action=button(preview, "确认"))
+    await sched.app.scheduler.settle()
+    assert got(sched, GROUP_A, "停水") == 1 and got(sched, GROUP_B, "停水") == 1
+    report = sched.texts(ADMIN)[-1]
+    assert "发送结果：成功 2，失败 0" in report
+    (again,) = await admin.say(action=button(preview, "确认"))  # a second tap: no second send
+    assert "没有待发的广播" in again.text
+    await sched.app.scheduler.settle()
+    assert got(sched, GROUP_A, "停水") == 1
+
+
+async def test_residents_and_staff_may_not_broadcast(sched: Scheduled) -> None:
+    for chat in (sched.chat("zhang"), sched.chat("staff", role=Role.STAFF)):
+        (refused,) = await chat.say("/broadcast now to all: 测试")
+        assert "只有管理员可以使用" in refused.text
+    (refused,) = await sched.chat("zhang").say(action="bc:confirm:1")
+    assert "管理员" in refused.text
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/broadcast now to 不存在小区: 测试", "不认识的目标“不存在小区”"),
+        ('/broadcast cron "0 25 * * *" to all: 测试', "周期表达式不对"),
+        ("/broadcast at 2026-11-30 09:00 to all: 测试", "已经过去了"),
+        ("/broadcast at 明天早上 to all: 测试", "看不懂时间"),
+        ("/broadcast to all 测试", "用法"),
+        ("/broadcast now to all:", "用法"),
+    ],
+)
+async def test_bad_broadcasts_are_explained(sched: Scheduled, command: str, expected: str) -> None:
+    (reply,) = await sched.chat("admin").say(command)
+    assert expected in reply.text
+
+
+async def test_targets_by_compound_tag_and_explicit_chat(
+    make_settings: Callable[..., Settings],
+    sched_settings: Settings,
+    clock: FakeClock,
+    analyzer: TextAnalyzer,
+) -> None:
+    settings = sched_settings.model_copy(update={"compound_tags": {"老旧小区": ("粮库宿舍",)}})
+    bot = await start(settings, clock, analyzer)
+    try:
+        await confirm(bot, "/broadcast now to 老旧小区: 改造说明会")
+        await confirm(bot, "/broadcast now to 丰仓小区, fake:zhang: 丰仓通知")
+        await bot.app.scheduler.settle()
+        assert got(bot, GROUP_B, "改造说明会") == 1 and got(bot, GROUP_A, "改造说明会") == 0
+        assert got(bot, GROUP_A, "丰仓通知") == 1 and got(bot, "fake:zhang", "丰仓通知") == 1
+    finally:
+        stop(bot)
+
+
+async def test_a_scheduled_broadcast_can_be_listed_and_cancelled(sched: Scheduled) -> None:
+    (scheduled,) = await confirm(sched, "/broadcast at 12-01 18:00 to all: 今晚放电影")
+    assert "已安排广播 1" in scheduled.text and "12-01 18:00" in scheduled.text
+    (listing,) = await sched.chat("admin").say("/broadcasts")
+    assert "今晚放电影" in listing.text
+    (cancelled,) = await sched.chat("admin").say("/cancel 1")
+    assert "已撤销" in cancelled.text
+    await sched.at(when(1, 18, 30))
+    assert got(sched, GROUP_A, "放电影") == 0
+    (gone,) = await sched.chat("admin").say("/cancel 1")
+    assert "没有待发的广播 1" in gone.text
+
+
+async def test_a_recurring_broadcast_fires_each_time_once(sched: Scheduled) -> None:
+    await confirm(sched, '/broadcast cron "0 10 * * 3" to all: 周三例会')  # Wednesdays 10:00
+    await sched.at(when(2, 10, 1))
+    assert got(sched, GROUP_A, "周三例会") == 1
+    await sched.at(when(9, 10, 1))
+    assert got(sched, GROUP_A, "周三例会") == 2 and got(sched, GROUP_B, "周三例会") == 2
+
+
+async def test_quiet_hours_hold_a_broadcast_unless_urgent(sched: Scheduled) -> None:
+    await sched.at(when(1, 22))
+    await confirm(sched, "/broadcast now to all: 明天社区义诊")
+    await confirm(sched, "/broadcast now urgent to all: 紧急：3号楼燃气泄漏，请勿开火")
+    await sched.app.scheduler.settle()
+    assert got(sched, GROUP_A, "燃气泄漏") == 1  # urgent: sent at once
+    assert got(sched, GROUP_A, "义诊") == 0
+    assert any("待早上发出 2" in t for t in sched.texts(ADMIN))
+    await sched.at(when(2, 8, 1))
+    assert got(sched, GROUP_A, "义诊") == 1 and got(sched, GROUP_B, "义诊") == 1
+
+
+async def test_a_failing_network_does_not_stop_the_others(sched: Scheduled) -> None:
+    sched.other.failures.append(ChannelError("429 Too Many Requests", retryable=True))
+    await confirm(sched, "/broadcast now to all: 停电通知")
+    await sched.app.scheduler.settle()
+    assert got(sched, GROUP_A, "停电通知") == 1 and got(sched, GROUP_B, "停电通知") == 0
+    report = sched.texts(ADMIN)[-1]
+    assert "成功 1，失败 1" in report and "429" in report and "会自动重试" in report
+    await sched.at(when(1, 9, 1))  # the retry pause (30 s) is over
+    assert got(sched, GROUP_B, "停电通知") == 1
+
+
+async def test_a_broadcast_missed_while_down_is_reported_not_sent(
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+) -> None:
+    bot = await start(sched_settings, clock, analyzer)
+    await confirm(bot, "/broadcast at 12-01 10:00 to all: 十点开会")
+    await confirm(bot, "/broadcast at 12-01 11:50 to all: 十二点领口罩")
+    stop(bot)
+    clock.now = when(1, 12, 10)  # down until 2 h 10 min after the first, 20 min after the second
+    bot = await start(sched_settings, clock, analyzer)
+    await bot.app.scheduler.settle()
+    try:
+        assert got(bot, GROUP_A, "十点开会") == 0  # later than the grace (30 min): not sent
+        assert got(bot, GROUP_A, "十二点领口罩") == 1  # within the grace: sent late
+        (missed,) = [o for o in bot.sent_to(ADMIN) if "错过了时间" in o.text]
+        assert "十点开会" in missed.text
+        await bot.chat("admin").say(action=button(missed, "现在补发"))
+        await bot.app.scheduler.settle()
+        assert got(bot, GROUP_A, "十点开会") == 1 and got(bot, GROUP_B, "十点开会") == 1
+        (again,) = await bot.chat("admin").say(action=button(missed, "现在补发"))
+        assert "已经补发过" in again.text
+    finally:
+        stop(bot)
+    bot = await start(sched_settings, clock, analyzer)  # and nothing again after a restart
+    await bot.app.scheduler.settle()
+    try:
+        assert bot.channel.sent == [] and bot.other.sent == []
+    finally:
+        stop(bot)
+
+
+async def test_declarative_broadcasts_from_schedules(
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, tmp_path: Path
+) -> None:
+    assert sched_settings.schedules_dir is not None
+    (sched_settings.schedules_dir / "weekly.yaml").write_text(
+        "version: 1\n"
+        "broadcasts:\n"
+        "  - id: garbage-sorting\n"
+        '    cron: "0 9 * * sat"\n'
+        "    targets: [粮库宿舍]\n"
+        "    text: {zh-CN: 周六垃圾分类宣传, en: Garbage sorting Saturday}\n",
+        encoding="utf-8",
+    )
+    bot = await start(sched_settings, clock, analyzer)
+    try:
+        await bot.at(when(5, 9, 1))
+        assert got(bot, GROUP_B, "周六垃圾分类宣传") == 1 and got(bot, GROUP_A, "垃圾") == 0
+        (listing,) = await bot.chat("admin").say("/broadcasts")
+        assert "garbage-sorting" in listing.text
+    finally:
+        stop(bot)
+
+
+def test_a_schedules_typo_names_file_entry_and_field(
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+) -> None:
+    from bot.app import build_core
+
+    assert sched_settings.schedules_dir is not None
+    bad = sched_settings.schedules_dir / "bad.yaml"
+    bad.write_text(
+        "version: 1\nbroadcasts:\n  - id: x\n    cron: '0 9 * *'\n    targets: [all]\n"
+        "    text: {zh-CN: hi}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        build_core(sched_settings, clock=clock, analyzer=analyzer)
+    assert "bad.yaml" in str(caught.value) and "'x'" in str(caught.value)
+    assert "cron" in str(caught.value)

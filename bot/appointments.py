@@ -97,10 +97,7 @@ class Appointments:
         return self.service
 
     def runs_on(self, day: date) -> bool:
-        service = self._service()
-        return day.weekday() in service.weekdays and (
-            not service.skip_non_working_days or self.worktime.is_workday(day)
-        )
+        return self._service().runs_on(day, self.worktime.is_workday)
 
     def starts_at(self, day: date, slot: Slot) -> datetime:
         return datetime.combine(day, slot.start, tzinfo=self.worktime.tz)

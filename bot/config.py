@@ -107,7 +107,6 @@ class Settings(_Strict):
     faq: Path | None = None
     faq_reload_seconds: float = Field(default=2.0, gt=0)
     max_text_chars: int = Field(default=1000, ge=10)
-    overdue_hours: float = Field(default=24, gt=0)
     dialogue_timeout_minutes: float = Field(default=30, gt=0)
     outbox_retry_seconds: float = Field(default=30, gt=0)
     schedules_dir: Path | None = None  # default ./schedules, else the bundled one

@@ -78,7 +78,12 @@ class Conversation:
         self.worktime = worktime
         self.schedules = schedules
         self.desk = TicketDesk(
-            settings=settings, store=store, translate=translate, clock=clock, faq=faq
+            settings=settings,
+            store=store,
+            translate=translate,
+            clock=clock,
+            faq=faq,
+            worktime=worktime,
         )
         self.dialogues = Dialogues(
             repo=store.dialogues,
@@ -438,7 +443,7 @@ class Conversation:
         digest = MorningDigest(
             settings=self.settings,
             store=self.store,
-            followups=followups,
+            desk=self.desk,
             worktime=self.worktime,
             translate=self.t,
             dispatch=dispatch,

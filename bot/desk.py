@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -20,6 +20,7 @@ from bot.models import Address, Button, Outgoing, Role
 from bot.store import Store
 from bot.tickets import ACTIVE, Reporter, Status, Ticket
 from bot.turn import Turn
+from bot.worktime import WorkTime
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,14 @@ class TicketDesk:
         translate: Translator,
         clock: Callable[[], datetime],
         faq: FaqSource,
+        worktime: WorkTime,
     ) -> None:
         self.settings = settings
         self.store = store
         self.t = translate
         self.clock = clock
         self.faq = faq
+        self.worktime = worktime
 
     def commands(self) -> list[tuple[Command, Handler]]:
         staff = Role.STAFF
@@ -488,9 +491,25 @@ class TicketDesk:
         if which == "mine":
             return ticket.assignee == turn.sender_key
         if which == "overdue":
-            limit = timedelta(hours=self.settings.overdue_hours)
-            return self.clock() - datetime.fromisoformat(ticket.updated) > limit
+            return self.overdue(ticket, self.clock())
         return True
+
+    def deadline(self, ticket: Ticket) -> datetime | None:
+        """When an active ticket needs attention: unclaimed, its category's SLA in working
+        hours from the last open/reopen; claimed, `stale_working_days` from its last change."""
+        followups = self.settings.followups
+        if ticket.status in (Status.OPEN, Status.REOPENED):
+            since = next(e for e in reversed(ticket.history) if e.action in ("open", "reopen"))
+            sla = followups.sla_for(ticket.category)
+            return self.worktime.add_working_hours(datetime.fromisoformat(since.at), sla)
+        if ticket.status in (Status.CLAIMED, Status.IN_PROGRESS):
+            updated = datetime.fromisoformat(ticket.updated)
+            return self.worktime.add_working_days(updated, followups.stale_working_days)
+        return None
+
+    def overdue(self, ticket: Ticket, now: datetime) -> bool:
+        deadline = self.deadline(ticket)
+        return deadline is not None and deadline <= now
 
     async def _cmd_ticket(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, _ = self._number_and_text(args, "ticket", need_text=False)

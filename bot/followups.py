@@ -77,14 +77,6 @@ class TicketFollowups:
         ticket = self.store.tickets.get(int(record.partition(":")[2]))
         return list(self._jobs(ticket)) if ticket is not None else []
 
-    def deadline(self, ticket: Ticket) -> datetime | None:
-        """When an open ticket becomes overdue (its category's SLA in working hours)."""
-        if ticket.status not in (Status.OPEN, Status.REOPENED):
-            return None
-        _, since = _last_event(ticket, ("open", "reopen"))
-        sla = self.config.sla_for(ticket.category)
-        return self.worktime.add_working_hours(datetime.fromisoformat(since.at), sla)
-
     def _jobs(self, ticket: Ticket) -> Iterator[Job]:
         n, record = ticket.number, f"ticket:{ticket.number}"
 
@@ -222,7 +214,7 @@ class MorningDigest:
         *,
         settings: Settings,
         store: Store,
-        followups: TicketFollowups,
+        desk: TicketDesk,
         worktime: WorkTime,
         translate: Translator,
         dispatch: Dispatch,
@@ -230,7 +222,7 @@ class MorningDigest:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.followups = followups
+        self.desk = desk
         self.worktime = worktime
         self.t = translate
         self.dispatch = dispatch
@@ -276,7 +268,7 @@ class MorningDigest:
         active = self.store.tickets.active()
         new = [t for t in active if datetime.fromisoformat(t.created) >= since]
         reopened = [t for t in active if t.status is Status.REOPENED]
-        deadlines = [(t, self.followups.deadline(t)) for t in active]
+        deadlines = [(t, self.desk.deadline(t)) for t in active]
         overdue = [t for t, d in deadlines if d is not None and d <= now]
         due_today = [
             t for t, d in deadlines if d is not None and now < d and d.date() == now.date()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import chinese_calendar
 import yaml
 from yaml.constructor import ConstructorError
 
@@ -94,19 +93,12 @@ class EveningService:
     def slot(self, slot_id: str) -> Slot | None:
         return next((s for s in self.slots if s.id == slot_id), None)
 
-    def runs_on(self, day: date) -> bool:
-        """True when there is service on `day`: a listed weekday and (if asked) a working day.
-
-        Years the China holiday calendar does not cover yet count as ordinary weeks.
-        """
+    def runs_on(self, day: date, is_workday: Callable[[date], bool]) -> bool:
+        """True when there is service on `day`: a listed weekday and (if asked) a working day
+        by `is_workday` (the China calendar with the operator's overrides, bot/worktime.py)."""
         if day.weekday() not in self.weekdays:
             return False
-        if not self.skip_non_working_days:
-            return True
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            return True
+        return not self.skip_non_working_days or is_workday(day)
 
     def group_notice_for(self, lang: str) -> str:
         """The group notice template in `lang`, else in zh-CN ('' when there is none)."""

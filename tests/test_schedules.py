@@ -21,6 +21,7 @@ from bot.schedules import (
     load_schedules,
     resolve_targets,
 )
+from bot.worktime import WorkTime, WorkTimeConfig
 from tests.conftest import REPO
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -190,13 +191,14 @@ def test_runs_on_follows_weekdays_and_the_holiday_calendar(tmp_path: Path) -> No
     _write(tmp_path / "s", "e.yaml", _doc(EVENING))
     evening = _load(tmp_path / "s").evening
     assert evening is not None
-    assert evening.runs_on(date(2026, 12, 3))  # an ordinary Thursday
-    assert not evening.runs_on(date(2026, 12, 4))  # Friday is not listed
-    assert not evening.runs_on(date(2026, 10, 1))  # National Day, a Thursday
-    assert evening.runs_on(date(2040, 10, 1))  # a Monday the calendar does not cover yet
+    workday = WorkTime(WorkTimeConfig(), TZ).is_workday
+    assert evening.runs_on(date(2026, 12, 3), workday)  # an ordinary Thursday
+    assert not evening.runs_on(date(2026, 12, 4), workday)  # Friday is not listed
+    assert not evening.runs_on(date(2026, 10, 1), workday)  # National Day, a Thursday
+    assert evening.runs_on(date(2040, 10, 1), workday)  # a Monday the calendar does not cover yet
     _write(tmp_path / "t", "e.yaml", _doc({**EVENING, "skip_non_working_days": False}))
     every_week = _load(tmp_path / "t").evening
-    assert every_week is not None and every_week.runs_on(date(2026, 10, 1))
+    assert every_week is not None and every_week.runs_on(date(2026, 10, 1), workday)
 
 
 def test_at_is_aware_in_the_given_timezone(tmp_path: Path) -> None:

@@ -36,8 +36,13 @@ async def test_sla_counts_working_hours_only(sched: Scheduled) -> None:
     await sched.chat("zhang", group="丰仓小区群").say("/report 东门下水道堵了")
     await sched.at(when(7, 9, 59))  # the weekend does not count: Monday 08:30 + 1.5 h = 10:00
     assert len(sched.cards(1001)) == 1
+    staff = sched.chat("zhu", group="staffroom", network="other")
+    (listing,) = await staff.say("/tickets overdue")
+    assert "#1001" not in listing.text
     await sched.at(when(7, 10, 1))
     assert len(sched.cards(1001)) == 2 and "⏰ #1001" in sched.cards(1001)[-1]
+    (listing,) = await staff.say("/tickets overdue")
+    assert "#1001" in listing.text
 
 
 async def test_claimed_then_stale_then_not_fixed_reopens(sched: Scheduled) -> None:
@@ -100,7 +105,7 @@ async def test_morning_digest_on_working_days(sched: Scheduled) -> None:
     await sched.chat("zhang", group="丰仓小区群").say("/report 路灯不亮")
     await sched.at(when(2, 8, 31))
     digest = sched.texts(STAFF_ROOM)[-1]
-    assert "早报" in digest and "新问题 1 个 #1001" in digest and "超时未认领 1 个" in digest
+    assert "早报" in digest and "新问题 1 个 #1001" in digest and "超时 1 个 #1001" in digest
     await sched.at(when(5, 9))  # Saturday: no digest
     digests = [t for t in sched.texts(STAFF_ROOM) if "早报" in t]
     assert len(digests) == 3  # Wednesday, Thursday, Friday

@@ -528,7 +528,7 @@ class EveningJobs:
                 self.networks,
             )
         except TargetError as exc:
-            log.error("evening-service notice: unknown target %r", exc.target)
+            log.warning("evening-service notice not sent: %s", exc)
             return "failed"
         lang = self.settings.language
         slots = "、".join(

@@ -542,14 +542,6 @@ def _parse_broadcast(raw: Any, index: int, name: str, tz: tzinfo) -> BroadcastDe
             parse_cron(cron, tz)
         except CronError as exc:
             raise fields.error("cron", str(exc)) from exc
-        weekday_field = cron.split()[-1]
-        if any(c.isdigit() for c in weekday_field):
-            # Crontab counts Sunday as 0, APScheduler Monday: a number would be misread.
-            raise fields.error(
-                "cron",
-                f"write the weekday field {weekday_field!r} with names "
-                "(mon tue wed thu fri sat sun, e.g. mon-fri or sat,sun); numbers are ambiguous",
-            )
     else:
         at = _parse_at(fields, tz)
     return BroadcastDef(

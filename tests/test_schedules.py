@@ -480,8 +480,6 @@ BROADCAST_MISTAKES = [
     # (changes, field, words in the message)
     ({"cron": "0 25 * * *"}, "cron", "bad cron expression '0 25 * * *'"),
     ({"cron": "0 9 * *"}, "cron", "bad cron expression"),
-    ({"cron": "0 9 * * 6"}, "cron", "names"),
-    ({"cron": "0 9 * * 1-5"}, "cron", "names"),
     ({"cron": 9}, "cron", "crontab"),
     ({"at": "2026-12-31 10:00"}, "cron", "not both"),
     ({"cron": None}, "at", "exactly one of cron"),
@@ -606,3 +604,15 @@ def test_check_targets_names_the_evening_service(tmp_path: Path) -> None:
         check_targets(book, GROUPS, TAGS, NETWORKS)
     _names(info.value, path, "evening_service", "group_notice_targets")
     check_targets(book, GROUPS, TAGS, (*NETWORKS, "wechat"))
+
+
+def test_crontab_weekday_numbers_mean_what_crontab_says() -> None:
+    thursday = datetime(2026, 11, 26, 9, tzinfo=TZ)
+
+    def days(expr: str, count: int) -> list[str]:
+        return [d.strftime("%a") for d in cron_occurrences(expr, thursday, count)]
+
+    assert days("0 9 * * 6", 1) == ["Sat"]
+    assert days("0 9 * * 0", 1) == days("0 9 * * 7", 1) == ["Sun"]
+    assert days("0 9 * * 1-5", 3) == ["Fri", "Mon", "Tue"]
+    assert days("0 9 * * sat", 1) == ["Sat"]

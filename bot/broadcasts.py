@@ -359,7 +359,8 @@ class Broadcasts:
     async def _fire(self, plan: Plan, key: str, due: datetime, now: datetime) -> Outcome:
         assert self.dispatch is not None, "the app sets dispatch before the scheduler starts"
         lang = self.settings.language
-        if now - due > self.grace:
+        started = bool(self.store.outbox.with_prefix(f"{key}|"))  # a crash mid-broadcast
+        if now - due > self.grace and not started:
             log.warning("broadcast %s due %s missed (now %s)", plan.id, due, now)
             text = self.t(
                 lang,

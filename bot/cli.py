@@ -1,4 +1,4 @@
-"""The `yishiting` command line: run, chat, faq check/match/eval."""
+"""The `yishiting` command line: run, chat, doctor, faq, tickets and schedules."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bot.faq_source import FaqSource
 from bot.i18n import normalize_language
 from bot.matcher import FaqMatcher
 from bot.models import Role
+from bot.schedules import load_schedules
 from bot.store import Store
 from bot.text import TextAnalyzer
 from channels.base import Channel, ChannelError
@@ -292,6 +293,16 @@ async def _doctor(settings: Settings) -> int:
     except ConfigError as exc:
         ok = False
         _print(f"faq       FAILED  {exc}")
+    try:
+        book = load_schedules(settings.schedules_path, zone(settings.timezone))
+        evening = "evening service" if book.evening is not None else "no evening service"
+        _print(
+            f"schedules OK      {settings.schedules_path}: {evening}, "
+            f"{len(book.broadcasts)} broadcasts"
+        )
+    except ConfigError as exc:
+        ok = False
+        _print(f"schedules FAILED  {exc}")
     if not settings.data_dir.exists():
         _print(f"data      NEW     {settings.data_dir}/ will be created")
     else:

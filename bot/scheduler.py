@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -131,6 +132,17 @@ class Scheduler:
         self._by_record: dict[str, set[str]] = {}
         self._lock = asyncio.Lock()
         self._running = 0
+        self._job_function = self._fire_function()
+
+    def _fire_function(self) -> Callable[[str], Awaitable[None]]:
+        """What APScheduler calls: it inspects the signature of every job's callable when the
+        job is added, so the signature is computed once here (a third of a 10,000-job start)."""
+
+        async def fire(key: str) -> None:
+            await self._fire(key)
+
+        fire.__signature__ = inspect.signature(fire)  # type: ignore[attr-defined]
+        return fire
 
     # ---- planning -------------------------------------------------------------------------
 
@@ -188,7 +200,7 @@ class Scheduler:
         self._jobs[job.key] = job
         self._by_record.setdefault(job.record, set()).add(job.key)
         self._aps.add_job(
-            self._fire,
+            self._job_function,
             trigger=DateTrigger(run_date=job.at - offset, timezone=self.tz),
             args=[job.key],
             id=job.key,

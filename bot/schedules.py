@@ -580,12 +580,11 @@ def resolve_targets(
     network (that chat, even if it is not a group the bot knows). Anything else, and a
     compound or tag without a group chat, raises TargetError.
     """
-    found: list[Address] = []
+    found: dict[Address, None] = {}  # ordered, and a set: thousands of groups stay cheap
     for target in targets:
         for address in _resolve_one(target, groups, tags, networks):
-            if address not in found:
-                found.append(address)
-    return found
+            found.setdefault(address)
+    return list(found)
 
 
 def _group_address(key: str) -> Address:

@@ -94,6 +94,7 @@ class WorkTime:
         self._holidays = frozenset(config.extra_holidays)
         self._workdays = frozenset(config.extra_workdays)
         self._warned_years: set[int] = set()
+        self._calendar: dict[date, bool] = {}  # the package validates every date: ~35 µs a call
 
     # -- calendar -------------------------------------------------------------------------
 
@@ -105,6 +106,12 @@ class WorkTime:
             return True
         if day in self._holidays:
             return False
+        known = self._calendar.get(day)
+        if known is None:
+            known = self._calendar[day] = self._from_calendar(day)
+        return known
+
+    def _from_calendar(self, day: date) -> bool:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:

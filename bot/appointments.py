@@ -569,8 +569,7 @@ class EveningDays:
         at = self._time(record)
         if at is None:
             return []
-        store = self.jobs.store.jobs
-        since = store.last_due(record) or store.first_seen(record, now)
+        since = self.jobs.store.jobs.since(record, now)
         due = next_due(self.jobs.service_times(since, at), now)
         return [self._job(record, due)] if due is not None else []
 

@@ -334,7 +334,7 @@ class Broadcasts:
             if due is None or self.store.jobs.last_due(record) is not None:
                 return []
         else:
-            since = self.store.jobs.last_due(record) or self.store.jobs.first_seen(record, now)
+            since = self.store.jobs.since(record, now)
             due = next_due(_cron_times(plan.cron, since), now)
             if due is None:
                 return []

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, read_text
 from bot.i18n import LANGUAGES
 from bot.matcher import MatchSettings
 from bot.worktime import WorkTimeConfig
@@ -191,9 +191,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+        data = yaml.safe_load(read_text(path))
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError(str(path), f"bad YAML: {exc.problem}", line=line) from exc

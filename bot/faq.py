@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, read_text
 
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _ENTRY_KEYS = {"id", "category", "questions", "answer", "attachments", "keywords"}
@@ -46,14 +46,7 @@ class Faq:
 
 def load_faq(path: Path) -> Faq:
     """Read and validate a faq.yaml; any problem raises ConfigError naming file/entry/field."""
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(name, f"cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(name, f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from exc
-    return parse_faq(text, name, base_dir=path.parent)
+    return parse_faq(read_text(path), str(path), base_dir=path.parent)
 
 
 def parse_faq(text: str, name: str, base_dir: Path | None = None) -> Faq:

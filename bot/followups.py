@@ -245,9 +245,7 @@ class MorningDigest:
             day += timedelta(days=1)
 
     def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        since = self.store.jobs.last_due(self.record) or self.store.jobs.first_seen(
-            self.record, now
-        )
+        since = self.store.jobs.since(self.record, now)
         due = next_due(self.occurrences(since), now)
         return [self._job(due, since)] if due is not None else []
 

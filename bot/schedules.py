@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, read_text
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.models import Address
 from bot.scheduler import CronError, parse_cron
@@ -222,13 +222,7 @@ class _Loader(yaml.SafeLoader):
 
 
 def _read(path: Path) -> dict[str, Any]:
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(name, f"cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(name, f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from exc
+    name, text = str(path), read_text(path)
     try:
         data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

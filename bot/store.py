@@ -524,6 +524,10 @@ class JobLog:
         due = self._last.get(record)
         return datetime.fromisoformat(due) if due else None
 
+    def since(self, record: str, now: datetime) -> datetime:
+        """Where a recurring record's next occurrence is looked for: after the last handled."""
+        return self.last_due(record) or self.first_seen(record, now)
+
     def first_seen(self, record: str, now: datetime) -> datetime:
         """When a recurring record was first planned; registered durably on the first call."""
         if record not in self._first:

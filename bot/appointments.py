@@ -106,7 +106,7 @@ class Appointments:
         wanted = statuses or (BOOKED, ATTENDED, NOSHOW)
         return [
             Booking.from_doc(i, doc)
-            for i, doc in self.store.bookings.containing(f'"date":"{day.isoformat()}"')
+            for i, doc in self.store.bookings.where("date", day.isoformat())
             if doc["status"] in wanted
         ]
 
@@ -267,7 +267,7 @@ class Appointments:
         moved = ""
         replaces = state.get("replaces")
         if isinstance(replaces, int):
-            old = self._booking(replaces)
+            old = self.booking(replaces)
             if old is not None and old.person == sender.key and old.status == BOOKED:
                 old.status = CANCELLED
                 self.store.bookings.save(old.id, old.to_doc())
@@ -298,7 +298,7 @@ class Appointments:
 
     # ---- residents' bookings ----------------------------------------------------------------
 
-    def _booking(self, booking_id: int) -> Booking | None:
+    def booking(self, booking_id: int) -> Booking | None:
         doc = self.store.bookings.get(booking_id)
         return Booking.from_doc(booking_id, doc) if doc is not None else None
 
@@ -306,10 +306,8 @@ class Appointments:
         today = self.clock().date().isoformat()
         return [
             b
-            for i, doc in self.store.bookings.containing(f'"person":"{person}"')
-            if (b := Booking.from_doc(i, doc)).person == person
-            and b.status == BOOKED
-            and b.date >= today
+            for i, doc in self.store.bookings.where("person", person)
+            if (b := Booking.from_doc(i, doc)).status == BOOKED and b.date >= today
         ]
 
     async def _cmd_mybookings(self, turn: Turn, args: str) -> list[Outgoing]:
@@ -337,7 +335,7 @@ class Appointments:
         return out
 
     def _own_booking_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
-        booking = self._booking(parse_number(arg))
+        booking = self.booking(parse_number(arg))
         if booking is None or booking.person != turn.sender_key:
             raise UserError("error_unknown_action")
         if verb == "rebook":
@@ -396,7 +394,7 @@ class Appointments:
     def _mark(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
         if not turn.role.allows(Role.STAFF):
             raise UserError("error_permission", command=verb, role=self.t(turn.lang, "role_staff"))
-        booking = self._booking(parse_number(arg))
+        booking = self.booking(parse_number(arg))
         if booking is None:
             raise UserError("book_not_found", id=arg)
         if booking.status != BOOKED:
@@ -448,7 +446,7 @@ class EveningJobs:
 
     def all_jobs(self, now: datetime) -> Iterator[Job]:
         today = now.date().isoformat()
-        for i, doc in self.store.bookings.containing('"status":"booked"'):
+        for i, doc in self.store.bookings.where("status", BOOKED):
             if doc["date"] >= today:
                 yield from self._reminders(Booking.from_doc(i, doc))
 
@@ -459,7 +457,7 @@ class EveningJobs:
         return list(self.all_jobs(now))
 
     def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        booking = self.appointments._booking(int(record.partition(":")[2]))
+        booking = self.appointments.booking(int(record.partition(":")[2]))
         return list(self._reminders(booking)) if booking is not None else []
 
     def _reminders(self, booking: Booking) -> Iterator[Job]:
@@ -477,7 +475,7 @@ class EveningJobs:
         )
 
     async def _remind(self, booking_id: int, key: str, now: datetime) -> Outcome:
-        booking = self.appointments._booking(booking_id)
+        booking = self.appointments.booking(booking_id)
         slot = self.service.slot(booking.slot) if booking is not None else None
         if booking is None or slot is None or booking.status != BOOKED:
             return "skipped"

@@ -217,7 +217,7 @@ class Broadcasts:
                     targets=",".join(d.targets),
                 )
             )
-        for number, doc in self.store.broadcasts.containing('"status":"scheduled"'):
+        for number, doc in self.store.broadcasts.where("status", SCHEDULED):
             plan = Plan.of_record(number, doc)
             lines.append(
                 self.t(
@@ -271,7 +271,7 @@ class Broadcasts:
 
     def _send_late(self, turn: Turn, key: str) -> list[Outgoing]:
         """'Send now' under a missed-broadcast report: an ad-hoc copy, sent at once, once."""
-        if self.store.broadcasts.containing(f'"late_of":"{key}"'):
+        if self.store.broadcasts.where("late_of", key):
             raise UserError("broadcast_already_sent")
         plan = self._plan(key.split(":")[1], live=False)
         if plan is None:
@@ -317,7 +317,7 @@ class Broadcasts:
 
     def all_jobs(self, now: datetime) -> Iterator[Job]:
         ids = [d.id for d in self.book.broadcasts]
-        ids += [str(n) for n, _ in self.store.broadcasts.containing('"status":"scheduled"')]
+        ids += [str(n) for n, _ in self.store.broadcasts.where("status", SCHEDULED)]
         for broadcast_id in ids:
             yield from self.jobs_for(f"broadcast:{broadcast_id}", now)
 

@@ -228,10 +228,12 @@ class Scheduler:
 
     async def _run(self, key: str) -> None:
         job = self._jobs.get(key)
-        if job is None or self.log.done(key):
+        if job is None:
             return
         self._jobs.pop(key)
         self._by_record.get(job.record, set()).discard(key)
+        if self.log.done(key):  # planned again while it ran (its record changed meanwhile)
+            return
         now = self.clock()
         try:
             outcome = await job.run(now)

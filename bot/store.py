@@ -467,11 +467,13 @@ class RecordRepo:
         self._table.update(lambda stored: _replace_doc(stored, doc), doc_ids=[record_id])
         self._changed.add(record_id)
 
-    def containing(self, *fragments: str) -> list[tuple[int, dict[str, Any]]]:
-        """Records whose stored JSON contains any fragment (e.g. '"date":"2026-12-05"'), by id."""
-        raw = tuple(f.encode() for f in fragments) or (b"",)
+    def where(self, field: str, value: str) -> list[tuple[int, dict[str, Any]]]:
+        """Records whose `field` equals `value`, by id; only likely documents are decoded."""
+        fragment = (json.dumps(field) + ":" + json.dumps(value, ensure_ascii=False)).encode()
         return [
-            (doc_id, dict(doc)) for doc_id, doc in sorted(self._table.documents_containing(raw))
+            (doc_id, dict(doc))
+            for doc_id, doc in sorted(self._table.documents_containing((fragment,)))
+            if doc.get(field) == value
         ]
 
     def take_changed(self) -> set[int]:

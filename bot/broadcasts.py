@@ -165,7 +165,8 @@ class Broadcasts:
         try:
             chats = self.resolve(targets)
         except TargetError as exc:
-            raise UserError("broadcast_unknown_target", target=exc.target) from None
+            key_name, params = self._target_problem(exc)
+            raise UserError(key_name, **params) from None
         doc = {
             "author": turn.sender_key,
             "author_name": turn.sender_name,
@@ -195,6 +196,12 @@ class Broadcasts:
             Button(self.t(turn.lang, "broadcast_drop"), f"bc:drop:{number}"),
         )
         return [turn.reply(preview, buttons)]
+
+    def _target_problem(self, exc: TargetError) -> tuple[str, dict[str, str]]:
+        """The locale key and parameters that explain a target the bot cannot resolve."""
+        if exc.target == "all" and not self.known_groups():
+            return "broadcast_no_groups", {}
+        return "broadcast_unknown_target", {"target": exc.target}
 
     def _when(self, lang: str, plan: Plan) -> str:
         if plan.cron:
@@ -378,7 +385,8 @@ class Broadcasts:
         try:
             chats = self.resolve(plan.targets)
         except TargetError as exc:
-            text = self.t(lang, "broadcast_unknown_target", target=exc.target)
+            key_name, params = self._target_problem(exc)
+            text = self.t(lang, key_name, **params)
             await self.dispatch(f"{key}:report", [Outgoing(a, text) for a in self._report_to(plan)])
             self._finish(plan)
             return "failed"

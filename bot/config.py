@@ -110,7 +110,7 @@ class Settings(_Strict):
     dialogue_timeout_minutes: float = Field(default=30, gt=0)
     outbox_retry_seconds: float = Field(default=30, gt=0)
     schedules_dir: Path | None = None  # default ./schedules, else the bundled one
-    broadcast_grace_minutes: float = Field(default=30, ge=0)  # later than this: missed
+    broadcast_grace_minutes: float = Field(default=30, gt=0)  # later than this: missed
     # Messages per second the bot sends on each network for relays, reminders and broadcasts.
     send_rates: dict[str, float] = Field(default_factory=lambda: {"telegram": 20.0, "matrix": 5.0})
     work: WorkTimeConfig = WorkTimeConfig()

@@ -159,7 +159,7 @@ class Conversation:
         if msg.chat_kind is not ChatKind.PRIVATE:
             self.store.groups.seen(str(msg.chat), msg.chat_title)
         if role.allows(Role.STAFF):
-            self.store.people.remember_name(msg.sender.key, msg.sender.display_name)
+            self.store.people.remember_staff(msg.sender.key, msg.sender.display_name, role.value)
         return Turn(msg, role, lang, addressed)
 
     async def _dispatch(self, turn: Turn) -> list[Outgoing]:
@@ -470,8 +470,14 @@ class Conversation:
         key = str(address)
         if self.desk.is_staff_room(address) or key in self.settings.admin_chats:
             return True
-        return key in self.settings.roles.staff or key in self.settings.roles.admins
+        if key in self.settings.roles.staff or key in self.settings.roles.admins:
+            return True
+        return key in self.store.people.with_role(Role.STAFF.value, Role.ADMIN.value)
 
     def admin_addresses(self) -> list[Address]:
-        chats = self.settings.admin_chats or tuple(sorted(self.roles.admins()))
-        return [parse_address(key) for key in chats]
+        """`admin_chats`, else the admins' private chats: configured ones and those who have
+        spoken as admins on a trusted channel (the console)."""
+        if self.settings.admin_chats:
+            return [parse_address(key) for key in self.settings.admin_chats]
+        admins = self.roles.admins() | set(self.store.people.with_role(Role.ADMIN.value))
+        return [parse_address(key) for key in sorted(admins)]

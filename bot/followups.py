@@ -157,6 +157,9 @@ class TicketFollowups:
             text=ticket.text,
         )
         outs = [Outgoing(a, text) for a in self.admins()]
+        if not outs:
+            log.warning("#%d is overdue but no admin is known (roles.admins, admin_chats)", number)
+            return "no recipient"
         await self.dispatch(key, outs)
         return "sent"
 

@@ -143,10 +143,15 @@ class PeopleRepo:
     def set_language(self, person_key: str, language: str) -> None:
         self._put(person_key, language=language)
 
-    def remember_name(self, person_key: str, name: str) -> None:
-        """Keep display names of staff so `/assign 1024 小王` can find them; writes on change."""
-        if name and self.name(person_key) != name:
-            self._put(person_key, name=name)
+    def remember_staff(self, person_key: str, name: str, role: str) -> None:
+        """Keep staff's display names (`/assign 1024 小王`) and roles (a console admin gets the
+        admins' notices); writes only on a change."""
+        fields = {k: v for k, v in (("name", name), ("role", role)) if v}
+        if any(self._field(person_key, k) != v for k, v in fields.items()):
+            self._put(person_key, **fields)
+
+    def with_role(self, *roles: str) -> list[str]:
+        return sorted(key for key, (_, doc) in self._docs.items() if doc.get("role") in roles)
 
     def name(self, person_key: str) -> str | None:
         return self._field(person_key, "name")

@@ -65,3 +65,23 @@ def test_book_tonight_reminder_roster_and_a_cancelled_broadcast(tmp_path: Path) 
     assert any("今晚八点停电检修" in b for b in to_admin if "广播" in b)  # listed
     assert any("广播 1 已撤销" in b for b in to_admin)
     assert not any("停电检修" in b for h, b in printed if h == "群 丰仓小区群")
+
+
+def test_an_admin_who_spoke_in_the_console_gets_escalations(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            f":clock {a_monday_ahead()} 09:00",
+            ":as admin 朱书记",
+            ":dm",
+            "/broadcast now to all: 测试",  # no group known yet: said plainly
+            ":as resident 张大爷",
+            ":in 丰仓小区群",
+            "/report 3号楼路灯不亮",
+            ":clock +1d",
+        ]
+    )
+    result = yishiting("chat", "--data", str(tmp_path / "data"), stdin=script + "\n")
+    assert result.returncode == 0, result.stderr
+    to_admin = [body for header, body in blocks(result.stdout) if header == "私聊 朱书记"]
+    assert any("还没有可发的小区群" in b for b in to_admin)
+    assert any("⚠️ #1001" in b for b in to_admin)

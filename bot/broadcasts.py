@@ -19,7 +19,7 @@ from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
 from bot.outbox import Delivery, Dispatch
-from bot.scheduler import CronError, Job, Outcome, cron_occurrences, next_due, parse_cron
+from bot.scheduler import CronError, Job, Outcome, cron_occurrences, next_due
 from bot.schedules import BroadcastDef, ScheduleBook, TargetError, resolve_targets
 from bot.store import Store
 from bot.turn import Turn
@@ -141,27 +141,14 @@ class Broadcasts:
     # ---- admins in chat ---------------------------------------------------------------------
 
     async def _cmd_new(self, turn: Turn, args: str) -> list[Outgoing]:
+        """/broadcast …: validate everything, store a draft, and show a preview to confirm."""
         match = _COMMAND.match(args)
         parts = split_targets(match["rest"], self.networks()) if match else None
         if match is None or parts is None:
             raise UserError("error_usage", usage=Localized("usage_broadcast"))
         targets, text = parts
         now = self.clock()
-        at: datetime | None = now
-        cron = match["cron"]
-        if match["at"]:
-            try:
-                at = parse_clock(match["at"], now)
-            except ValueError:
-                raise UserError("broadcast_bad_time", text=match["at"]) from None
-            if at <= now:
-                raise UserError("broadcast_past", time=at.strftime("%m-%d %H:%M"))
-        if cron:
-            try:
-                parse_cron(cron, now.tzinfo or self.clock().tzinfo)  # type: ignore[arg-type]
-            except CronError as exc:
-                raise UserError("broadcast_bad_cron", error=str(exc)) from None
-            at = None
+        at, cron = self._parse_when(match["at"], match["cron"], now)
         try:
             chats = self.resolve(targets)
         except TargetError as exc:
@@ -174,28 +161,55 @@ class Broadcasts:
             "text": text,
             "lang": self.settings.language,
             "at": at.isoformat() if at else "",
-            "cron": cron or "",
+            "cron": cron,
             "urgent": bool(match["urgent"]),
             "status": DRAFT,
             "created": now.isoformat(timespec="seconds"),
         }
         number = self.store.broadcasts.add(doc)
-        preview = self.t(
+        return [self._preview(turn, number, doc, chats)]
+
+    @staticmethod
+    def _parse_when(
+        at_text: str | None, cron: str | None, now: datetime
+    ) -> tuple[datetime | None, str]:
+        """(`at`, '') for now or a time to come; (None, expression) for a recurring one."""
+        if cron:
+            try:
+                cron_occurrences(cron, now, 1)
+            except CronError as exc:
+                raise UserError("broadcast_bad_cron", error=str(exc)) from None
+            return None, cron
+        if not at_text:
+            return now, ""
+        try:
+            at = parse_clock(at_text, now)
+        except ValueError:
+            raise UserError("broadcast_bad_time", text=at_text) from None
+        if at <= now:
+            raise UserError("broadcast_past", time=at.strftime("%m-%d %H:%M"))
+        return at, ""
+
+    def _preview(
+        self, turn: Turn, number: int, doc: dict[str, Any], chats: list[Address]
+    ) -> Outgoing:
+        titles = self.store.groups.titles()
+        names = [titles.get(str(chat)) or chat.chat_id for chat in chats[:8]]
+        text = self.t(
             turn.lang,
             "broadcast_preview",
             id=number,
             when=self._when(turn.lang, Plan.of_record(number, doc)),
             count=len(chats),
-            chats="、".join(a.chat_id.removeprefix("g:").removeprefix("group:") for a in chats[:8])
-            + ("…" if len(chats) > 8 else ""),
+            chats="、".join(names) + ("…" if len(chats) > 8 else ""),
             urgent=self.t(turn.lang, "broadcast_urgent") if doc["urgent"] else "",
-            text=text,
+            text=doc["text"],
         )
         buttons = (
             Button(self.t(turn.lang, "broadcast_confirm"), f"bc:confirm:{number}"),
             Button(self.t(turn.lang, "broadcast_drop"), f"bc:drop:{number}"),
         )
-        return [turn.reply(preview, buttons)]
+        return turn.reply(text, buttons)
 
     def _target_problem(self, exc: TargetError) -> tuple[str, dict[str, str]]:
         """The locale key and parameters that explain a target the bot cannot resolve."""

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
-from functools import partial
-from itertools import islice
 from typing import Any
 
 from bot.commands import Command
 from bot.config import Settings
-from bot.desk import Handler, parse_address, parse_number
+from bot.desk import Handler, parse_number
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
-from bot.outbox import Dispatch
-from bot.scheduler import Job, Outcome, next_due
-from bot.schedules import EveningService, Slot, TargetError, resolve_targets
+from bot.schedules import EveningService, Slot
 from bot.store import Store
 from bot.turn import Turn
 from bot.worktime import WorkTime
@@ -177,7 +173,7 @@ class Appointments:
         self._save(turn, state)
         buttons = tuple(
             Button(
-                self.t(turn.lang, "book_slot_button", start=_hm(s.start), free=free),
+                self.t(turn.lang, "book_slot_button", start=hm(s.start), free=free),
                 f"b:slot:{s.id}",
             )
             for s, free in slots
@@ -282,8 +278,8 @@ class Appointments:
             "book_done",
             id=booking.id,
             day=self._day_label(lang, day),
-            start=_hm(slot.start),
-            end=_hm(slot.end),
+            start=hm(slot.start),
+            end=hm(slot.end),
             place=self._service().place,
             need=booking.service,
             before=self._duration(lang, self._service().reminders.resident_before),
@@ -318,7 +314,7 @@ class Appointments:
         service = self._service()
         for booking in mine:
             slot = service.slot(booking.slot)
-            start = _hm(slot.start) if slot else booking.slot
+            start = hm(slot.start) if slot else booking.slot
             text = self.t(
                 turn.lang,
                 "mybookings_line",
@@ -378,7 +374,7 @@ class Appointments:
                     lang,
                     "roster_line",
                     id=booking.id,
-                    start=_hm(slot.start) if slot else booking.slot,
+                    start=hm(slot.start) if slot else booking.slot,
                     name=booking.name,
                     need=booking.service,
                     status=self.t(lang, f"booking_{booking.status}"),
@@ -416,179 +412,8 @@ class Appointments:
         return out
 
 
-class EveningJobs:
-    """Jobs of the evening service: each booking's reminder ("booking:N"), and on service
-    days the staff roster and the notice to the compound groups ("evening:roster|notice")."""
-
-    prefix = "booking"
-
-    def __init__(
-        self,
-        *,
-        appointments: Appointments,
-        service: EveningService,
-        settings: Settings,
-        store: Store,
-        translate: Translator,
-        dispatch: Dispatch,
-        groups: Callable[[], Mapping[str, str]],
-        networks: Sequence[str],
-    ) -> None:
-        self.appointments = appointments
-        self.service = service
-        self.settings = settings
-        self.store = store
-        self.t = translate
-        self.dispatch = dispatch
-        self.groups = groups
-        self.networks = networks
-        self.days = EveningDays(self)
-
-    def all_jobs(self, now: datetime) -> Iterator[Job]:
-        today = now.date().isoformat()
-        for i, doc in self.store.bookings.where("status", BOOKED):
-            if doc["date"] >= today:
-                yield from self._reminders(Booking.from_doc(i, doc))
-
-    def changed_records(self) -> list[str]:
-        return [f"booking:{i}" for i in sorted(self.store.bookings.take_changed())]
-
-    def preview(self, now: datetime, count: int) -> list[Job]:
-        return list(self.all_jobs(now))
-
-    def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        booking = self.appointments.booking(int(record.partition(":")[2]))
-        return list(self._reminders(booking)) if booking is not None else []
-
-    def _reminders(self, booking: Booking) -> Iterator[Job]:
-        slot = self.service.slot(booking.slot)
-        if booking.status != BOOKED or slot is None:
-            return
-        start = self.appointments.starts_at(date.fromisoformat(booking.date), slot)
-        key = f"reminder:{booking.id}:day"
-        yield Job(
-            key,
-            f"booking:{booking.id}",
-            start - self.service.reminders.resident_before,
-            partial(self._remind, booking.id, key),
-            f"remind {booking.name} of booking {booking.id} ({booking.date} {_hm(slot.start)})",
-        )
-
-    async def _remind(self, booking_id: int, key: str, now: datetime) -> Outcome:
-        booking = self.appointments.booking(booking_id)
-        slot = self.service.slot(booking.slot) if booking is not None else None
-        if booking is None or slot is None or booking.status != BOOKED:
-            return "skipped"
-        start = self.appointments.starts_at(date.fromisoformat(booking.date), slot)
-        if now >= start:
-            log.warning("reminder for booking %d dropped: the appointment has begun", booking_id)
-            return "dropped"
-        text = self.t(
-            booking.lang,
-            "book_reminder",
-            id=booking.id,
-            start=_hm(slot.start),
-            place=self.service.place,
-            need=booking.service,
-        )
-        await self.dispatch(key, [Outgoing(booking.address, text)])
-        return "sent"
-
-    # ---- service days -------------------------------------------------------------------------
-
-    def service_times(self, after: datetime, at: time) -> Iterator[datetime]:
-        day = after.date()
-        for _ in range(3660):
-            when = datetime.combine(day, at, tzinfo=after.tzinfo)
-            if when > after and self.appointments.runs_on(day):
-                yield when
-            day += timedelta(days=1)
-
-    async def send_roster(self, key: str, due: datetime, now: datetime) -> Outcome:
-        day = due.date()
-        if now >= datetime.combine(day, self.service.slots[-1].end, tzinfo=due.tzinfo):
-            return "dropped"
-        lang = self.settings.language
-        text, buttons = self.appointments.roster(lang, day)
-        rooms = {room.chat for room in self.settings.staff_rooms}
-        await self.dispatch(key, [Outgoing(parse_address(c), text, buttons) for c in rooms])
-        return "sent"
-
-    async def send_notice(self, key: str, due: datetime, now: datetime) -> Outcome:
-        day = due.date()
-        if now >= datetime.combine(day, self.service.slots[0].start, tzinfo=due.tzinfo):
-            return "dropped"
-        try:
-            chats = resolve_targets(
-                self.service.group_notice_targets,
-                self.groups(),
-                self.settings.compound_tags,
-                self.networks,
-            )
-        except TargetError as exc:
-            log.warning("evening-service notice not sent: %s", exc)
-            return "failed"
-        lang = self.settings.language
-        slots = "、".join(
-            self.t(lang, "book_slot_button", start=_hm(s.start), free=free)
-            for s in self.service.slots
-            if (free := self.appointments.free_places(day, s)) > 0
-        )
-        text = self.service.group_notice_for(lang).format(
-            date=f"{day:%m-%d}",
-            weekday=self.t(lang, f"weekday_{day.weekday()}"),
-            place=self.service.place,
-            slots=slots or self.t(lang, "book_full_short"),
-        )
-        await self.dispatch(key, [Outgoing(chat, text) for chat in chats])
-        return "sent"
-
-
-class EveningDays:
-    """Records "evening:roster" and "evening:notice": once on each service day."""
-
-    prefix = "evening"
-
-    def __init__(self, jobs: EveningJobs) -> None:
-        self.jobs = jobs
-
-    def all_jobs(self, now: datetime) -> list[Job]:
-        return [j for r in ("evening:roster", "evening:notice") for j in self.jobs_for(r, now)]
-
-    def changed_records(self) -> list[str]:
-        return []
-
-    def _time(self, record: str) -> time | None:
-        reminders = self.jobs.service.reminders
-        kind = record.partition(":")[2]
-        return reminders.staff_roster_at if kind == "roster" else reminders.group_notice_at
-
-    def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        at = self._time(record)
-        if at is None:
-            return []
-        since = self.jobs.store.jobs.since(record, now)
-        due = next_due(self.jobs.service_times(since, at), now)
-        return [self._job(record, due)] if due is not None else []
-
-    def preview(self, now: datetime, count: int) -> list[Job]:
-        jobs = []
-        for record in ("evening:roster", "evening:notice"):
-            at = self._time(record)
-            if at is not None:
-                times = islice(self.jobs.service_times(now, at), count)
-                jobs += [self._job(record, due) for due in times]
-        return jobs
-
-    def _job(self, record: str, due: datetime) -> Job:
-        kind = record.partition(":")[2]
-        run = self.jobs.send_roster if kind == "roster" else self.jobs.send_notice
-        key = f"evening:{due.date().isoformat()}:{kind}"
-        label = "staff roster" if kind == "roster" else "notice to the compound groups"
-        return Job(key, record, due, partial(run, key, due), f"evening service: {label}")
-
-
-def _hm(moment: time) -> str:
+def hm(moment: time) -> str:
+    """18:30, as slots are shown."""
     return moment.strftime("%H:%M")
 
 

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from bot.appointments import BOOK, Appointments, EveningJobs
+from bot.appointments import BOOK, Appointments
 from bot.broadcasts import Broadcasts
 from bot.commands import PREFIXES, Command, CommandRegistry, ParsedCommand, parse_command
 from bot.config import Settings
 from bot.desk import Handler, TicketDesk, parse_address
 from bot.errors import Localized, UserError
+from bot.evening_jobs import EveningJobs
 from bot.faq import FaqEntry
 from bot.faq_source import FaqSource, ReloadResult
 from bot.flows import Dialogues

@@ -268,7 +268,7 @@ class Broadcasts:
         if not turn.role.allows(Role.ADMIN):
             raise UserError("error_permission", command=verb, role=self.t(turn.lang, "role_admin"))
         if verb == "late":
-            return self._send_late(turn, arg)
+            return self._send_late(turn, f"{self.prefix}:{arg}")
         number = parse_number(arg)
         doc = self.store.broadcasts.get(number)
         if doc is None or doc["status"] != DRAFT:
@@ -390,7 +390,9 @@ class Broadcasts:
                 due=due.strftime("%m-%d %H:%M"),
                 text=plan.text_for(lang, lang)[:60],
             )
-            button = Button(self.t(lang, "broadcast_send_now"), f"bc:late:{key}")
+            # the occurrence without the "broadcast:" prefix: Telegram buttons carry 64 bytes
+            occurrence = key.removeprefix(f"{self.prefix}:")
+            button = Button(self.t(lang, "broadcast_send_now"), f"bc:late:{occurrence}")
             await self.dispatch(
                 f"{key}:missed", [Outgoing(a, text, (button,)) for a in self._report_to(plan)]
             )

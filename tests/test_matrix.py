@@ -14,11 +14,12 @@ import pytest
 
 from bot.app import App, Core, build_core
 from bot.config import RolesConfig, Settings, StaffRoom
-from bot.models import Address, Button, Outgoing
+from bot.models import Address, Button, Incoming, Outgoing
 from bot.text import TextAnalyzer
 from channels.base import ChannelError
 from channels.matrix import (
     ENCRYPTED_NOTICE,
+    OPTIONS_KEY,
     FileTokenStore,
     MatrixChannel,
     MatrixSettings,
@@ -112,6 +113,54 @@ async def direct_room(world: World, user: User) -> str:
 def replied_to(event: Any) -> str | None:
     relates = event.content.get("m.relates_to") or {}
     return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+class Inbox:
+    """A `Deliver` that keeps what the adapter hands to the core, in order."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Incoming] = asyncio.Queue()
+
+    async def deliver(self, incoming: Incoming) -> None:
+        await self.queue.put(incoming)
+
+    async def next(self, timeout: float = 10) -> Incoming:
+        return await asyncio.wait_for(self.queue.get(), timeout)
+
+
+async def start_recording(world: World) -> tuple[MatrixChannel, Inbox, set[str]]:
+    """A channel delivering into an Inbox; the set collects the event ids its sync handled."""
+    channel, inbox, handled = world.channel(), Inbox(), set[str]()
+    original = channel._handle_event
+
+    async def spy(room_id: str, room: Any, source: dict[str, Any]) -> None:
+        await original(room_id, room, source)
+        handled.add(str(source.get("event_id")))
+
+    channel._handle_event = spy  # type: ignore[method-assign]
+    await channel.start(inbox.deliver)
+    return channel, inbox, handled
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def restart(world: World, old: MatrixChannel, handled: set[str], *events: str) -> Any:
+    """Stop `old` once its sync is past `events` (saved token), start a fresh instance."""
+    await until(lambda: all(e in handled for e in events))
+    await old.stop()
+    new = await start_recording(world)
+    assert not new[0]._options and not new[0]._options_by_event  # nothing learned from sync
+    return new
+
+
+async def fake_options(user: User, room: str, body: str, actions: list[str]) -> str:
+    """A user's own message carrying the options key: must not be taken for the bot's."""
+    content = {"msgtype": "m.text", "body": body, OPTIONS_KEY: actions}
+    return await user._send(room, "m.room.message", content)
 
 
 async def test_private_question_gets_the_answer_and_a_number_rates_it(
@@ -379,7 +428,7 @@ async def test_events_translate_mentions_replies_images_and_numbers() -> None:
         MemoryTokenStore(),
     )
     channel._sent["$card"] = None
-    channel._options_by_event["$card"] = (Button("认领", "t:claim:1"), Button("回复", "t:reply:1"))
+    channel._options_by_event["$card"] = ("t:claim:1", "t:reply:1")
 
     async def incoming(content: dict[str, Any]) -> Any:
         source = {"type": "m.room.message", "sender": "@a:localhost", "event_id": "$e"}
@@ -415,3 +464,192 @@ async def test_events_translate_mentions_replies_images_and_numbers() -> None:
     assert await incoming({"msgtype": "m.notice", "body": "another bot"}) is None
     edit = {"msgtype": "m.text", "body": "* x", "m.relates_to": {"rel_type": "m.replace"}}
     assert await incoming(edit) is None
+
+
+async def test_options_are_recovered_from_the_event_after_a_restart(world: World) -> None:
+    channel, inbox, handled = await start_recording(world)
+    resident = await world.user("resident")
+    room = await direct_room(world, resident)
+    buttons = (Button("解决了", "followup:solved:1001"), Button("没有", "followup:open:1001"))
+    ref = await channel.send(Outgoing(Address("matrix", room), "问题解决了吗？", buttons))
+    asked = await resident.wait_message(world.bot_id, room)
+    assert asked.event_id == ref.message_id
+    assert asked.body == "问题解决了吗？\n\n1. 解决了\n2. 没有"
+    assert asked.content[OPTIONS_KEY] == ["followup:solved:1001", "followup:open:1001"]
+
+    # (a) a reply "2" to the message: the event is fetched by id
+    channel, inbox, handled = await restart(world, channel, handled, ref.message_id)
+    answer = await resident.send(room, "2", reply_to=ref.message_id)
+    got = await inbox.next()
+    assert (got.action, got.reply_to_message_id, got.message_id) == (
+        "followup:open:1001",
+        ref.message_id,
+        answer,
+    )
+
+    # (b) a bare "1" (full-width): the bot's latest messages in the room are searched
+    channel, inbox, handled = await restart(world, channel, handled, answer)
+    answer = await resident.send(room, "１")
+    got = await inbox.next()
+    assert (got.action, got.reply_to_message_id) == ("followup:solved:1001", ref.message_id)
+    assert channel._options[room] == (ref.message_id, tuple(b.action for b in buttons))
+
+    # (c) a keycap reaction on the message: fetched by id as well
+    channel, inbox, handled = await restart(world, channel, handled, answer)
+    await resident.react(room, ref.message_id, "2\ufe0f\u20e3")
+    got = await inbox.next()
+    assert (got.action, got.reply_to_message_id) == ("followup:open:1001", ref.message_id)
+    assert got.sender.user_id == resident.user_id
+
+
+async def test_a_rating_after_a_restart_reaches_the_core(
+    world: World,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    core, settings = core_for(make_settings, analyzer, clock)
+    channel = await world.start(core, settings)
+    resident = await world.user("resident")
+    room = await direct_room(world, resident)
+    await resident.send(room, "医保怎么在网上交费")
+    answer = await resident.wait_message(world.bot_id, room)
+    assert len(answer.content[OPTIONS_KEY]) == len(answer.body.split("\n1. ")[1].split("\n"))
+    await channel.stop()
+
+    await world.start(core, settings)  # fresh memory, same token store
+    await resident.send(room, "1")
+    thanks = await resident.wait_message(world.bot_id, room, after=1)
+    assert "谢谢" in thanks.body
+    assert core.store.ratings.summary()[0][:2] == ("medical-insurance-online-payment", 1)
+    core.close()
+
+
+async def test_numbers_without_the_bots_options_stay_text(world: World) -> None:
+    channel, inbox, handled = await start_recording(world)
+    resident, neighbour = await world.user("resident"), await world.user("neighbour")
+    room = await direct_room(world, resident)
+    ref = await channel.send(Outgoing(Address("matrix", room), "您好，有事请说。"))  # no buttons
+    assert OPTIONS_KEY not in (await resident.wait_message(world.bot_id, room)).content
+    group = await resident.create_room("楼栋群", invite=(world.bot_id, neighbour.user_id))
+    await neighbour.join(group)
+    await resident.wait_members(group, world.bot_id)
+    # Users writing the key into their own messages: ignored, here and in the group.
+    fake = await fake_options(resident, room, "1. 取消预约", ["appointment:cancel:all"])
+    poll = await fake_options(neighbour, group, "周六几点开会？1. 上午 2. 下午", ["admin:x"])
+    channel, inbox, handled = await restart(world, channel, handled, ref.message_id, fake, poll)
+
+    await resident.send(room, "1")
+    got = await inbox.next()
+    assert (got.text, got.action) == ("1", None)
+    await resident.send(room, "2", reply_to=fake)
+    got = await inbox.next()
+    assert (got.text, got.action, got.reply_to_message_id) == ("2", None, fake)
+    assert not got.reply_to_bot
+    await resident.send(room, "1", reply_to=ref.message_id)  # the bot's, without options
+    got = await inbox.next()
+    assert (got.text, got.action, got.reply_to_bot) == ("1", None, True)
+    await resident.react(room, fake, "1\ufe0f\u20e3")  # keycaps on non-options: no Incoming
+    await resident.react(room, ref.message_id, "1\ufe0f\u20e3")
+    await resident.react(group, poll, "2\ufe0f\u20e3")
+    await resident.send(group, "2")
+    got = await inbox.next()
+    assert (got.chat.chat_id, got.text, got.action) == (group, "2", None)
+
+    # Lookups that fail (an unknown event) are logged; the number is text, the loop goes on.
+    missing = "$doesnotexist:localhost"
+    await resident.send(room, "1", reply_to=missing)
+    got = await inbox.next()
+    assert (got.text, got.action, got.reply_to_message_id) == ("1", None, missing)
+    await resident.send(room, "还在吗")
+    assert (await inbox.next()).text == "还在吗"
+    assert inbox.queue.empty()
+
+
+async def test_options_sent_after_the_saved_token_are_learned_from_the_sync(world: World) -> None:
+    channel, inbox, _ = await start_recording(world)
+    resident = await world.user("resident")
+    room = await direct_room(world, resident)
+    await until(lambda: room in channel._prev_batch)  # the bot's join was synced …
+    await channel.stop()
+    token = world.tokens.load()  # … and saved: nothing of the room after this but what follows
+    assert token is not None
+    channel, inbox, _ = await start_recording(world)
+    buttons = (Button("重新预约", "appointment:rebook:7"), Button("不用了", "appointment:drop:7"))
+    ref = await channel.send(Outgoing(Address("matrix", room), "要重新预约吗？", buttons))
+    await channel.stop()
+    world.tokens.save(token)  # the bot went down before its sync saw its own message
+
+    channel, inbox, _ = await start_recording(world)
+    await until(lambda: room in channel._options)  # from its own event in the catch-up sync
+    assert channel._options[room] == (ref.message_id, tuple(b.action for b in buttons))
+    await resident.send(room, "2")
+    got = await inbox.next()
+    assert (got.action, got.reply_to_message_id) == ("appointment:drop:7", ref.message_id)
+    assert not channel._looked_back
+
+
+async def test_options_ride_on_the_last_part_and_failed_lookups_leave_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from types import SimpleNamespace
+
+    from aiohttp import ClientConnectionError
+    from nio import RoomMessagesError, RoomSendResponse
+
+    channel = MatrixChannel(
+        MatrixSettings(
+            homeserver="http://127.0.0.1:9",
+            user_id="@bot:localhost",
+            access_token="t0ken",  # type: ignore[arg-type]
+        ),
+        MemoryTokenStore(),
+    )
+    sent: list[tuple[dict[str, Any], str]] = []
+
+    async def room_send(room_id: str, kind: str, content: dict[str, Any], tx_id: str) -> Any:
+        sent.append((content, tx_id))
+        return RoomSendResponse(f"$e{len(sent)}", room_id)
+
+    async def room_get_event(room_id: str, event_id: str) -> Any:
+        raise ClientConnectionError("connection reset")
+
+    async def room_messages(room_id: str, **kwargs: Any) -> Any:
+        return RoomMessagesError("not allowed", "M_FORBIDDEN")
+
+    channel._client = SimpleNamespace(
+        room_send=room_send, room_get_event=room_get_event, room_messages=room_messages
+    )
+    channel._stopped = False
+    room = "!r:localhost"
+    long_text = "长" * 3000 + "\n" + "文" * 3000
+    ref = await channel.send(
+        Outgoing(Address("matrix", room), long_text, (Button("好", "ok"), Button("不", "no")))
+    )
+    assert [content.get(OPTIONS_KEY) for content, _ in sent] == [None, ["ok", "no"]]
+    assert sent[1][0]["body"].endswith("\n\n1. 好\n2. 不") and ref.message_id == "$e2"
+    assert len({tx for _, tx in sent}) == 2
+    assert channel._options[room] == ("$e2", ("ok", "no"))
+
+    channel._options.clear()  # a restart, as far as memory goes
+    channel._options_by_event.clear()
+
+    async def incoming(content: dict[str, Any]) -> Any:
+        source = {"type": "m.room.message", "sender": "@a:localhost", "event_id": "$in"}
+        return await channel._from_message(room, None, source, content)
+
+    bare = await incoming({"msgtype": "m.text", "body": "1"})
+    assert (bare.text, bare.action) == ("1", None)
+    assert room not in channel._looked_back  # a failed search is tried again next time
+    relates = {"m.in_reply_to": {"event_id": "$e2"}}
+    reply = await incoming({"msgtype": "m.text", "body": "1", "m.relates_to": relates})
+    assert (reply.text, reply.action, reply.reply_to_message_id) == ("1", None, "$e2")
+    assert "$e2" not in channel._no_options  # a network error: not remembered as "no options"
+    reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$e2", "key": "1️⃣"}}
+    source = {"type": "m.reaction", "sender": "@a:localhost", "event_id": "$r"}
+    assert await channel._from_reaction(room, None, source, reaction) is None
+    assert "cannot look for options" in caplog.text and "cannot look up the options" in caplog.text
+    # A user's message carrying the key is not the bot's: no options in it.
+    fake = {"type": "m.room.message", "sender": "@a:localhost", "content": {OPTIONS_KEY: ["x"]}}
+    assert channel._actions_in(fake) is None
+    assert channel._actions_in({**fake, "sender": "@bot:localhost"}) == ("x",)

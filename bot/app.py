@@ -132,10 +132,11 @@ class App:
         now = self.core.conversation.clock()
         worktime = self.core.worktime
         for out in outs:
-            quiet = not urgent and worktime.is_quiet(now)
-            held = worktime.after_quiet(now) if quiet and not self._staff(out) else None
+            considerate = not urgent and not self._staff(out)  # keeps quiet hours
+            held = worktime.after_quiet(now) if considerate and worktime.is_quiet(now) else None
             record = f"{key}|{out.to}"
-            if self.core.outbox.enqueue(record, out, not_before=held) and held is None:
+            added = self.core.outbox.enqueue(record, out, not_before=held, quiet=considerate)
+            if added and held is None:
                 await self.relay(record, out)
         return self.core.outbox.deliveries(f"{key}|")
 
@@ -199,7 +200,10 @@ class App:
         channel = self.channels.get(out.to.channel)
         if channel is None:
             raise ChannelError(f"no channel {out.to.channel!r} is running", retryable=True)
-        return await channel.send(out)
+        try:  # a send that hangs must not stall every job and retry behind it
+            return await asyncio.wait_for(channel.send(out), self.settings.send_timeout_seconds)
+        except TimeoutError:
+            raise ChannelError("the network did not answer in time", retryable=True) from None
 
     def _after_send(self, out: Outgoing, ref: SentRef) -> None:
         if out.tag is not None:
@@ -208,8 +212,12 @@ class App:
     async def flush_outbox(self, *, at_start: bool = False) -> None:
         """Send what is due: after a crash, a network coming back, or quiet hours ending.
 
-        At start every pending message is tried at once, whatever its retry pause.
+        At start every pending message is tried at once, whatever its retry pause; but a
+        scheduled message for residents found pending at night waits for the morning.
         """
+        now, worktime = self.core.conversation.clock(), self.core.worktime
+        if worktime.is_quiet(now):
+            self.core.outbox.hold_quiet(until=worktime.after_quiet(now))
         for key, out in self.core.outbox.pending(now_or_never=at_start):
             if self.core.outbox.is_due(key):  # a concurrent round may have sent it meanwhile
                 await self.relay(key, out)

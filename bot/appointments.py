@@ -107,7 +107,8 @@ class Appointments:
         ]
 
     def free_places(self, day: date, slot: Slot) -> int:
-        taken = sum(1 for b in self.bookings_on(day, BOOKED) if b.slot == slot.id)
+        """Places left: a booking keeps its place once staff marked it attended or no-show."""
+        taken = sum(1 for b in self.bookings_on(day) if b.slot == slot.id)
         return max(slot.capacity - taken, 0)
 
     def open_slots(self, day: date) -> list[tuple[Slot, int]]:
@@ -207,6 +208,8 @@ class Appointments:
             return self._mark(turn, verb, arg)
         if verb in ("cancel", "move", "rebook"):
             return self._own_booking_action(turn, verb, arg)
+        if verb == "done":  # "不用了" under the no-show question
+            return [turn.reply(self.t(turn.lang, "book_no_thanks_ack"))]
         state = self.store.dialogues.get(turn.sender_key, "private")
         if state is None or state.get("flow") != BOOK:
             raise UserError("error_unknown_action")
@@ -244,6 +247,13 @@ class Appointments:
         ):
             state["step"] = "slot"
             return [turn.reply(self.t(turn.lang, "book_slot_taken")), *self._ask_slot(turn, state)]
+        replaces = state.get("replaces")
+        if any(
+            b.date == day.isoformat() and b.slot == slot.id and b.id != replaces
+            for b in self.upcoming_of(turn.sender_key)
+        ):
+            self.store.dialogues.clear(turn.sender_key, "private")
+            return [turn.reply(self.t(turn.lang, "book_already", start=hm(slot.start)))]
         self.store.dialogues.clear(turn.sender_key, "private")
         sender = turn.msg.sender
         booking = Booking(
@@ -261,7 +271,6 @@ class Appointments:
         )
         booking.id = self.store.bookings.add(booking.to_doc())
         moved = ""
-        replaces = state.get("replaces")
         if isinstance(replaces, int):
             old = self.booking(replaces)
             if old is not None and old.person == sender.key and old.status == BOOKED:
@@ -389,7 +398,7 @@ class Appointments:
 
     def _mark(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
         if not turn.role.allows(Role.STAFF):
-            raise UserError("error_permission", command=verb, role=self.t(turn.lang, "role_staff"))
+            raise UserError("error_permission_button", role=Localized("role_staff"))
         booking = self.booking(parse_number(arg))
         if booking is None:
             raise UserError("book_not_found", id=arg)

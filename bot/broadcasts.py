@@ -44,12 +44,22 @@ def split_targets(rest: str, networks: set[str]) -> tuple[tuple[str, ...], str] 
     """
     for match in re.finditer(r"[:：]", rest):
         token = _TARGET_SEPARATORS.split(rest[: match.start()])[-1]
-        if match.group() == ":" and (token in networks or token[:1] in "!@#"):
+        if match.group() == ":" and _inside_chat_id(token, networks):
             continue
         targets = tuple(t for t in _TARGET_SEPARATORS.split(rest[: match.start()]) if t)
         text = rest[match.end() :].strip()
         return (targets, text) if targets and text else None
     return None
+
+
+def _inside_chat_id(token: str, networks: set[str]) -> bool:
+    """Is a colon right after `token` part of a chat id ('telegram:…', 'matrix:!room:server')?"""
+    if token in networks:
+        return True
+    network, colon, chat = token.partition(":")
+    if colon:
+        return network in networks and chat[:1] in "!@#" and ":" not in chat
+    return bool(token) and token[0] in "!@#"  # a bare Matrix id; rejected as a target later
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class Plan:
     at: datetime | None = None
     cron: str | None = None
     report_to: str = ""  # the admin who made it ('' = every admin chat)
+    immediate: bool = False  # an admin's "now"
 
     @classmethod
     def of_definition(cls, d: BroadcastDef) -> Plan:
@@ -79,6 +90,7 @@ class Plan:
             at,
             doc.get("cron") or None,
             str(doc["author"]),
+            doc.get("when") == "now",
         )
 
     def text_for(self, lang: str, default: str) -> str:
@@ -86,12 +98,7 @@ class Plan:
 
 
 class Broadcasts:
-    """Everything about broadcasts: /broadcast, /broadcasts, /cancel N, and their jobs.
-
-    Jobs are records "broadcast:{id}"; each occurrence has the key "broadcast:{id}:{time}".
-    """
-
-    prefix = "broadcast"
+    """Admins' broadcasts in chat (/broadcast, /broadcasts, /cancel N), targets, reports."""
 
     def __init__(
         self,
@@ -110,7 +117,6 @@ class Broadcasts:
         self.clock = clock
         self.admins = admins
         self.grace = timedelta(minutes=settings.broadcast_grace_minutes)
-        self.dispatch: Dispatch | None = None  # set by the app, which owns the router
 
     def commands(self) -> list[tuple[Command, Handler]]:
         return [
@@ -121,13 +127,16 @@ class Broadcasts:
     # ---- targets ----------------------------------------------------------------------------
 
     def known_groups(self) -> dict[str, str]:
-        """Group chats by 'channel:chat_id' → compound: configured ones, then ones seen."""
+        """Group chats by 'channel:chat_id' → compound: the configured `groups:`, or when none
+        are configured, the groups the bot has seen (staff rooms excepted)."""
+        if self.settings.groups:
+            return dict(self.settings.groups)
         staff = {room.chat for room in self.settings.staff_rooms}
-        groups = dict(self.settings.groups)
-        for chat, title in self.store.groups.titles().items():
-            if chat not in groups and chat not in staff:
-                groups[chat] = compound_from_title(title)
-        return groups
+        return {
+            chat: compound_from_title(title)
+            for chat, title in self.store.groups.titles().items()
+            if chat not in staff
+        }
 
     def networks(self) -> set[str]:
         keys = [*self.settings.groups, *(r.chat for r in self.settings.staff_rooms)]
@@ -152,7 +161,7 @@ class Broadcasts:
         try:
             chats = self.resolve(targets)
         except TargetError as exc:
-            key_name, params = self._target_problem(exc)
+            key_name, params = self.target_problem(exc)
             raise UserError(key_name, **params) from None
         doc = {
             "author": turn.sender_key,
@@ -165,6 +174,7 @@ class Broadcasts:
             "urgent": bool(match["urgent"]),
             "status": DRAFT,
             "created": now.isoformat(timespec="seconds"),
+            "when": "cron" if cron else ("at" if match["at"] else "now"),
         }
         number = self.store.broadcasts.add(doc)
         return [self._preview(turn, number, doc, chats)]
@@ -201,7 +211,7 @@ class Broadcasts:
             id=number,
             when=self._when(turn.lang, Plan.of_record(number, doc)),
             count=len(chats),
-            chats="、".join(names) + ("…" if len(chats) > 8 else ""),
+            chats=self.t(turn.lang, "list_separator").join(names) + ("…" if len(chats) > 8 else ""),
             urgent=self.t(turn.lang, "broadcast_urgent") if doc["urgent"] else "",
             text=doc["text"],
         )
@@ -211,7 +221,7 @@ class Broadcasts:
         )
         return turn.reply(text, buttons)
 
-    def _target_problem(self, exc: TargetError) -> tuple[str, dict[str, str]]:
+    def target_problem(self, exc: TargetError) -> tuple[str, dict[str, str]]:
         """The locale key and parameters that explain a target the bot cannot resolve."""
         if exc.target == "all" and not self.known_groups():
             return "broadcast_no_groups", {}
@@ -222,7 +232,7 @@ class Broadcasts:
             upcoming = cron_occurrences(plan.cron, self.clock(), 1)
             first = upcoming[0].strftime("%m-%d %H:%M") if upcoming else "-"
             return self.t(lang, "broadcast_when_cron", cron=plan.cron, next=first)
-        if plan.at is None or plan.at <= self.clock() + timedelta(seconds=5):
+        if plan.at is None or plan.immediate:
             return self.t(lang, "broadcast_when_now")
         return plan.at.strftime("%m-%d %H:%M")
 
@@ -266,9 +276,9 @@ class Broadcasts:
 
     def on_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
         if not turn.role.allows(Role.ADMIN):
-            raise UserError("error_permission", command=verb, role=self.t(turn.lang, "role_admin"))
+            raise UserError("error_permission_button", role=Localized("role_admin"))
         if verb == "late":
-            return self._send_late(turn, f"{self.prefix}:{arg}")
+            return self._send_late(turn, f"broadcast:{arg}")
         number = parse_number(arg)
         doc = self.store.broadcasts.get(number)
         if doc is None or doc["status"] != DRAFT:
@@ -277,9 +287,13 @@ class Broadcasts:
             return self.cancel(turn, str(number))
         if verb != "confirm":
             raise UserError("error_unknown_action")
+        now = self.clock()
+        if doc.get("when") == "now":
+            doc["at"] = now.isoformat()  # confirmed a little after it was written
+        elif doc["at"] and datetime.fromisoformat(doc["at"]) <= now:
+            at = datetime.fromisoformat(doc["at"])
+            raise UserError("broadcast_past", time=at.strftime("%m-%d %H:%M"))
         doc["status"] = SCHEDULED
-        if doc["at"] and datetime.fromisoformat(doc["at"]) < self.clock():
-            doc["at"] = self.clock().isoformat()  # "now", confirmed a little later
         self.store.broadcasts.save(number, doc)
         plan = Plan.of_record(number, doc)
         return [
@@ -294,7 +308,7 @@ class Broadcasts:
         """'Send now' under a missed-broadcast report: an ad-hoc copy, sent at once, once."""
         if self.store.broadcasts.where("late_of", key):
             raise UserError("broadcast_already_sent")
-        plan = self._plan(key.split(":")[1], live=False)
+        plan = self.plan(key.split(":")[1], live=False)
         if plan is None:
             raise UserError("error_unknown_action")
         now = self.clock()
@@ -311,6 +325,7 @@ class Broadcasts:
                 "status": SCHEDULED,
                 "created": now.isoformat(timespec="seconds"),
                 "late_of": key,
+                "when": "now",
             }
         )
         return [
@@ -324,9 +339,7 @@ class Broadcasts:
             )
         ]
 
-    # ---- jobs -------------------------------------------------------------------------------
-
-    def _plan(self, broadcast_id: str, *, live: bool = True) -> Plan | None:
+    def plan(self, broadcast_id: str, *, live: bool = True) -> Plan | None:
         """The plan of a schedules/ id or a record number (only a scheduled one if `live`)."""
         if broadcast_id.isdigit():
             doc = self.store.broadcasts.get(int(broadcast_id))
@@ -336,91 +349,7 @@ class Broadcasts:
         definition = self.book.broadcast(broadcast_id)
         return Plan.of_definition(definition) if definition is not None else None
 
-    def all_jobs(self, now: datetime) -> Iterator[Job]:
-        ids = [d.id for d in self.book.broadcasts]
-        ids += [str(n) for n, _ in self.store.broadcasts.where("status", SCHEDULED)]
-        for broadcast_id in ids:
-            yield from self.jobs_for(f"broadcast:{broadcast_id}", now)
-
-    def changed_records(self) -> list[str]:
-        return [f"broadcast:{n}" for n in sorted(self.store.broadcasts.take_changed())]
-
-    def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        plan = self._plan(record.partition(":")[2])
-        if plan is None:
-            return []
-        due: datetime | None
-        if plan.cron is None:
-            due = plan.at
-            if due is None or self.store.jobs.last_due(record) is not None:
-                return []
-        else:
-            since = self.store.jobs.since(record, now)
-            due = next_due(_cron_times(plan.cron, since), now)
-            if due is None:
-                return []
-        return [self._job(record, plan, due)]
-
-    def preview(self, now: datetime, count: int) -> list[Job]:
-        jobs = []
-        for job in self.all_jobs(now):
-            plan = self._plan(job.record.partition(":")[2])
-            if plan is not None and plan.cron is not None:
-                times = islice(_cron_times(plan.cron, now), count)
-                jobs += [self._job(job.record, plan, due) for due in times]
-            else:
-                jobs.append(job)
-        return jobs
-
-    def _job(self, record: str, plan: Plan, due: datetime) -> Job:
-        key = f"broadcast:{plan.id}:{due.strftime('%Y-%m-%dT%H:%M')}"
-        label = f"broadcast {plan.id} to {','.join(plan.targets)}"
-        return Job(key, record, due, partial(self._fire, plan, key, due), label)
-
-    async def _fire(self, plan: Plan, key: str, due: datetime, now: datetime) -> Outcome:
-        assert self.dispatch is not None, "the app sets dispatch before the scheduler starts"
-        lang = self.settings.language
-        started = bool(self.store.outbox.with_prefix(f"{key}|"))  # a crash mid-broadcast
-        if now - due > self.grace and not started:
-            log.warning("broadcast %s due %s missed (now %s)", plan.id, due, now)
-            text = self.t(
-                lang,
-                "broadcast_missed",
-                id=plan.id,
-                due=due.strftime("%m-%d %H:%M"),
-                text=plan.text_for(lang, lang)[:60],
-            )
-            # the occurrence without the "broadcast:" prefix: Telegram buttons carry 64 bytes
-            occurrence = key.removeprefix(f"{self.prefix}:")
-            button = Button(self.t(lang, "broadcast_send_now"), f"bc:late:{occurrence}")
-            await self.dispatch(
-                f"{key}:missed", [Outgoing(a, text, (button,)) for a in self._report_to(plan)]
-            )
-            self._finish(plan)
-            return "missed"
-        try:
-            chats = self.resolve(plan.targets)
-        except TargetError as exc:
-            key_name, params = self._target_problem(exc)
-            text = self.t(lang, key_name, **params)
-            await self.dispatch(f"{key}:report", [Outgoing(a, text) for a in self._report_to(plan)])
-            self._finish(plan)
-            return "failed"
-        outs = [Outgoing(chat, plan.text_for(lang, lang)) for chat in chats]
-        deliveries = await self.dispatch(key, outs, urgent=plan.urgent)
-        report = self.report(lang, plan.id, deliveries)
-        await self.dispatch(f"{key}:report", [Outgoing(a, report) for a in self._report_to(plan)])
-        self._finish(plan)
-        return "sent"
-
-    def _finish(self, plan: Plan) -> None:
-        if plan.id.isdigit() and plan.cron is None:
-            doc = self.store.broadcasts.get(int(plan.id))
-            if doc is not None:
-                doc["status"] = DONE
-                self.store.broadcasts.save(int(plan.id), doc)
-
-    def _report_to(self, plan: Plan) -> list[Address]:
+    def report_to(self, plan: Plan) -> list[Address]:
         return [parse_address(plan.report_to)] if plan.report_to else self.admins()
 
     def report(self, lang: str, broadcast_id: str, deliveries: list[Delivery]) -> str:
@@ -451,6 +380,118 @@ class Broadcasts:
         if held:
             lines.append(self.t(lang, "broadcast_report_held", time=held[0].next_try[11:16]))
         return "\n".join(lines)
+
+
+class BroadcastJobs:
+    """Jobs of records "broadcast:{id}": one per occurrence, "broadcast:{id}:{time}"."""
+
+    prefix = "broadcast"
+
+    def __init__(self, broadcasts: Broadcasts, dispatch: Dispatch) -> None:
+        self.broadcasts = broadcasts
+        self.store = broadcasts.store
+        self.dispatch = dispatch
+        self.lang = broadcasts.settings.language
+
+    def all_jobs(self, now: datetime) -> Iterator[Job]:
+        ids = [d.id for d in self.broadcasts.book.broadcasts]
+        ids += [str(n) for n, _ in self.store.broadcasts.where("status", SCHEDULED)]
+        for broadcast_id in ids:
+            yield from self.jobs_for(f"{self.prefix}:{broadcast_id}", now)
+
+    def changed_records(self) -> list[str]:
+        return [f"{self.prefix}:{n}" for n in sorted(self.store.broadcasts.take_changed())]
+
+    def jobs_for(self, record: str, now: datetime) -> list[Job]:
+        plan = self.broadcasts.plan(record.partition(":")[2])
+        if plan is None:
+            return []
+        due: datetime | None
+        if plan.cron is not None:
+            since = self.store.jobs.since(record, now).astimezone(now.tzinfo)
+            due = next_due(_cron_times(plan.cron, since), now)
+        elif self.store.jobs.last_due(record) is not None:
+            due = None  # a one-off that ran
+        else:
+            due = plan.at
+            first_seen = self.store.jobs.first_seen(record, now)
+            if (
+                due is not None
+                and not plan.id.isdigit()
+                and due < first_seen - self.broadcasts.grace
+            ):
+                log.info("broadcast %s: its time had passed when it was added; skipped", plan.id)
+                due = None
+        return [self._job(record, plan, due)] if due is not None else []
+
+    def preview(self, now: datetime, count: int) -> list[Job]:
+        jobs = []
+        for job in self.all_jobs(now):
+            plan = self.broadcasts.plan(job.record.partition(":")[2])
+            if plan is not None and plan.cron is not None:
+                times = islice(_cron_times(plan.cron, now), count)
+                jobs += [self._job(job.record, plan, due) for due in times]
+            else:
+                jobs.append(job)
+        return jobs
+
+    def _job(self, record: str, plan: Plan, due: datetime) -> Job:
+        key = f"{self.prefix}:{plan.id}:{due.strftime('%Y-%m-%dT%H:%M')}"
+        label = f"broadcast {plan.id} to {','.join(plan.targets)}"
+        return Job(key, record, due, partial(self._fire, plan.id, key, due), label)
+
+    async def _fire(self, broadcast_id: str, key: str, due: datetime, now: datetime) -> Outcome:
+        plan = self.broadcasts.plan(broadcast_id)  # as it is now: it may have been cancelled
+        if plan is None:
+            return "skipped"
+        started = bool(self.store.outbox.with_prefix(f"{key}|"))  # a crash mid-broadcast
+        if now - due > self.broadcasts.grace and not started:
+            await self._missed(plan, key, due)
+            outcome = "missed"
+        else:
+            outcome = await self._send(plan, key)
+        self._finish(plan)
+        return outcome
+
+    async def _missed(self, plan: Plan, key: str, due: datetime) -> None:
+        log.warning("broadcast %s due %s missed", plan.id, due)
+        text = self.broadcasts.t(
+            self.lang,
+            "broadcast_missed",
+            id=plan.id,
+            due=due.strftime("%m-%d %H:%M"),
+            text=plan.text_for(self.lang, self.lang)[:60],
+        )
+        # the occurrence without the "broadcast:" prefix: Telegram buttons carry 64 bytes
+        occurrence = key.removeprefix(f"{self.prefix}:")
+        button = Button(self.broadcasts.t(self.lang, "broadcast_send_now"), f"bc:late:{occurrence}")
+        admins = self.broadcasts.report_to(plan)
+        await self.dispatch(f"{key}:missed", [Outgoing(a, text, (button,)) for a in admins])
+
+    async def _send(self, plan: Plan, key: str) -> Outcome:
+        admins = self.broadcasts.report_to(plan)
+        try:
+            chats = self.broadcasts.resolve(plan.targets)
+        except TargetError as exc:
+            key_name, params = self.broadcasts.target_problem(exc)
+            text = self.broadcasts.t(self.lang, key_name, **params)
+            await self.dispatch(f"{key}:report", [Outgoing(a, text) for a in admins])
+            return "failed"
+        text = plan.text_for(self.lang, self.lang)
+        deliveries = await self.dispatch(
+            key, [Outgoing(chat, text) for chat in chats], urgent=plan.urgent
+        )
+        report = self.broadcasts.report(self.lang, plan.id, deliveries)
+        await self.dispatch(f"{key}:report", [Outgoing(a, report) for a in admins])
+        return "sent"
+
+    def _finish(self, plan: Plan) -> None:
+        """An admin's one-off broadcast is done once it ran (a cancelled one stays cancelled)."""
+        if plan.id.isdigit() and plan.cron is None:
+            doc = self.store.broadcasts.get(int(plan.id))
+            if doc is not None and doc["status"] == SCHEDULED:
+                doc["status"] = DONE
+                self.store.broadcasts.save(int(plan.id), doc)
 
 
 def _cron_times(expr: str, since: datetime) -> Iterator[datetime]:

@@ -29,6 +29,10 @@ def check(settings: Settings, write: Callable[[str], None]) -> int:
     groups = dict(settings.groups)
     networks = {"telegram", "matrix", "console", *(k.partition(":")[0] for k in groups)}
     problems = 0
+    now = datetime.now(tz)
+    for d in book.broadcasts:
+        if d.at is not None and d.at <= now:
+            write(f"{d.file}: entry {d.id!r}, field 'at': note: {d.at:%Y-%m-%d %H:%M} has passed")
     targets = [(d.id, d.file, d.targets) for d in book.broadcasts]
     if book.evening is not None and book.evening.reminders.group_notice_at is not None:
         targets.append(("evening_service", book.evening.file, book.evening.group_notice_targets))

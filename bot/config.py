@@ -94,6 +94,14 @@ class FollowupConfig(_Strict):
             raise ValueError(f"{value!r} is not a time like '08:30'")
         return value
 
+    @field_validator("sla_hours_by_category")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for category, hours in value.items():
+            if hours <= 0:
+                raise ValueError(f"{category!r}: the SLA must be more than 0 hours, not {hours}")
+        return value
+
     def sla_for(self, category: str) -> float:
         return self.sla_hours_by_category.get(category, self.sla_hours)
 
@@ -109,6 +117,7 @@ class Settings(_Strict):
     max_text_chars: int = Field(default=1000, ge=10)
     dialogue_timeout_minutes: float = Field(default=30, gt=0)
     outbox_retry_seconds: float = Field(default=30, gt=0)
+    send_timeout_seconds: float = Field(default=60, gt=0)  # a send that hangs is retried later
     schedules_dir: Path | None = None  # default ./schedules, else the bundled one
     broadcast_grace_minutes: float = Field(default=30, gt=0)  # later than this: missed
     # Messages per second the bot sends on each network for relays, reminders and broadcasts.

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot.appointments import BOOK, Appointments
-from bot.broadcasts import Broadcasts
+from bot.broadcasts import BroadcastJobs, Broadcasts
 from bot.commands import PREFIXES, Command, CommandRegistry, ParsedCommand, parse_command
 from bot.config import Settings
 from bot.desk import Handler, TicketDesk, parse_address
@@ -450,8 +450,7 @@ class Conversation:
             dispatch=dispatch,
             bookings_tonight=self.appointments.count_on,
         )
-        self.broadcasts.dispatch = dispatch
-        sources: list[JobSource] = [followups, digest, self.broadcasts]
+        sources: list[JobSource] = [followups, digest, BroadcastJobs(self.broadcasts, dispatch)]
         if self.schedules.evening is not None:
             evening = EveningJobs(
                 appointments=self.appointments,

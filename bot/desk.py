@@ -236,7 +236,7 @@ class TicketDesk:
             category=ticket.category,
             compound=ticket.compound or self.t(lang, "unknown_compound"),
             text=ticket.text,
-            reporters="、".join(r.name for r in ticket.reporters),
+            reporters=self.t(lang, "list_separator").join(r.name for r in ticket.reporters),
             channel=ticket.reporters[0].channel,
             age=self._age(ticket, lang),
         )
@@ -289,7 +289,7 @@ class TicketDesk:
         if verb in ("fixed", "notfixed"):
             return self._reporter_verdict(turn, verb == "fixed", parse_number(number_text))
         if not turn.role.allows(Role.STAFF):
-            raise UserError("error_permission", command=verb, role=self.t(turn.lang, "role_staff"))
+            raise UserError("error_permission_button", role=Localized("role_staff"))
         number = parse_number(number_text)
         if verb == "claim":
             return await self._cmd_claim(turn, str(number))
@@ -599,7 +599,9 @@ class TicketDesk:
             category=ticket.category,
             compound=ticket.compound or self.t(lang, "unknown_compound"),
             text=ticket.text,
-            reporters="、".join(r.name for r in ticket.reporters) if internal else viewer,
+            reporters=self.t(lang, "list_separator").join(r.name for r in ticket.reporters)
+            if internal
+            else viewer,
             assignee=ticket.assignee_name or self.t(lang, "nobody"),
         )
         public = {

@@ -70,11 +70,14 @@ class EveningJobs:
         if booking.status != BOOKED or slot is None:
             return
         start = self.appointments.starts_at(date.fromisoformat(booking.date), slot)
+        remind_at = start - self.service.reminders.resident_before
+        if datetime.fromisoformat(booking.created) >= remind_at:
+            return  # booked within the reminder's lead time: the confirmation is enough
         key = f"reminder:{booking.id}:day"
         yield Job(
             key,
             f"booking:{booking.id}",
-            start - self.service.reminders.resident_before,
+            remind_at,
             partial(self._remind, booking.id, key),
             f"remind {booking.name} of booking {booking.id} ({booking.date} {hm(slot.start)})",
         )
@@ -102,9 +105,10 @@ class EveningJobs:
     # ---- service days -------------------------------------------------------------------------
 
     def service_times(self, after: datetime, at: time) -> Iterator[datetime]:
-        day = after.date()
+        tz = self.appointments.worktime.tz  # not `after`'s fixed offset: zones may shift
+        day = after.astimezone(tz).date()
         for _ in range(3660):
-            when = datetime.combine(day, at, tzinfo=after.tzinfo)
+            when = datetime.combine(day, at, tzinfo=tz)
             if when > after and self.appointments.runs_on(day):
                 yield when
             day += timedelta(days=1)
@@ -134,7 +138,7 @@ class EveningJobs:
             log.warning("evening-service notice not sent: %s", exc)
             return "failed"
         lang = self.settings.language
-        slots = "、".join(
+        slots = self.t(lang, "list_separator").join(
             self.t(lang, "book_slot_button", start=hm(s.start), free=free)
             for s in self.service.slots
             if (free := self.appointments.free_places(day, s)) > 0

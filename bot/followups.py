@@ -256,15 +256,11 @@ class MorningDigest:
         return [self._job(due, now) for due in islice(self.occurrences(now), count)]
 
     def _job(self, due: datetime, since: datetime) -> Job:
-        return Job(
-            key=f"digest:{due.date().isoformat()}",
-            record=self.record,
-            at=due,
-            run=partial(self._send, since),
-            label="morning digest to the staff rooms",
-        )
+        key = f"digest:{due.date().isoformat()}"
+        run = partial(self._send, key, since)
+        return Job(key, self.record, due, run, "morning digest to the staff rooms")
 
-    async def _send(self, since: datetime, now: datetime) -> Outcome:
+    async def _send(self, key: str, since: datetime, now: datetime) -> Outcome:
         lang = self.settings.language
         active = self.store.tickets.active()
         new = [t for t in active if datetime.fromisoformat(t.created) >= since]
@@ -275,7 +271,7 @@ class MorningDigest:
             t for t, d in deadlines if d is not None and now < d and d.date() == now.date()
         ]
         lines = [self.t(lang, "digest_header", date=now.strftime("%m-%d"))]
-        for key, tickets in (
+        for line_key, tickets in (
             ("digest_new", new),
             ("digest_overdue", overdue),
             ("digest_reopened", reopened),
@@ -283,7 +279,7 @@ class MorningDigest:
         ):
             numbers = " ".join(f"#{t.number}" for t in tickets[:15])
             more = "…" if len(tickets) > 15 else ""
-            lines.append(self.t(lang, key, count=len(tickets), numbers=numbers + more))
+            lines.append(self.t(lang, line_key, count=len(tickets), numbers=numbers + more))
         tonight = self.bookings_tonight(now.date())
         if tonight:
             lines.append(self.t(lang, "digest_bookings", count=tonight))
@@ -292,5 +288,5 @@ class MorningDigest:
         text = "\n".join(lines)
         rooms = {room.chat: room for room in self.settings.staff_rooms}
         outs = [Outgoing(parse_address(chat), text) for chat in rooms]
-        await self.dispatch(f"digest:{now.date().isoformat()}", outs)
+        await self.dispatch(key, outs)
         return "sent"

@@ -72,17 +72,32 @@ class Outbox:
         self.retry_after = retry_after
         repo.prune_sent(before=(clock() - keep_sent).isoformat())
 
-    def enqueue(self, key: str, out: Outgoing, not_before: datetime | None = None) -> bool:
+    def enqueue(
+        self,
+        key: str,
+        out: Outgoing,
+        not_before: datetime | None = None,
+        *,
+        quiet: bool = False,
+    ) -> bool:
         """Record `out` under `key`; False if that key was recorded before (a duplicate).
 
-        `not_before` holds the message until then (quiet hours: residents are not woken).
+        `not_before` holds the message until then; `quiet` marks a message that keeps quiet
+        hours also when it is retried (see `hold_quiet`): residents are not woken.
         """
         if self.repo.has(key):
             log.info("outbox: %s already recorded, not sending twice", key)
             return False
         held = not_before.isoformat() if not_before is not None else None
-        self.repo.add(key, to_record(out), self.clock().isoformat(), not_before=held)
+        self.repo.add(key, to_record(out), self.clock().isoformat(), not_before=held, quiet=quiet)
         return True
+
+    def hold_quiet(self, until: datetime) -> None:
+        """In quiet hours: pending messages that keep them wait until `until`."""
+        for doc in self.repo.with_status(PENDING):
+            held = doc.get("not_before")
+            if doc.get("quiet") and (not held or datetime.fromisoformat(held) < until):
+                self.repo.hold(str(doc["key"]), until.isoformat())
 
     def seen(self, message_key: str) -> bool:
         """Was this incoming message handled already (a platform delivering it again)?"""

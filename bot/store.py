@@ -387,12 +387,17 @@ class OutboxRepo:
         key: str,
         out: dict[str, Any],
         at: str,
+        *,
         status: str = "pending",
         not_before: str | None = None,
+        quiet: bool = False,
     ) -> None:
-        doc = {"key": key, "out": out, "status": status, "created": at, "attempts": 0}
+        doc: dict[str, Any] = {"key": key, "out": out, "status": status, "created": at}
+        doc["attempts"] = 0
         if not_before is not None:
             doc["not_before"] = not_before
+        if quiet:
+            doc["quiet"] = True
         self._ids[key] = int(self._table.insert(doc))
 
     def with_status(self, status: str) -> list[dict[str, Any]]:
@@ -407,6 +412,9 @@ class OutboxRepo:
         doc_id = self._ids.get(key)
         doc = self._table.get(doc_id=doc_id) if doc_id is not None else None
         return dict(doc) if isinstance(doc, dict) else None
+
+    def hold(self, key: str, until: str) -> None:
+        self._table.update({"not_before": until}, doc_ids=[self._ids[key]])
 
     def update(self, key: str, *, status: str, at: str, **extra: str) -> None:
         def change(doc: MutableMapping[str, Any]) -> None:

@@ -23,7 +23,9 @@ async def confirm(bot: Scheduled, command: str) -> list[Outgoing]:
     admin = bot.chat("admin")
     (preview,) = await admin.say(command)
     assert "预览" in preview.text, preview.text
-    return await admin.say(action=button(preview, "确认"))
+    replies = await admin.say(action=button(preview, "确认"))
+    await bot.app.scheduler.settle()  # a broadcast due now goes out before the next step
+    return replies
 
 
 def got(bot: Scheduled, address: str, text: str) -> int:
@@ -201,3 +203,52 @@ def test_a_schedules_typo_names_file_entry_and_field(
         build_core(sched_settings, clock=clock, analyzer=analyzer)
     assert "bad.yaml" in str(caught.value) and "'x'" in str(caught.value)
     assert "cron" in str(caught.value)
+
+
+async def test_explicit_matrix_rooms_and_a_space_before_the_colon(
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+) -> None:
+    from bot.broadcasts import split_targets
+
+    networks = {"telegram", "matrix", "fake"}
+    assert split_targets("matrix:!abc:example.org: 停水", networks) == (
+        ("matrix:!abc:example.org",),
+        "停水",
+    )
+    assert split_targets("all : 停水", networks) == (("all",), "停水")
+    assert split_targets("all:停水", networks) == (("all",), "停水")
+    assert split_targets("telegram:-1001, 丰仓小区：停水", networks) == (
+        ("telegram:-1001", "丰仓小区"),
+        "停水",
+    )
+
+
+async def test_a_cancelled_broadcast_is_not_sent_even_if_its_job_was_planned(
+    sched: Scheduled,
+) -> None:
+    await confirm(sched, "/broadcast at 12-01 10:00 to all: 十点停水")
+    doc = sched.app.core.store.broadcasts.get(1)
+    assert doc is not None
+    doc["status"] = "cancelled"  # cancelled, and the scheduler not told (a race)
+    sched.app.core.store.broadcasts.save(1, doc)
+    sched.app.core.store.broadcasts.take_changed()
+    await sched.at(when(1, 10, 1))
+    assert got(sched, GROUP_A, "十点停水") == 0
+    assert sched.app.core.store.broadcasts.get(1)["status"] == "cancelled"  # type: ignore[index]
+
+
+async def test_a_draft_for_a_time_that_passed_is_not_sent_on_confirm(sched: Scheduled) -> None:
+    admin = sched.chat("admin")
+    (preview,) = await admin.say("/broadcast at 12-01 10:00 to all: 十点开会")
+    await sched.at(when(1, 11))
+    (refused,) = await admin.say(action=button(preview, "确认"))
+    assert "已经过去了" in refused.text
+    await sched.app.scheduler.settle()
+    assert got(sched, GROUP_A, "十点开会") == 0
+
+
+async def test_all_means_the_configured_groups_when_there_are_some(sched: Scheduled) -> None:
+    await sched.chat("stranger", group="别的群").say("大家好")  # a group not in groups:
+    await confirm(sched, "/broadcast now to all: 通知")
+    await sched.app.scheduler.settle()
+    assert got(sched, "fake:g:别的群", "通知") == 0 and got(sched, GROUP_A, "通知") == 1

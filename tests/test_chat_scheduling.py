@@ -6,14 +6,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.worktime import WorkTime, WorkTimeConfig
 from tests.cli_helpers import yishiting
+
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def a_monday_ahead() -> str:
-    """A Monday at least a week from now (evening service runs Monday to Thursday)."""
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=7)
-    monday = today + timedelta(days=(7 - today.weekday()) % 7)
-    return monday.isoformat()
+    """A working Monday at least a week from now (evening service: Monday to Thursday, not
+    on public holidays)."""
+    workday = WorkTime(WorkTimeConfig(), TZ).is_workday
+    day = datetime.now(TZ).date() + timedelta(days=7)
+    while day.weekday() != 0 or not workday(day):
+        day += timedelta(days=1)
+    return day.isoformat()
 
 
 def blocks(stdout: str) -> list[tuple[str, str]]:

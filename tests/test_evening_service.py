@@ -122,3 +122,36 @@ async def test_a_reminder_after_the_appointment_began_is_dropped(
         assert bot.app.core.store.jobs.outcomes("reminder:1:")[0]["outcome"] == "dropped"
     finally:
         stop(bot)
+
+
+async def test_no_thanks_one_booking_per_slot_and_attended_keep_their_place(
+    sched: Scheduled,
+) -> None:
+    for user in ("a", "b"):
+        await book(sched, user, "今晚", "19:00", "医保缴费")
+    (again,) = await book(sched, "a", "今晚", "18:00", "医保缴费")
+    assert "预约成功" in again.text  # another slot is fine …
+    chat = sched.chat("a")
+    (dates,) = await chat.say("/book")
+    (slots,) = await chat.say(action=button(dates, "今晚"))
+    (needs,) = await chat.say(action=button(slots, "18:00"))
+    (twice,) = await chat.say(action=button(needs, "医保缴费"))
+    assert "已经约了这个时段" in twice.text  # … the same slot twice is not
+    staff = sched.chat("zhu", group="staffroom", network="other")
+    (roster,) = await staff.say("/roster")
+    await staff.say(action=next(b.action for b in roster.buttons if b.label == "✅1 到了"))
+    (dates,) = await sched.chat("c").say("/book")
+    (slots,) = await sched.chat("c").say(action=button(dates, "今晚"))
+    assert not any("19:00" in b.label for b in slots.buttons)  # attended still holds its place
+    await staff.say(action=next(b.action for b in roster.buttons if b.label == "❌2 没来"))
+    ask = sched.sent_to("fake:b")[-1]
+    (ok,) = await sched.chat("b").say(action=button(ask, "不用了"))
+    assert "随时预约" in ok.text
+
+
+async def test_a_booking_inside_the_reminder_lead_gets_no_reminder(sched: Scheduled) -> None:
+    await sched.at(when(1, 17))
+    (done,) = await book(sched, "laowang", "今晚", "18:00", "医保缴费")
+    assert "预约成功" in done.text
+    await sched.at(when(1, 17, 59))
+    assert not any("⏰" in t for t in sched.texts("fake:laowang"))

@@ -6,6 +6,7 @@ from bot.config import Settings
 from bot.models import Role
 from bot.text import TextAnalyzer
 from bot.tickets import Status
+from channels.base import ChannelError
 from tests.fakes import FakeClock
 from tests.scheduled import ADMIN, STAFF_ROOM, Scheduled, button, start, stop, when
 
@@ -149,3 +150,43 @@ async def test_the_store_not_memory_decides_what_is_pending(sched: Scheduled) ->
     assert _planned(sched) == planned and count == len(planned)
     await sched.chat("zhu", group="staffroom", role=Role.STAFF, network="other").say("/claim 1001")
     assert not any("unclaimed" in k for k in _planned(sched))
+
+
+async def test_a_digest_missed_while_down_does_not_take_the_next_ones_place(
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+) -> None:
+    bot = await start(sched_settings, clock, analyzer)
+    await bot.chat("zhang", group="丰仓小区群").say("/report 路灯不亮")
+    stop(bot)
+    clock.now = when(3, 7)  # down over Wednesday's digest
+    bot = await start(sched_settings, clock, analyzer)
+    try:
+        await bot.app.scheduler.settle()
+        await bot.at(when(3, 8, 31))
+        digests = [t for t in bot.texts(STAFF_ROOM) if "早报" in t]
+        assert len(digests) == 2  # Wednesday's, late, and Thursday's own
+    finally:
+        stop(bot)
+
+
+async def test_a_restart_at_night_does_not_wake_residents_with_old_messages(
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+) -> None:
+    bot = await start(sched_settings, clock, analyzer)
+    await bot.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
+    await bot.at(when(1, 10))
+    await bot.chat("zhu", group="staffroom", network="other").say("/resolve 1001")
+    await bot.at(when(2, 9, 30))  # past the groups' evening-service notice
+    bot.channel.failures.append(ChannelError("network down", retryable=True))
+    await bot.at(when(2, 10))  # the question fails to go out …
+    assert not any("问题解决了吗" in t for t in bot.texts("fake:zhang"))
+    stop(bot)
+    clock.now = when(2, 23)  # … and the bot restarts at night
+    bot = await start(sched_settings, clock, analyzer)
+    try:
+        await bot.app.scheduler.settle()
+        assert bot.texts("fake:zhang") == []
+        await bot.at(when(3, 8, 1))
+        assert any("问题解决了吗" in t for t in bot.texts("fake:zhang"))
+    finally:
+        stop(bot)

@@ -107,6 +107,7 @@ class App:
             log.info("%s was handled before (delivered again after a restart): skipped", base)
             return
         outs = await self.core.conversation.handle(incoming)
+        self.scheduler.sync()  # records it changed (a cancelled broadcast) re-planned at once
         if incoming.message_id is not None:
             self.core.outbox.mark_seen(base)
         keys: dict[int, str | None] = {}
@@ -119,7 +120,6 @@ class App:
                 await self.route(out)
             elif (recorded := keys[i]) is not None:  # None: a duplicate, already handled
                 await self.relay(recorded, out)
-        self.scheduler.sync()
 
     async def dispatch(
         self, key: str, outs: Sequence[Outgoing], *, urgent: bool = False

@@ -7,12 +7,12 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.errors import ConfigError, read_text
+from bot.errors import ConfigError
 from bot.i18n import LANGUAGES
 from bot.matcher import MatchSettings
+from bot.operator_files import parse_yaml, read_text
 from bot.worktime import WorkTimeConfig
 
 CONFIG_ENV = "YISHITING_CONFIG"
@@ -199,11 +199,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(read_text(path))
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError(str(path), f"bad YAML: {exc.problem}", line=line) from exc
+    data = parse_yaml(read_text(path), str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):

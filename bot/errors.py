@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 
@@ -30,18 +29,6 @@ class ConfigError(Exception):
         if field is not None:
             parts.append(f"field {field!r}")
         super().__init__(": ".join([", ".join(parts), message]))
-
-
-def read_text(path: Path) -> str:
-    """An operator's file as text (UTF-8, a BOM tolerated), or a ConfigError saying why not."""
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            str(path), f"not UTF-8 (byte {exc.start}); save the file as UTF-8"
-        ) from exc
 
 
 @dataclass(frozen=True)

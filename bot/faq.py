@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.errors import ConfigError, read_text
+from bot.errors import ConfigError
+from bot.operator_files import parse_yaml, read_text
 
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _ENTRY_KEYS = {"id", "category", "questions", "answer", "attachments", "keywords"}
@@ -50,13 +49,7 @@ def load_faq(path: Path) -> Faq:
 
 
 def parse_faq(text: str, name: str, base_dir: Path | None = None) -> Faq:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError(name, f"bad YAML: {exc.problem}", line=line) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(name, f"bad YAML: {exc}") from exc
+    data = parse_yaml(text, name)
     if not isinstance(data, dict):
         raise ConfigError(name, "expected a mapping with 'version' and 'entries'")
     unknown = sorted(set(map(str, data)) - _TOP_KEYS)

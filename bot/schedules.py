@@ -14,9 +14,10 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-from bot.errors import ConfigError, read_text
+from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.models import Address
+from bot.operator_files import parse_yaml, read_text
 from bot.scheduler import CronError, parse_cron
 
 SUPPORTED_VERSION = 1
@@ -222,14 +223,8 @@ class _Loader(yaml.SafeLoader):
 
 
 def _read(path: Path) -> dict[str, Any]:
-    name, text = str(path), read_text(path)
-    try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError(name, f"bad YAML: {exc.problem}", line=line) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(name, f"bad YAML: {exc}") from exc
+    name = str(path)
+    data = parse_yaml(read_text(path), name, _Loader)
     if not isinstance(data, dict):
         raise ConfigError(name, "expected a mapping with 'version: 1' and sections")
     unknown = sorted(set(map(str, data)) - set(_TOP_KEYS))

@@ -162,13 +162,6 @@ class App:
         set_clock(target)
         await self.clock_moved()
 
-    async def notify(self, key_base: str, outs: list[Outgoing]) -> None:
-        """Send messages nobody asked for (admin notices) through the outbox."""
-        for i, out in enumerate(outs):
-            key = f"{key_base}|{i}"
-            if self.core.outbox.enqueue(key, out):
-                await self.relay(key, out)
-
     async def route(self, out: Outgoing) -> None:
         """A direct reply: sent once, failures logged (the user sees no answer and can retry)."""
         try:
@@ -239,7 +232,7 @@ class App:
         result = self.core.faq.check_for_change()
         if result is not None:
             stamp = self.core.conversation.clock().isoformat()
-            await self.notify(f"faq-reload|{stamp}", self.core.conversation.reload_notice(result))
+            await self.dispatch(f"faq-reload|{stamp}", self.core.conversation.reload_notice(result))
         if flush:
             await self.flush_outbox()
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.faq import Faq, FaqEntry
+from bot.glossary import Glossary
 from bot.match_coverage import (
     Field,
     Term,
@@ -49,7 +50,7 @@ from bot.match_coverage import (
     merge_fields,
     weighted_cover,
 )
-from bot.text import TextAnalyzer, has_han, idf
+from bot.text import TextAnalyzer, has_han, idf, stem_english
 
 DecisionKind = Literal["answer", "suggest", "none"]
 
@@ -72,8 +73,10 @@ CONTEXT_WEIGHT = 0.5  # weight of words outside the ask clause
 QUERY_EXPONENT = 0.6
 ENTRY_EXPONENT = 0.25
 CLOSENESS_EXPONENT = 0.15
+TRANSLATION_CREDIT = 0.9  # an English word explained by a Chinese word it translates
 
 Weighted = list[tuple[Term, float]]
+_Alternatives = dict[str, list[Term]]  # English query word -> Chinese FAQ words it translates
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,9 @@ class FaqMatcher:
                 self._verbatim.setdefault(self._verbatim_key(question), set()).add(i)
         phrasings = [[tokens(q) for q in (*e.questions, " ".join(e.keywords))] for e in faq.entries]
         answers = [tokens(e.answer) for e in faq.entries]
+        vocabulary = {w for qs in phrasings for q in qs for w in q if has_han(w)}
+        vocabulary.update(w for a in answers for w in a if has_han(w))
+        self._glossary = Glossary(vocabulary, stem_english, analyzer.lexicon.stopwords)
         self._build_postings(phrasings, answers)
         self._build_coverage(phrasings, answers)
 
@@ -313,23 +319,32 @@ class FaqMatcher:
                     best[entry] = score
         return sorted(best, key=best.__getitem__, reverse=True)[:CANDIDATES]
 
-    def _score(self, query: Weighted, query_field: Field, entry: _EntryIndex) -> float:
+    def _score(
+        self, query: Weighted, query_field: Field, entry: _EntryIndex, alts: _Alternatives
+    ) -> float:
         """Query-side coverage × entry-side coverage × closeness (module docstring)."""
         total = sum(w for _, w in query)
         if not total:
             return 0.0
+
+        def covered(t: Term, field: Field) -> float:
+            best = cover(t, field)
+            for alt in alts.get(t.word, ()):
+                best = max(best, TRANSLATION_CREDIT * cover(alt, field))
+            return best
+
         explained = sum(
-            w * max(cover(t, entry.questions), ANSWER_COVER_CREDIT * cover(t, entry.answer))
+            w * max(covered(t, entry.questions), ANSWER_COVER_CREDIT * covered(t, entry.answer))
             for t, w in query
         )
         query_side = explained / total
         entry_side = closeness = 0.0
         for phrasing in entry.phrasings:
-            covered = weighted_cover(phrasing.terms, query_field)
-            entry_side = max(entry_side, covered)
-            if covered * 1.0 > closeness**2:
-                by_phrasing = sum(w * cover(t, phrasing.field) for t, w in query) / total
-                closeness = max(closeness, math.sqrt(covered * by_phrasing))
+            covered_share = weighted_cover(phrasing.terms, query_field)
+            entry_side = max(entry_side, covered_share)
+            if covered_share * 1.0 > closeness**2:
+                by_phrasing = sum(w * covered(t, phrasing.field) for t, w in query) / total
+                closeness = max(closeness, math.sqrt(covered_share * by_phrasing))
         return float(
             query_side**QUERY_EXPONENT * entry_side**ENTRY_EXPONENT * closeness**CLOSENESS_EXPONENT
         )
@@ -346,6 +361,16 @@ class FaqMatcher:
         terms = make_terms(self.analyzer, words, self._terms)
         query = [(t, self.analyzer.informativeness(t.word) * clause_weight[t.word]) for t in terms]
         return words, query
+
+    def _translate(self, query: Weighted) -> _Alternatives:
+        """The FAQ's Chinese words each English query word may stand for."""
+        alts: _Alternatives = {}
+        for term, _ in query:
+            if not term.han:
+                words = self._glossary.translations(term.word)
+                if words:
+                    alts[term.word] = make_terms(self.analyzer, list(words), self._terms)
+        return alts
 
     def _join_homophones(self, words: list[str]) -> list[str]:
         """Rejoin single characters the segmenter split off a mistyped FAQ word: adjacent
@@ -372,11 +397,13 @@ class FaqMatcher:
     def rank(self, text: str) -> list[tuple[int, float]]:
         """Entries by score, best first (only retrieved candidates, scores in 0..1)."""
         words, query = self._query(text)
-        candidates = self._candidates(words)
+        alts = self._translate(query)
+        translated = [a.word for terms in alts.values() for a in terms]
+        candidates = self._candidates(words + translated)
         if not candidates:
             return []
-        query_field = make_field(t for t, _ in query)
-        scored = [(i, self._score(query, query_field, self._entry(i))) for i in candidates]
+        query_field = make_field([*(t for t, _ in query), *(a for ts in alts.values() for a in ts)])
+        scored = [(i, self._score(query, query_field, self._entry(i), alts)) for i in candidates]
         return sorted(scored, key=lambda kv: kv[1], reverse=True)
 
     def _verbatim_key(self, text: str) -> str:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import array
-import hashlib
 import logging
-import marshal
 import math
 import os
 import re
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -21,6 +18,8 @@ from typing import Any
 import jieba
 import opencc
 from pypinyin import Style, lazy_pinyin
+
+from bot.file_cache import cache_path, read_cache, write_cache
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ def has_han(text: str) -> bool:
     return _HAN.search(text) is not None
 
 
-def _stem(word: str) -> str:
+def stem_english(word: str) -> str:
     """A light English stemmer: enough to match 'payments' with 'pay'."""
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -101,16 +100,10 @@ def _convertible_chars(converter: Any) -> frozenset[str] | None:
 
 
 def _jieba_cache_path() -> str:
-    """A compact copy of jieba's default prefix dictionary in the temp dir, keyed by the
-    jieba version and the dictionary file's size and mtime."""
-    source = jieba.DEFAULT_DICT_NAME
-    try:
-        stat = os.stat(os.path.join(os.path.dirname(jieba.__file__), source))
-        stamp = f"{jieba.__version__}:{stat.st_size}:{stat.st_mtime_ns}"
-    except OSError:
-        stamp = f"{jieba.__version__}:unknown"
-    key = hashlib.md5(stamp.encode()).hexdigest()[:16]
-    return os.path.join(tempfile.gettempdir(), f"yishiting-jieba-{key}.cache")
+    """A compact copy of jieba's default prefix dictionary, keyed by jieba's version and
+    the dictionary file."""
+    source = os.path.join(os.path.dirname(jieba.__file__), jieba.DEFAULT_DICT_NAME)
+    return cache_path("jieba", source, jieba.__version__)
 
 
 def _load_jieba(tokenizer: Any) -> None:
@@ -122,8 +115,7 @@ def _load_jieba(tokenizer: Any) -> None:
     is missing or unreadable; anything unexpected falls back to jieba's own loader."""
     path = _jieba_cache_path()
     try:
-        with open(path, "rb") as fh:
-            words, counts, total = marshal.load(fh)
+        words, counts, total = read_cache(path)
         freqs = array.array("q")
         freqs.frombytes(counts)
         keys = words.split("\n")
@@ -133,21 +125,13 @@ def _load_jieba(tokenizer: Any) -> None:
         tokenizer.total = total
         tokenizer.initialized = True
         return
-    except (OSError, ValueError, TypeError, EOFError):
+    except (ValueError, TypeError):
         pass
     tokenizer.initialize()
     freq: dict[str, int] = tokenizer.FREQ
     if any("\n" in w for w in freq):
         return
-    try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".yishiting-jieba-")
-        with os.fdopen(fd, "wb") as fh:
-            marshal.dump(
-                ("\n".join(freq), array.array("q", freq.values()).tobytes(), tokenizer.total), fh
-            )
-        os.replace(tmp, path)
-    except OSError:
-        log.debug("could not write the jieba cache %s", path, exc_info=True)
+    write_cache(path, ("\n".join(freq), array.array("q", freq.values()).tobytes(), tokenizer.total))
 
 
 def _chatter_pattern(phrase: str) -> str:
@@ -241,7 +225,12 @@ class TextAnalyzer:
             if has_han(chunk):
                 words = [w for w in self._segment(chunk) if w.strip()]
             else:
-                words = [_stem(w) for w in _LATIN_WORD.findall(chunk) if len(w) > 1]
+                # stopwords are listed unstemmed ('does', not 'doe')
+                words = [
+                    stem_english(w)
+                    for w in _LATIN_WORD.findall(chunk)
+                    if len(w) > 1 and w not in self.lexicon.stopwords
+                ]
             for word in words:
                 canon = self.lexicon.synonyms.get(word, word)
                 if canon not in self.lexicon.stopwords and word not in self.lexicon.stopwords:

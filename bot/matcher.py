@@ -50,7 +50,7 @@ from bot.match_coverage import (
     merge_fields,
     weighted_cover,
 )
-from bot.text import TextAnalyzer, has_han, idf, stem_english
+from bot.text import TextAnalyzer, all_han, has_han, idf, stem_english
 
 DecisionKind = Literal["answer", "suggest", "none"]
 
@@ -243,7 +243,7 @@ class FaqMatcher:
         n = len(terms)
         self._term_weight = {w: idf(c, n) * analyzer.informativeness(w) for w, c in df.items()}
         self._question_pinyins = frozenset(
-            cache[w].pinyin for w in df if len(w) == 2 and cache[w].han
+            cache[w].pinyin for w in df if 2 <= len(w) <= 4 and cache[w].han
         )
         self._entry_terms = terms
         self._entry_answers = [tuple(answer) for answer in answers]
@@ -373,26 +373,35 @@ class FaqMatcher:
         return alts
 
     def _join_homophones(self, words: list[str]) -> list[str]:
-        """Rejoin single characters the segmenter split off a mistyped FAQ word: adjacent
-        one-character words whose joined pinyin is that of an FAQ question word (医 报 →
-        医报 ≈ 医保, 高 零 → 高零 ≈ 高龄) become one word, matched as a homophone."""
+        """Undo what the segmenter made of a mistyped FAQ word.
+
+        Pinyin input typos are homophones, and the segmenter splits them wrongly: into
+        single characters (医报 → 医 报, 高零 → 高 零), or into a real word that swallows
+        the mistyped character (居住证在 typed 居住正在 → 居住 正在).  Adjacent pieces whose
+        joined pinyin is that of an FAQ question word become that one word, matched as a
+        homophone: two single characters, or a word plus the next word's first character."""
         out: list[str] = []
         i = 0
         while i < len(words):
             a = words[i]
-            if (
-                i + 1 < len(words)
-                and len(a) == 1 == len(words[i + 1])
-                and has_han(a + words[i + 1])
-            ):
-                joined = a + words[i + 1]
-                if "".join(self.analyzer.pinyin(joined)) in self._question_pinyins:
-                    out.append(joined)
+            b = words[i + 1] if i + 1 < len(words) else ""
+            if b and all_han(a + b):
+                if len(a) == 1 == len(b) and self._sounds_like_faq_word(a + b):
+                    out.append(a + b)
+                    i += 2
+                    continue
+                if len(b) > 1 and len(a) > 1 and self._sounds_like_faq_word(a + b[0]):
+                    out.append(a + b[0])
+                    if b[1:] not in self.analyzer.lexicon.stopwords:
+                        out.append(b[1:])
                     i += 2
                     continue
             out.append(a)
             i += 1
         return out
+
+    def _sounds_like_faq_word(self, text: str) -> bool:
+        return "".join(self.analyzer.pinyin(text)) in self._question_pinyins
 
     def rank(self, text: str) -> list[tuple[int, float]]:
         """Entries by score, best first (only retrieved candidates, scores in 0..1)."""

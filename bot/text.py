@@ -61,6 +61,11 @@ def has_han(text: str) -> bool:
     return _HAN.search(text) is not None
 
 
+def all_han(text: str) -> bool:
+    """True when the text is nothing but Chinese characters."""
+    return _HAN_RUN.fullmatch(text) is not None
+
+
 def stem_english(word: str) -> str:
     """A light English stemmer: enough to match 'payments' with 'pay'."""
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
@@ -383,16 +388,16 @@ class TextAnalyzer:
                 han = has_han(word)
                 item = info[word] = (
                     han,
-                    han and _HAN_RUN.fullmatch(word) is not None,
+                    han and all_han(word),
                     self.pinyin(word) if han else (),
                 )
-            han, all_han, syllables = item
+            han, pure_han, syllables = item
             key = "w:" + word
             feats[key] = get(key, 0) + 1
             if han:
                 key = "y:" + "".join(syllables)
                 feats[key] = get(key, 0) + 1
-            if all_han:
+            if pure_han:
                 run.append(word)
             else:
                 run = []

@@ -52,6 +52,7 @@ def test_chatter_and_thanks_have_no_content(analyzer: TextAnalyzer) -> None:
     ("query", "entry_id"),
     [
         ("医报在手机上怎么交", "medical-insurance-online-payment"),  # homophone typo 医报
+        ("居住正在哪办", "residence-permit"),  # 居住证在 mistyped, segmented 居住 正在
         ("医疗保险网上交费", "medical-insurance-online-payment"),  # synonym + 交费/缴费
         ("街灯不亮了", "street-lights-broken"),  # synonym 街灯/路灯
         ("養老金資格認證怎麼做", "pension-qualification-certification"),  # Traditional

@@ -195,9 +195,13 @@ class FaqMatcher:
                 self._verbatim.setdefault(self._verbatim_key(question), set()).add(i)
         phrasings = [[tokens(q) for q in (*e.questions, " ".join(e.keywords))] for e in faq.entries]
         answers = [tokens(e.answer) for e in faq.entries]
-        vocabulary = {w for qs in phrasings for q in qs for w in q if has_han(w)}
-        vocabulary.update(w for a in answers for w in a if has_han(w))
-        self._glossary = Glossary(vocabulary, stem_english, analyzer.lexicon.stopwords)
+        vocabulary = {w for qs in phrasings for q in qs for w in q}
+        vocabulary.update(w for a in answers for w in a)
+        # English words the FAQ itself uses are matched as they are, never translated.
+        self._english = frozenset(w for w in vocabulary if not has_han(w))
+        self._glossary = Glossary(
+            (w for w in vocabulary if has_han(w)), stem_english, analyzer.lexicon.stopwords
+        )
         self._build_postings(phrasings, answers)
         self._build_coverage(phrasings, answers)
 
@@ -363,10 +367,10 @@ class FaqMatcher:
         return words, query
 
     def _translate(self, query: Weighted) -> _Alternatives:
-        """The FAQ's Chinese words each English query word may stand for."""
+        """The FAQ's Chinese words each English query word the FAQ lacks may stand for."""
         alts: _Alternatives = {}
         for term, _ in query:
-            if not term.han:
+            if not term.han and term.word not in self._english:
                 words = self._glossary.translations(term.word)
                 if words:
                     alts[term.word] = make_terms(self.analyzer, list(words), self._terms)

@@ -190,10 +190,19 @@ class FaqMatcher:
                 cached = token_cache[text] = analyzer.tokens(text)
             return cached
 
-        for i, entry in enumerate(faq.entries):
-            for question in entry.questions:
-                self._verbatim.setdefault(self._verbatim_key(question), set()).add(i)
-        phrasings = [[tokens(q) for q in (*e.questions, " ".join(e.keywords))] for e in faq.entries]
+        def question_tokens(i: int, question: str) -> list[str]:
+            """Tokens of a question, noting it (cleaned once for both) as verbatim for `i`."""
+            clean = analyzer.clean(question)
+            self._verbatim.setdefault(clean.replace(" ", ""), set()).add(i)
+            cached = token_cache.get(question)
+            if cached is None:
+                cached = token_cache[question] = analyzer.tokens_of_clean(clean)
+            return cached
+
+        phrasings = [
+            [*(question_tokens(i, q) for q in e.questions), tokens(" ".join(e.keywords))]
+            for i, e in enumerate(faq.entries)
+        ]
         answers = [tokens(e.answer) for e in faq.entries]
         vocabulary = {w for qs in phrasings for q in qs for w in q}
         vocabulary.update(w for a in answers for w in a)
@@ -420,7 +429,7 @@ class FaqMatcher:
         return sorted(scored, key=lambda kv: kv[1], reverse=True)
 
     def _verbatim_key(self, text: str) -> str:
-        return self.analyzer.strip_chatter(self.analyzer.normalize(text)).replace(" ", "")
+        return self.analyzer.clean(text).replace(" ", "")
 
     def match(self, text: str) -> Decision:
         ranked = self.rank(text)

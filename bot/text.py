@@ -222,9 +222,16 @@ class TextAnalyzer:
         """Remove polite wrapping such as 群主你好 / 麻烦问一下 / 谢谢."""
         return _SPACES.sub(" ", self._chatter.sub(" ", normalized)).strip()
 
+    def clean(self, text: str) -> str:
+        """Normalised text without its polite wrapping."""
+        return self.strip_chatter(self.normalize(text))
+
     def tokens(self, text: str) -> list[str]:
         """Content words: segmented, synonyms mapped to canonical, stopwords dropped."""
-        clean = self.strip_chatter(self.normalize(text))
+        return self.tokens_of_clean(self.clean(text))
+
+    def tokens_of_clean(self, clean: str) -> list[str]:
+        """`tokens` of a text already passed through `clean`."""
         out: list[str] = []
         for chunk in clean.split(" "):
             if has_han(chunk):

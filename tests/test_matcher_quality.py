@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.evaluation import evaluate, load_cases
+from bot.evaluation import EvalReport, evaluate, load_cases
 from bot.faq import load_faq
 from bot.matcher import FaqMatcher
 from bot.text import TextAnalyzer
@@ -16,12 +18,18 @@ def bundled(analyzer: TextAnalyzer) -> FaqMatcher:
     return FaqMatcher(load_faq(REPO / "faq.yaml"), analyzer)
 
 
-def test_dev_set_floors(analyzer: TextAnalyzer) -> None:
+def measured(faq: Path, cases: Path) -> EvalReport:
+    """`yishiting faq eval` exactly: a fresh analyzer, since an FAQ teaches the shared one
+    its keywords, which would make the figures depend on the tests that ran before."""
+    report, _ = evaluate(FaqMatcher(load_faq(faq), TextAnalyzer()), load_cases(cases))
+    return report
+
+
+def test_dev_set_floors() -> None:
     """Floors at the level reached (see README); the targets are higher. Never lower these."""
     if not SHARED_DEV.is_dir():
         pytest.fail(f"the shared dev set is missing at {SHARED_DEV}")
-    matcher = FaqMatcher(load_faq(SHARED_DEV / "faq.yaml"), analyzer)
-    report, _ = evaluate(matcher, load_cases(SHARED_DEV / "cases.yaml"))
+    report = measured(SHARED_DEV / "faq.yaml", SHARED_DEV / "cases.yaml")
     rates = report.rates
     assert rates["wrong_answer_rate"] <= 0.02, rates
     assert rates["answer_rate"] >= 0.66, rates
@@ -29,9 +37,9 @@ def test_dev_set_floors(analyzer: TextAnalyzer) -> None:
     assert rates["null_silent_rate"] >= 0.70, rates
 
 
-def test_bundled_faq_held_out_floors(bundled: FaqMatcher) -> None:
+def test_bundled_faq_held_out_floors() -> None:
     """Floors at the level reached on cases written for the bundled FAQ before tuning."""
-    report, _ = evaluate(bundled, load_cases(REPO / "tests" / "data" / "bundled-faq-cases.yaml"))
+    report = measured(REPO / "faq.yaml", REPO / "tests" / "data" / "bundled-faq-cases.yaml")
     assert (report.positive, report.null) == (73, 16)
     rates = report.rates
     assert rates["wrong_answer_rate"] <= 0.06, rates

@@ -105,6 +105,14 @@ def cover(term: Term, field: Field) -> float:
     return FRAGMENT_CREDIT * max(chars, HOMOPHONE_CREDIT * sounds)
 
 
+def char_share(term: Term, field: Field) -> float:
+    """The share of a Chinese word's characters found in the field's words (0 for a single
+    character or a Latin word, which `cover` already judges)."""
+    if not term.han or len(term.word) < 2:
+        return 0.0
+    return sum(ch in field.chars for ch in term.word) / len(term.word)
+
+
 def weighted_cover(terms: Iterable[tuple[Term, float]], field: Field) -> float:
     """The weighted share of the terms that the field explains, in [0, 1]."""
     total = got = 0.0

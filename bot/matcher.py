@@ -17,17 +17,24 @@ Score (0..1) of an FAQ entry for a message, computed for the retrieved candidate
   one) count fully, words of context clauses (story, chatter) count CONTEXT_WEIGHT.
 * query side  = weighted share of the query's words the entry explains: its questions and
   keywords fully, homophones 0.9, word fragments partially, answer-text-only words at
-  ANSWER_COVER_CREDIT.
+  ANSWER_COVER_CREDIT, and a word the entry does not use at CHAR_CREDIT × the share of its
+  characters the entry does use (落到 for 落过来).
 * entry side  = weighted share of the entry's best-matching question that the query covers.
 * closeness   = for the entry's best question q: sqrt(share of the query covered by q alone
   × share of q covered by the query); 1 for a verbatim (normalised) question.  It breaks
   the ties of the saturated coverage scores in favour of the entry whose own question the
   message matches most closely.
+* ask penalty = 1 − the weighted share of the query held by *content* words of the ask
+  clause (nouns, verbs, adjectives …; not numerals, time, place, pronouns or other slot
+  words, see `TextAnalyzer.is_content`) that the entry leaves unexplained.  A question about
+  something else on a covered topic (狂犬疫苗 next to children's vaccinations, 暖气费发票
+  next to paying the heating fee) leaves such a word of its ask unexplained; a paraphrase
+  mostly leaves story, time and quantity words.
 
 score = query_side**QUERY_EXPONENT × entry_side**ENTRY_EXPONENT × closeness**CLOSENESS_EXPONENT
-(the exponents sum to 1, so a perfect match scores 1).  `match` answers when the best score
-and its relative margin over the runner-up clear `MatchSettings`, otherwise suggests or
-stays silent.
+× ask penalty (the exponents sum to 1, so a perfect match scores 1).  `match` answers when
+the best score and its relative margin over the runner-up clear `MatchSettings`, otherwise
+suggests or stays silent.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from bot.glossary import Glossary
 from bot.match_coverage import (
     Field,
     Term,
+    char_share,
     cover,
     make_field,
     make_terms,
@@ -74,37 +82,47 @@ QUERY_EXPONENT = 0.6
 ENTRY_EXPONENT = 0.25
 CLOSENESS_EXPONENT = 0.15
 TRANSLATION_CREDIT = 0.9  # an English word explained by a Chinese word it translates
+# A word the entry does not use, whose characters it does (落到 for 落过来, 办证 for 狗证),
+# is explained by this share of its characters found.
+CHAR_CREDIT = 0.8
 
 Weighted = list[tuple[Term, float]]
 _Alternatives = dict[str, list[Term]]  # English query word -> Chinese FAQ words it translates
 
 
 @dataclass(frozen=True)
+class _Query:
+    terms: Weighted
+    asked: frozenset[str]  # content words of the ask clause (TextAnalyzer.is_content)
+
+
+@dataclass(frozen=True)
 class MatchSettings:
     """Decision thresholds on the coverage score (0..1); README documents them under `faq.match`.
 
-    answer_threshold  = 0.46  answer when the best entry scores at least this …
+    answer_threshold  = 0.36  answer when the best entry scores at least this …
     answer_margin     = 0.35  … and beats the runner-up by this share of its own score,
                               i.e. (best - second) / best >= answer_margin
-    confident_threshold = 0.70  a best score of at least this needs only …
+    confident_threshold = 0.60  a best score of at least this needs only …
     confident_margin  = 0.20  … this relative margin to answer (a near-verbatim question)
-    suggest_threshold = 0.37  otherwise offer suggestions when the best scores at least this
+    suggest_threshold = 0.29  otherwise offer suggestions when the best scores at least this
     suggest_ratio     = 0.60  suggestions after the first must score >= ratio * best
     max_suggestions   = 3     at most this many suggestions, best first
 
     Tuned on a held-apart community FAQ (220 cases) and checked on the bundled FAQ: a wrong
     answer costs more than a suggestion, so the margin is wide.  Messages that ask something
     different about a topic an entry covers (医保交重了能退吗 against "how to pay") score
-    like chatty paraphrases (0.5-0.7) but sit closer to their runner-up; a lower threshold
-    with a wider margin answers more paraphrases and fewer of those, while a message that
-    matches an entry's own question (0.7 and up) is answered with the usual margin.
+    like chatty paraphrases but sit closer to their runner-up; a lower threshold with a
+    wider margin answers more paraphrases and fewer of those, while a message that matches
+    an entry's own question (0.6 and up) is answered with the usual margin.  The ask
+    penalty lowers every imperfect score, hence thresholds 0.1 below those before it.
     """
 
-    answer_threshold: float = 0.46
+    answer_threshold: float = 0.36
     answer_margin: float = 0.35
-    confident_threshold: float = 0.70
+    confident_threshold: float = 0.60
     confident_margin: float = 0.20
-    suggest_threshold: float = 0.37
+    suggest_threshold: float = 0.29
     suggest_ratio: float = 0.60
     max_suggestions: int = 3
 
@@ -332,38 +350,55 @@ class FaqMatcher:
                     best[entry] = score
         return sorted(best, key=best.__getitem__, reverse=True)[:CANDIDATES]
 
+    def _covered(self, t: Term, field: Field, alts: _Alternatives) -> float:
+        best = cover(t, field)
+        for alt in alts.get(t.word, ()):
+            best = max(best, TRANSLATION_CREDIT * cover(alt, field))
+        return best
+
+    def _explained(self, t: Term, entry: _EntryIndex, alts: _Alternatives) -> float:
+        """How surely the entry explains one query word: questions, answer, or characters."""
+        return max(
+            self._covered(t, entry.questions, alts),
+            ANSWER_COVER_CREDIT * self._covered(t, entry.answer, alts),
+            CHAR_CREDIT
+            * max(
+                char_share(t, entry.questions), ANSWER_COVER_CREDIT * char_share(t, entry.answer)
+            ),
+        )
+
     def _score(
-        self, query: Weighted, query_field: Field, entry: _EntryIndex, alts: _Alternatives
+        self, query: _Query, query_field: Field, entry: _EntryIndex, alts: _Alternatives
     ) -> float:
-        """Query-side coverage × entry-side coverage × closeness (module docstring)."""
-        total = sum(w for _, w in query)
+        """Query side × entry side × closeness × ask penalty (module docstring)."""
+        total = sum(w for _, w in query.terms)
         if not total:
             return 0.0
-
-        def covered(t: Term, field: Field) -> float:
-            best = cover(t, field)
-            for alt in alts.get(t.word, ()):
-                best = max(best, TRANSLATION_CREDIT * cover(alt, field))
-            return best
-
-        explained = sum(
-            w * max(covered(t, entry.questions), ANSWER_COVER_CREDIT * covered(t, entry.answer))
-            for t, w in query
-        )
-        query_side = explained / total
+        explained = unexplained_ask = 0.0
+        for t, w in query.terms:
+            share = self._explained(t, entry, alts)
+            explained += w * share
+            if t.word in query.asked:
+                unexplained_ask += w * (1.0 - share)
         entry_side = closeness = 0.0
         for phrasing in entry.phrasings:
             covered_share = weighted_cover(phrasing.terms, query_field)
             entry_side = max(entry_side, covered_share)
             if covered_share * 1.0 > closeness**2:
-                by_phrasing = sum(w * covered(t, phrasing.field) for t, w in query) / total
+                by_phrasing = (
+                    sum(w * self._covered(t, phrasing.field, alts) for t, w in query.terms) / total
+                )
                 closeness = max(closeness, math.sqrt(covered_share * by_phrasing))
         return float(
-            query_side**QUERY_EXPONENT * entry_side**ENTRY_EXPONENT * closeness**CLOSENESS_EXPONENT
+            (explained / total) ** QUERY_EXPONENT
+            * entry_side**ENTRY_EXPONENT
+            * closeness**CLOSENESS_EXPONENT
+            * (1.0 - unexplained_ask / total)
         )
 
-    def _query(self, text: str) -> tuple[list[str], Weighted]:
-        """Content words and their weights: informativeness × clause weight."""
+    def _query(self, text: str) -> tuple[list[str], _Query]:
+        """Content words, their weights (informativeness × clause weight) and the ask's
+        content words."""
         clause_weight: dict[str, float] = {}
         words: list[str] = []
         for clause in self.analyzer.clauses(text):
@@ -372,13 +407,18 @@ class FaqMatcher:
                 words.append(word)
                 clause_weight[word] = max(clause_weight.get(word, 0.0), weight)
         terms = make_terms(self.analyzer, words, self._terms)
-        query = [(t, self.analyzer.informativeness(t.word) * clause_weight[t.word]) for t in terms]
-        return words, query
+        weighted = [
+            (t, self.analyzer.informativeness(t.word) * clause_weight[t.word]) for t in terms
+        ]
+        asked = frozenset(
+            w for w, cw in clause_weight.items() if cw == 1.0 and self.analyzer.is_content(w)
+        )
+        return words, _Query(weighted, asked)
 
-    def _translate(self, query: Weighted) -> _Alternatives:
+    def _translate(self, query: _Query) -> _Alternatives:
         """The FAQ's Chinese words each English query word the FAQ lacks may stand for."""
         alts: _Alternatives = {}
-        for term, _ in query:
+        for term, _ in query.terms:
             if not term.han and term.word not in self._english:
                 words = self._glossary.translations(term.word)
                 if words:
@@ -424,7 +464,9 @@ class FaqMatcher:
         candidates = self._candidates(words + translated)
         if not candidates:
             return []
-        query_field = make_field([*(t for t, _ in query), *(a for ts in alts.values() for a in ts)])
+        query_field = make_field(
+            [*(t for t, _ in query.terms), *(a for ts in alts.values() for a in ts)]
+        )
         scored = [(i, self._score(query, query_field, self._entry(i), alts)) for i in candidates]
         return sorted(scored, key=lambda kv: kv[1], reverse=True)
 

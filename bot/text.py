@@ -49,6 +49,10 @@ INFO_SHIFT = 6.0
 INFO_FLOOR = 0.3
 INFO_CEILING = 5.0
 LATIN_INFORMATIVENESS = 4.0
+# jieba tags (first letter) of words that fill a slot of a question rather than name its
+# topic: numerals, measure words, time, place, direction, pronouns, adverbs, prepositions,
+# conjunctions, particles, modal and interjection words, onomatopoeia.
+SLOT_TAGS = frozenset("mqtfsrdpcuyeokh")
 
 
 def _data_lines(name: str) -> list[str]:
@@ -104,11 +108,36 @@ def _convertible_chars(converter: Any) -> frozenset[str] | None:
         return None
 
 
+def _jieba_dict() -> str:
+    return os.path.join(os.path.dirname(jieba.__file__), str(jieba.DEFAULT_DICT_NAME))
+
+
 def _jieba_cache_path() -> str:
     """A compact copy of jieba's default prefix dictionary, keyed by jieba's version and
     the dictionary file."""
-    source = os.path.join(os.path.dirname(jieba.__file__), jieba.DEFAULT_DICT_NAME)
-    return cache_path("jieba", source, jieba.__version__)
+    return cache_path("jieba", _jieba_dict(), jieba.__version__)
+
+
+def _slot_words() -> frozenset[str]:
+    """The words jieba's dictionary tags as numerals, measure, time, place, direction,
+    pronoun, adverb, preposition, conjunction, particle or interjection (first letter of
+    the tag in SLOT_TAGS), read once and cached like the prefix dictionary."""
+    path = cache_path("jieba-slots", _jieba_dict(), jieba.__version__)
+    cached = read_cache(path)
+    if isinstance(cached, str):
+        return frozenset(cached.split("\n"))
+    words: list[str] = []
+    try:
+        with open(_jieba_dict(), encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) > 2 and parts[2][0] in SLOT_TAGS:
+                    words.append(parts[0])
+    except OSError:
+        log.warning("cannot read jieba's dictionary for word classes", exc_info=True)
+        return frozenset()
+    write_cache(path, "\n".join(words))
+    return frozenset(words)
 
 
 def _load_jieba(tokenizer: Any) -> None:
@@ -197,6 +226,7 @@ class TextAnalyzer:
         self._logp: dict[str, float] = {}
         self._logp_total = -1
         self._logtotal = 0.0
+        self._slots: frozenset[str] | None = None  # loaded on first use (is_content)
 
     def add_words(self, words: Iterable[str]) -> None:
         """Teach the segmenter domain words (FAQ keywords) so they stay whole."""
@@ -368,6 +398,13 @@ class TextAnalyzer:
         freq = self._jieba.FREQ.get(word, 0)
         bits = math.log(self._jieba.total / freq) if freq else math.inf
         return min(max(bits - INFO_SHIFT, INFO_FLOOR), INFO_CEILING)
+
+    def is_content(self, word: str) -> bool:
+        """A Chinese dictionary word that names a thing, action or property (noun, verb,
+        adjective, idiom …), not a slot word; unknown and Latin words are not judged."""
+        if self._slots is None:
+            self._slots = _slot_words()
+        return has_han(word) and word not in self._slots and self._jieba.FREQ.get(word, 0) > 0
 
     def features(self, text: str) -> Counter[str]:
         """Match features with term counts.

@@ -13,6 +13,10 @@ _EMPTY: frozenset[str] = frozenset()
 HOMOPHONE_CREDIT = 0.9  # 医报 for 医保: same pinyin, different characters
 FRAGMENT_CREDIT = 0.85  # share of a word's character/pinyin bigrams found elsewhere
 SINGLE_CHAR_CREDIT = 0.5  # a one-character word found inside a longer word
+# Near variants: words of VARIANT_MIN_CHARS.. characters that differ in one character
+# (雨污分离 for 雨污分流, 延迟服务 for 延时服务) share one of their variant keys.
+VARIANT_MIN_CHARS = 4
+VARIANT_MAX_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Term:
     pinyin: str
     bigrams: frozenset[str]
     pinyin_bigrams: frozenset[str]
+    variants: frozenset[str] = _EMPTY
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,14 @@ class Field:
     chars: frozenset[str]
     bigrams: frozenset[str]
     pinyin_bigrams: frozenset[str]
+    variants: frozenset[str] = _EMPTY
+
+
+def variant_keys(word: str) -> frozenset[str]:
+    """The word with each one of its characters in turn replaced by a wildcard."""
+    if not VARIANT_MIN_CHARS <= len(word) <= VARIANT_MAX_CHARS:
+        return _EMPTY
+    return frozenset(word[:i] + "*" + word[i + 1 :] for i in range(len(word)))
 
 
 def _pairs(items: Iterable[str]) -> frozenset[str]:
@@ -46,7 +59,7 @@ def make_term(analyzer: TextAnalyzer, word: str) -> Term:
     if not has_han(word):
         return Term(word, False, word, frozenset(), frozenset())
     syllables = analyzer.pinyin(word)
-    return Term(word, True, "".join(syllables), _pairs(word), _pairs(syllables))
+    return Term(word, True, "".join(syllables), _pairs(word), _pairs(syllables), variant_keys(word))
 
 
 def make_terms(
@@ -73,6 +86,7 @@ def make_field(terms: Iterable[Term]) -> Field:
         chars=frozenset("".join([t.word for t in han])),
         bigrams=_EMPTY.union(*[t.bigrams for t in items]),
         pinyin_bigrams=_EMPTY.union(*[t.pinyin_bigrams for t in items]),
+        variants=_EMPTY.union(*[t.variants for t in han]),
     )
 
 
@@ -85,11 +99,13 @@ def merge_fields(fields: Iterable[Field]) -> Field:
         chars=_EMPTY.union(*[f.chars for f in parts]),
         bigrams=_EMPTY.union(*[f.bigrams for f in parts]),
         pinyin_bigrams=_EMPTY.union(*[f.pinyin_bigrams for f in parts]),
+        variants=_EMPTY.union(*[f.variants for f in parts]),
     )
 
 
 def cover(term: Term, field: Field) -> float:
-    """1 when the word itself is in the field; partial credit for homophones and fragments."""
+    """1 when the word itself is in the field; partial credit for homophones, fragments and
+    near variants (one character of 4+ different: the share of characters in place)."""
     if term.word in field.words:
         return 1.0
     if not term.han:
@@ -102,6 +118,8 @@ def cover(term: Term, field: Field) -> float:
     sounds = 0.0
     if term.pinyin_bigrams:
         sounds = len(term.pinyin_bigrams & field.pinyin_bigrams) / len(term.pinyin_bigrams)
+    if not term.variants.isdisjoint(field.variants):
+        chars = max(chars, (len(term.word) - 1) / len(term.word))
     return FRAGMENT_CREDIT * max(chars, HOMOPHONE_CREDIT * sounds)
 
 

@@ -53,6 +53,7 @@ LATIN_INFORMATIVENESS = 4.0
 # topic: numerals, measure words, time, place, direction, pronouns, adverbs, prepositions,
 # conjunctions, particles, modal and interjection words, onomatopoeia.
 SLOT_TAGS = frozenset("mqtfsrdpcuyeokh")
+UNGLUE_MAX_FREQ = 100  # see TextAnalyzer._unglue
 
 
 def _data_lines(name: str) -> list[str]:
@@ -265,7 +266,7 @@ class TextAnalyzer:
         out: list[str] = []
         for chunk in clean.split(" "):
             if has_han(chunk):
-                words = [w for w in self._segment(chunk) if w.strip()]
+                words = [p for w in self._segment(chunk) if w.strip() for p in self._unglue(w)]
             else:
                 # stopwords are listed unstemmed ('does', not 'doe')
                 words = [
@@ -278,6 +279,20 @@ class TextAnalyzer:
                 if canon not in self.lexicon.stopwords and word not in self.lexicon.stopwords:
                     out.append(canon)
         return out
+
+    def _unglue(self, word: str) -> list[str]:
+        """A word the segmenter glued from a verb and its aspect or repetition, in its
+        parts: 捡了个 → 捡 个, 吃了饭 → 吃 饭 (了 inside), 剪剪 → 剪, 帮帮忙 → 帮忙 (a
+        repeated first character), so it matches the plain word.  Only for words the general
+        dictionary barely knows: common ones are words of their own (奶奶, 天天, 了解)."""
+        if len(word) < 2 or self._jieba.FREQ.get(word, 0) >= UNGLUE_MAX_FREQ or not all_han(word):
+            return [word]
+        if word[0] == word[1]:
+            return [word[1:]]
+        middle = word.find("了", 1, len(word) - 1)
+        if middle > 0:
+            return [word[:middle], word[middle + 1 :]]
+        return [word]
 
     def _segment(self, sentence: str) -> list[str]:
         """Exactly `self._jieba.lcut(sentence, HMM=False)`, several times faster: the same

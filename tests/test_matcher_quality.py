@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.evaluation import EvalReport, evaluate, load_cases
-from bot.faq import load_faq
+from bot.faq import Faq, FaqEntry, load_faq
+from bot.match_coverage import cover, make_field, make_term
 from bot.matcher import FaqMatcher
 from bot.text import TextAnalyzer
 from tests.conftest import REPO, SHARED_DEV
@@ -91,3 +92,25 @@ def test_typical_resident_questions_are_answered(
 )
 def test_off_topic_gets_nothing(bundled: FaqMatcher, query: str) -> None:
     assert bundled.match(query).kind == "none"
+
+
+def test_rare_glued_words_are_split_back(analyzer: TextAnalyzer) -> None:
+    assert analyzer.tokens("捡了个钱包") == ["捡", "钱包"]  # 了 glued inside a rare word
+    assert analyzer.tokens("帮帮忙") == ["帮忙"]  # a repeated first character
+    assert analyzer.tokens("奶奶") == ["奶奶"]  # common words stay whole
+
+
+def test_near_variant_of_a_long_faq_word(analyzer: TextAnalyzer) -> None:
+    faq = Faq(
+        "t",
+        (
+            FaqEntry("checkup", "c", ("核酸检测在哪做",), "社区卫生站。", keywords=("核酸检测",)),
+            FaqEntry("lights", "c", ("路灯坏了找谁修",), "打物业电话。"),
+        ),
+    )
+    matcher = FaqMatcher(faq, analyzer)
+    words, _ = matcher._query("核酸检查在哪做")
+    assert "核酸检查" in words  # split by the segmenter, joined again
+    field = make_field([make_term(analyzer, "核酸检测")])
+    assert cover(make_term(analyzer, "核酸检查"), field) == pytest.approx(0.85 * 3 / 4)
+    assert cover(make_term(analyzer, "病毒检查"), field) < 0.85 / 2  # two characters differ

@@ -35,8 +35,10 @@ Score (0..1) of an FAQ entry for a message, computed for the retrieved candidate
 
 score = query_side**QUERY_EXPONENT × entry_side**ENTRY_EXPONENT × closeness**CLOSENESS_EXPONENT
 × ask penalty (the exponents sum to 1, so a perfect match scores 1).  `match` answers when
-the best score and its relative margin over the runner-up clear `MatchSettings`, otherwise
-suggests or stays silent.
+the best score and its margin over the runner-up clear `MatchSettings`, otherwise suggests
+or stays silent.  The margin is the relative score margin plus `evidence_weight` × the
+difference of the two entries' query sides: the weighted query words the best explains and
+the runner-up does not, minus the reverse.
 """
 
 from __future__ import annotations
@@ -94,6 +96,13 @@ _Alternatives = dict[str, list[Term]]  # English query word -> Chinese FAQ words
 
 
 @dataclass(frozen=True)
+class _Scored:
+    entry: int
+    score: float
+    explains: float  # the query side: weighted share of the query the entry explains
+
+
+@dataclass(frozen=True)
 class _Query:
     terms: Weighted
     asked: frozenset[str]  # content words of the ask clause (TextAnalyzer.is_content)
@@ -104,10 +113,13 @@ class MatchSettings:
     """Decision thresholds on the coverage score (0..1); README documents them under `faq.match`.
 
     answer_threshold  = 0.36  answer when the best entry scores at least this …
-    answer_margin     = 0.35  … and beats the runner-up by this share of its own score,
-                              i.e. (best - second) / best >= answer_margin
+    answer_margin     = 0.35  … and beats the runner-up by this margin:
+                              (best - second) / best + evidence_weight × evidence
     confident_threshold = 0.60  a best score of at least this needs only …
-    confident_margin  = 0.20  … this relative margin to answer (a near-verbatim question)
+    confident_margin  = 0.20  … this margin to answer (a near-verbatim question)
+    evidence_weight   = 0.15  weight of the evidence margin: the weighted share of the query
+                              the best entry explains and the runner-up does not, minus the
+                              reverse (the difference of their query sides)
     suggest_threshold = 0.29  otherwise offer suggestions when the best scores at least this
     suggest_ratio     = 0.60  suggestions after the first must score >= ratio * best
     max_suggestions   = 3     at most this many suggestions, best first
@@ -125,6 +137,7 @@ class MatchSettings:
     answer_margin: float = 0.35
     confident_threshold: float = 0.60
     confident_margin: float = 0.20
+    evidence_weight: float = 0.15
     suggest_threshold: float = 0.29
     suggest_ratio: float = 0.60
     max_suggestions: int = 3
@@ -376,11 +389,12 @@ class FaqMatcher:
 
     def _score(
         self, query: _Query, query_field: Field, entry: _EntryIndex, alts: _Alternatives
-    ) -> float:
-        """Query side × entry side × closeness × ask penalty (module docstring)."""
+    ) -> tuple[float, float]:
+        """The score (query side × entry side × closeness × ask penalty, module docstring)
+        and the query side alone."""
         total = sum(w for _, w in query.terms)
         if not total:
-            return 0.0
+            return 0.0, 0.0
         explained = unexplained_ask = 0.0
         for t, w in query.terms:
             share = self._explained(t, entry, alts)
@@ -396,12 +410,14 @@ class FaqMatcher:
                     sum(w * self._covered(t, phrasing.field, alts) for t, w in query.terms) / total
                 )
                 closeness = max(closeness, math.sqrt(covered_share * by_phrasing))
-        return float(
-            (explained / total) ** QUERY_EXPONENT
+        query_side = explained / total
+        score = (
+            query_side**QUERY_EXPONENT
             * entry_side**ENTRY_EXPONENT
             * closeness**CLOSENESS_EXPONENT
             * (1.0 - unexplained_ask / total)
         )
+        return float(score), query_side
 
     def _query(self, text: str) -> tuple[list[str], _Query]:
         """Content words, their weights (informativeness × clause weight) and the ask's
@@ -494,6 +510,9 @@ class FaqMatcher:
 
     def rank(self, text: str) -> list[tuple[int, float]]:
         """Entries by score, best first (only retrieved candidates, scores in 0..1)."""
+        return [(c.entry, c.score) for c in self._rank(text)]
+
+    def _rank(self, text: str) -> list[_Scored]:
         words, query = self._query(text)
         alts = self._translate(query)
         translated = [a.word for terms in alts.values() for a in terms]
@@ -503,33 +522,47 @@ class FaqMatcher:
         query_field = make_field(
             [*(t for t, _ in query.terms), *(a for ts in alts.values() for a in ts)]
         )
-        scored = [(i, self._score(query, query_field, self._entry(i), alts)) for i in candidates]
-        return sorted(scored, key=lambda kv: kv[1], reverse=True)
+        scored = [
+            _Scored(i, *self._score(query, query_field, self._entry(i), alts)) for i in candidates
+        ]
+        return sorted(scored, key=lambda c: c.score, reverse=True)
 
     def _verbatim_key(self, text: str) -> str:
         return self.analyzer.clean(text).replace(" ", "")
 
     def match(self, text: str) -> Decision:
-        ranked = self.rank(text)
+        ranked = self._rank(text)
         entries = self.faq.entries
-        named = tuple((entries[i].id, round(s, 4)) for i, s in ranked[:5])
+        named = tuple((entries[c.entry].id, round(c.score, 4)) for c in ranked[:5])
         verbatim = self._verbatim.get(self._verbatim_key(text), set())
         if len(verbatim) == 1:  # one of the entry's own questions, whatever the width or script
             (only,) = verbatim
             return Decision("answer", 1.0, entry=entries[only], ranked=named)
         s = self.settings
-        if not ranked or ranked[0][1] <= 0.0:
+        if not ranked or ranked[0].score <= 0.0:
             return Decision("none", 0.0, ranked=named)
-        top_i, top = ranked[0]
-        second = ranked[1][1] if len(ranked) > 1 else 0.0
-        margin = (top - second) / top
+        top_i, top = ranked[0].entry, ranked[0].score
+        margin = self._margin(ranked)
         if (top >= s.answer_threshold and margin >= s.answer_margin) or (
             top >= s.confident_threshold and margin >= s.confident_margin
         ):
             return Decision("answer", top, entry=entries[top_i], ranked=named)
         if top >= s.suggest_threshold:
             picks = tuple(
-                entries[i] for i, sc in ranked[: s.max_suggestions] if sc >= s.suggest_ratio * top
+                entries[c.entry]
+                for c in ranked[: s.max_suggestions]
+                if c.score >= s.suggest_ratio * top
             )
             return Decision("suggest", top, suggestions=picks, ranked=named)
         return Decision("none", top, ranked=named)
+
+    def _margin(self, ranked: list[_Scored]) -> float:
+        """Relative score margin of the best over the runner-up plus their evidence margin.
+
+        A runner-up that shares only the generic words of the message (交, 多少) can score
+        close to the best entry through its entry side and closeness; the query words that
+        only the best explains (医保) say more about which entry is meant."""
+        best = ranked[0]
+        runner_up = ranked[1] if len(ranked) > 1 else _Scored(-1, 0.0, 0.0)
+        relative = (best.score - runner_up.score) / best.score
+        return relative + self.settings.evidence_weight * (best.explains - runner_up.explains)

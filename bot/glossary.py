@@ -58,6 +58,12 @@ def gloss_words(gloss: str, stem: Callable[[str], str], stopwords: frozenset[str
     return [stem(w) for w in words if w not in stopwords and len(w) > 1]
 
 
+def senses(glosses: str) -> list[str]:
+    """The single senses of a CC-CEDICT entry's glosses: '/' separates senses and ';' the
+    shades of one ('to retire (from the workforce); to go into retirement')."""
+    return [s.strip() for gloss in glosses.split("/") for s in _PARENS.sub(" ", gloss).split(";")]
+
+
 class Glossary:
     """Which of an FAQ's Chinese words an English word may stand for.
 
@@ -90,13 +96,13 @@ class Glossary:
         except (OSError, ModuleNotFoundError, ValueError) as exc:
             log.warning("English matching without the CC-CEDICT glossary: %s", exc)
             return {}
-        senses: dict[str, set[str]] = defaultdict(set)
+        meanings: dict[str, set[str]] = defaultdict(set)
         for word in self._vocabulary:
             for part in [word] if word in cedict else _parts(word):
-                for gloss in cedict.get(part, "").split("/"):
+                for gloss in senses(cedict.get(part, "")):
                     for english in gloss_words(gloss, self._stem, self._stopwords):
-                        senses[english].add(word)
-        return {e: tuple(sorted(ws)) for e, ws in senses.items() if len(ws) <= MAX_SENSES}
+                        meanings[english].add(word)
+        return {e: tuple(sorted(ws)) for e, ws in meanings.items() if len(ws) <= MAX_SENSES}
 
 
 def _parts(word: str) -> list[str]:

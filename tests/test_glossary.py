@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.faq import parse_faq
-from bot.glossary import MAX_SENSES, Glossary, gloss_words, read_cedict
+from bot.glossary import MAX_SENSES, Glossary, gloss_words, read_cedict, senses
 from bot.matcher import FaqMatcher
 from bot.text import TextAnalyzer, stem_english
 
@@ -43,6 +43,13 @@ def test_gloss_words_keep_short_translations_only() -> None:
     assert gloss_words("variant of 電池|电池", stem_english, STOPWORDS) == []
     long = "a person who volunteers for a good cause in the community"
     assert gloss_words(long, stem_english, STOPWORDS) == []
+
+
+def test_senses_split_at_semicolons_outside_parentheses() -> None:
+    glosses = "to retire (from the workforce; old use); to go into retirement/CL:個|个[ge4]"
+    assert senses(glosses)[:2] == ["to retire", "to go into retirement"]
+    words = glossary({"退休"}, source={"退休": glosses})
+    assert words.translations("retire") == ("退休",)  # too long a gloss before the split
 
 
 def test_real_cedict_translates_into_the_faq_vocabulary() -> None:

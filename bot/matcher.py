@@ -9,7 +9,7 @@ entry's scoring structures are built with the index for FAQs of up to EAGER_ENTR
 entries and on first use beyond.  In the query, adjacent single characters whose joined
 pinyin is that of a two-character FAQ word are rejoined (医 报 → 医报 ≈ 医保), and adjacent
 pieces that together are an FAQ question word, or differ from one of 4+ characters in one
-character, are joined (雨 污 分离 → 雨污分离 ≈ 雨污分流).
+character, are joined (雨 污 分离 → 雨污分离 ≈ 雨污分流); see `bot/word_repair.py`.
 
 Score (0..1) of an FAQ entry for a message, computed for the retrieved candidates only:
 
@@ -60,10 +60,10 @@ from bot.match_coverage import (
     make_field,
     make_terms,
     merge_fields,
-    variant_keys,
     weighted_cover,
 )
-from bot.text import TextAnalyzer, all_han, has_han, idf, stem_english
+from bot.text import TextAnalyzer, has_han, idf, stem_english
+from bot.word_repair import WordRepair
 
 DecisionKind = Literal["answer", "suggest", "none"]
 
@@ -192,9 +192,7 @@ class FaqMatcher:
         self._idf: dict[str, float] = {}
         self._entries: list[_EntryIndex | None] = []
         self._terms: dict[str, Term] = {}
-        self._question_pinyins: frozenset[str] = frozenset()
-        self._question_words: frozenset[str] = frozenset()
-        self._question_variants: frozenset[str] = frozenset()
+        self._repair = WordRepair(analyzer, ())
         # Per-entry scoring structures are built on first use (only candidates are scored).
         self._entry_terms: list[list[list[Term]]] = []
         self._entry_answers: list[tuple[str, ...]] = []
@@ -292,11 +290,7 @@ class FaqMatcher:
             df.update({t.word for doc in per_entry for t in doc})
         n = len(terms)
         self._term_weight = {w: idf(c, n) * analyzer.informativeness(w) for w, c in df.items()}
-        self._question_pinyins = frozenset(
-            cache[w].pinyin for w in df if 2 <= len(w) <= 4 and cache[w].han
-        )
-        self._question_words = frozenset(w for w in df if cache[w].han)
-        self._question_variants = frozenset(k for w in df for k in cache[w].variants)
+        self._repair = WordRepair(analyzer, (cache[w] for w in df))
         self._entry_terms = terms
         self._entry_answers = [tuple(answer) for answer in answers]
         self._entries = [None] * len(terms)
@@ -427,7 +421,7 @@ class FaqMatcher:
         words: list[str] = []
         for clause in self.analyzer.clauses(text):
             weight = 1.0 if clause.question else CONTEXT_WEIGHT
-            for word in self._join_variants(self._join_homophones(clause.words)):
+            for word in self._repair.repair(clause.words):
                 words.append(word)
                 clause_weight[word] = max(clause_weight.get(word, 0.0), weight)
         terms = make_terms(self.analyzer, words, self._terms)
@@ -448,66 +442,6 @@ class FaqMatcher:
                 if words:
                     alts[term.word] = make_terms(self.analyzer, list(words), self._terms)
         return alts
-
-    def _join_homophones(self, words: list[str]) -> list[str]:
-        """Undo what the segmenter made of a mistyped FAQ word.
-
-        Pinyin input typos are homophones, and the segmenter splits them wrongly: into
-        single characters (医报 → 医 报, 高零 → 高 零), or into a real word that swallows
-        the mistyped character (居住证在 typed 居住正在 → 居住 正在).  Adjacent pieces whose
-        joined pinyin is that of an FAQ question word become that one word, matched as a
-        homophone: two single characters, or a word plus the next word's first character."""
-        out: list[str] = []
-        i = 0
-        while i < len(words):
-            a = words[i]
-            b = words[i + 1] if i + 1 < len(words) else ""
-            if b and all_han(a + b):
-                if len(a) == 1 == len(b) and self._sounds_like_faq_word(a + b):
-                    out.append(a + b)
-                    i += 2
-                    continue
-                if len(b) > 1 and len(a) > 1 and self._sounds_like_faq_word(a + b[0]):
-                    out.append(a + b[0])
-                    if b[1:] not in self.analyzer.lexicon.stopwords:
-                        out.append(b[1:])
-                    i += 2
-                    continue
-            out.append(a)
-            i += 1
-        return out
-
-    def _join_variants(self, words: list[str]) -> list[str]:
-        """Join adjacent pieces that together are, or nearly are, one FAQ question word.
-
-        The segmenter splits a word it does not know (雨污分离 → 雨 污 分离), so a near
-        variant of an FAQ word only shows once its pieces are joined again."""
-        out: list[str] = []
-        i = 0
-        while i < len(words):
-            for span in (3, 2):
-                pieces = words[i : i + span]
-                if len(pieces) == span and self._near_faq_word(pieces):
-                    out.append("".join(pieces))
-                    i += span
-                    break
-            else:
-                out.append(words[i])
-                i += 1
-        return out
-
-    def _near_faq_word(self, pieces: list[str]) -> bool:
-        """Whether the pieces, not all FAQ words already (下午 时间 must not become 下班时间),
-        join into an FAQ question word or a near variant of one."""
-        text = "".join(pieces)
-        if not all_han(text) or all(p in self._question_words for p in pieces):
-            return False
-        return text in self._question_words or not variant_keys(text).isdisjoint(
-            self._question_variants
-        )
-
-    def _sounds_like_faq_word(self, text: str) -> bool:
-        return "".join(self.analyzer.pinyin(text)) in self._question_pinyins
 
     def rank(self, text: str) -> list[tuple[int, float]]:
         """Entries by score, best first (only retrieved candidates, scores in 0..1)."""

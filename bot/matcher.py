@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import gc
 import math
-import operator
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -155,11 +154,10 @@ class Decision:
     ranked: tuple[tuple[str, float], ...] = field(default=(), compare=False)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Doc:
     entries: tuple[int, ...]  # entries sharing this text (identical answers are one doc)
-    field_weight: float
-    vector: dict[str, float]
+    scale: float  # field weight / norm of the document's feature vector
 
 
 @dataclass(frozen=True)
@@ -250,9 +248,9 @@ class FaqMatcher:
         self._build_coverage(phrasings, answers)
 
     def _build_postings(self, phrasings: list[list[list[str]]], answers: list[list[str]]) -> None:
-        feature_cache: dict[tuple[str, ...], Counter[str]] = {}
+        feature_cache: dict[tuple[str, ...], dict[str, int]] = {}
 
-        def features(words: list[str]) -> Counter[str]:
+        def features(words: list[str]) -> dict[str, int]:
             key = tuple(words)
             cached = feature_cache.get(key)
             if cached is None:
@@ -270,16 +268,16 @@ class FaqMatcher:
         for i, feats in enumerate(question_feats):
             for f in feats:
                 if f:
-                    self._add_doc(_Doc((i,), 1.0, self._vector(f)))
+                    self._add_doc((i,), 1.0, f)
         sharing: dict[tuple[str, ...], list[int]] = defaultdict(list)
         for i, answer in enumerate(answers):
             sharing[tuple(answer)].append(i)
         for answer_words, entries in sharing.items():
-            kept = Counter(
-                {f: c for f, c in features(list(answer_words)).items() if f[0] in ANSWER_FEATURES}
-            )
+            kept = {
+                f: c for f, c in features(list(answer_words)).items() if f[0] in ANSWER_FEATURES
+            }
             if kept:
-                self._add_doc(_Doc(tuple(entries), ANSWER_FIELD_WEIGHT, self._vector(kept)))
+                self._add_doc(tuple(entries), ANSWER_FIELD_WEIGHT, kept)
 
     def _build_coverage(self, phrasings: list[list[list[str]]], answers: list[list[str]]) -> None:
         cache = self._terms
@@ -323,29 +321,35 @@ class FaqMatcher:
         )
         return entry
 
-    def _add_doc(self, doc: _Doc) -> None:
+    def _add_doc(
+        self, entries: tuple[int, ...], field_weight: float, feats: dict[str, int]
+    ) -> None:
+        """Post a document's feature weights; its norm is folded into its scale, so the
+        normalised vector is never built."""
         idx = len(self._docs)
-        self._docs.append(doc)
         postings = self._postings
-        for feature, weight in doc.vector.items():
+        total = 0.0
+        for feature, weight in self._raw_vector(feats).items():
+            total += weight * weight
             postings[feature].append((idx, weight))
+        self._docs.append(_Doc(entries, field_weight / (math.sqrt(total) or 1.0)))
 
-    def _vector(self, feats: Counter[str]) -> dict[str, float]:
+    def _raw_vector(self, feats: dict[str, int]) -> dict[str, float]:
+        """Feature weights (family weight × idf × log-damped count), not normalised."""
         weights = self._weights
         log = math.log
+        oov = self._oov_idf
         vec = {}
         for f, tf in feats.items():
             w = weights.get(f)
             if w is None:
-                w = FEATURE_WEIGHTS[f[0]] * self._oov_idf
+                w = FEATURE_WEIGHTS[f[0]] * oov
             vec[f] = w if tf == 1 else w * (1 + log(tf))
-        values = vec.values()
-        norm = math.sqrt(sum(map(operator.mul, values, values))) or 1.0
-        return {f: v / norm for f, v in vec.items()}
+        return vec
 
     def _candidates(self, words: list[str]) -> list[int]:
         """Entries whose phrasings or answer share the most weighted features."""
-        query = self._vector(self.analyzer.features_of(words))
+        query = self._raw_vector(self.analyzer.features_of(words))
         dots: dict[int, float] = {}
         get = dots.get
         all_postings = self._postings
@@ -359,7 +363,7 @@ class FaqMatcher:
         docs = self._docs
         for doc_idx, dot in dots.items():
             doc = docs[doc_idx]
-            score = dot * doc.field_weight
+            score = dot * doc.scale
             for entry in doc.entries:
                 if score > best.get(entry, 0.0):
                     best[entry] = score

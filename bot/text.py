@@ -8,7 +8,6 @@ import math
 import os
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -221,8 +220,8 @@ class TextAnalyzer:
                 self._jieba.add_word(term, freq=2000)
         self._chatter = re.compile("|".join(_chatter_pattern(c) for c in self.lexicon.chatter))
         self._pinyin_cache: dict[str, tuple[str, ...]] = {}
-        # word -> (has Han, all Han, pinyin syllables), for features_of
-        self._word_info: dict[str, tuple[bool, bool, tuple[str, ...]]] = {}
+        # word -> (its w: feature, its y: feature or "", all Han, pinyin syllables)
+        self._word_info: dict[str, tuple[str, str, bool, tuple[str, ...]]] = {}
         # word -> log(freq) - log(total) for _segment, valid while jieba's total is unchanged
         self._logp: dict[str, float] = {}
         self._logp_total = -1
@@ -421,7 +420,7 @@ class TextAnalyzer:
             self._slots = _slot_words()
         return has_han(word) and word not in self._slots and self._jieba.FREQ.get(word, 0) > 0
 
-    def features(self, text: str) -> Counter[str]:
+    def features(self, text: str) -> dict[str, int]:
         """Match features with term counts.
 
         w:  content word (synonyms folded)        — exact lexical evidence
@@ -431,7 +430,7 @@ class TextAnalyzer:
         """
         return self.features_of(self.tokens(text))
 
-    def features_of(self, words: list[str]) -> Counter[str]:
+    def features_of(self, words: list[str]) -> dict[str, int]:
         """The same features from already computed tokens (saves segmenting twice).
 
         Pinyin comes from the per-word cache, so building an index converts each distinct
@@ -445,17 +444,17 @@ class TextAnalyzer:
             item = info.get(word)
             if item is None:
                 han = has_han(word)
+                syllables = self.pinyin(word) if han else ()
                 item = info[word] = (
-                    han,
+                    "w:" + word,
+                    "y:" + "".join(syllables) if han else "",
                     han and all_han(word),
-                    self.pinyin(word) if han else (),
+                    syllables,
                 )
-            han, pure_han, syllables = item
-            key = "w:" + word
-            feats[key] = get(key, 0) + 1
-            if han:
-                key = "y:" + "".join(syllables)
-                feats[key] = get(key, 0) + 1
+            word_key, sound_key, pure_han, _ = item
+            feats[word_key] = get(word_key, 0) + 1
+            if sound_key:
+                feats[sound_key] = get(sound_key, 0) + 1
             if pure_han:
                 run.append(word)
             else:
@@ -468,11 +467,11 @@ class TextAnalyzer:
             for a, b in pairwise(text):
                 key = "c:" + a + b
                 feats[key] = get(key, 0) + 1
-            sounds = [syl for w in run_words for syl in info[w][2]]
+            sounds = [syl for w in run_words for syl in info[w][3]]
             for a, b in pairwise(sounds):
                 key = "p:" + a + b
                 feats[key] = get(key, 0) + 1
-        return Counter(feats)
+        return feats
 
 
 def idf(df: int, n_docs: int) -> float:

@@ -328,8 +328,15 @@ class FaqMatcher:
         normalised vector is never built."""
         idx = len(self._docs)
         postings = self._postings
+        weights = self._weights
+        oov = self._oov_idf
         total = 0.0
-        for feature, weight in self._raw_vector(feats).items():
+        for feature, tf in feats.items():  # _raw_vector inlined: this loop dominates builds
+            weight = weights.get(feature)
+            if weight is None:
+                weight = FEATURE_WEIGHTS[feature[0]] * oov
+            if tf != 1:
+                weight *= 1 + math.log(tf)
             total += weight * weight
             postings[feature].append((idx, weight))
         self._docs.append(_Doc(entries, field_weight / (math.sqrt(total) or 1.0)))

@@ -225,6 +225,7 @@ class TextAnalyzer:
         # word -> log(freq) - log(total) for _segment, valid while jieba's total is unchanged
         self._logp: dict[str, float] = {}
         self._logp_total = -1
+        self._content_cache: dict[str, tuple[str, ...]] = {}  # see _content_of
         self._logtotal = 0.0
         self._slots: frozenset[str] | None = None  # loaded on first use (is_content)
 
@@ -265,7 +266,9 @@ class TextAnalyzer:
         out: list[str] = []
         for chunk in clean.split(" "):
             if has_han(chunk):
-                words = [p for w in self._segment(chunk) if w.strip() for p in self._unglue(w)]
+                content = self._content_of
+                for word in self._segment(chunk):
+                    out.extend(content(word))
             else:
                 # stopwords are listed unstemmed ('does', not 'doe')
                 words = [
@@ -273,10 +276,27 @@ class TextAnalyzer:
                     for w in _LATIN_WORD.findall(chunk)
                     if len(w) > 1 and w not in self.lexicon.stopwords
                 ]
-            for word in words:
-                canon = self.lexicon.synonyms.get(word, word)
-                if canon not in self.lexicon.stopwords and word not in self.lexicon.stopwords:
-                    out.append(canon)
+                out.extend(self._canonical(words))
+        return out
+
+    def _content_of(self, segment: str) -> tuple[str, ...]:
+        """The content words of one segmenter word (unglued, synonyms folded, stopwords
+        dropped), memoised: an index build meets the same words over and over.  `_segment`
+        resets the memo whenever the dictionary changes (`_unglue` reads it)."""
+        cached = self._content_cache.get(segment)
+        if cached is None:
+            parts = self._unglue(segment) if segment.strip() else []
+            cached = self._content_cache[segment] = tuple(self._canonical(parts))
+        return cached
+
+    def _canonical(self, words: list[str]) -> list[str]:
+        synonyms = self.lexicon.synonyms
+        stopwords = self.lexicon.stopwords
+        out = []
+        for word in words:
+            canon = synonyms.get(word, word)
+            if canon not in stopwords and word not in stopwords:
+                out.append(canon)
         return out
 
     def _unglue(self, word: str) -> list[str]:
@@ -300,6 +320,7 @@ class TextAnalyzer:
         tok = self._jieba
         if tok.total != self._logp_total:
             self._logp = {}
+            self._content_cache = {}
             self._logp_total = tok.total
             self._logtotal = math.log(tok.total)
         out: list[str] = []

@@ -100,6 +100,15 @@ def test_rare_glued_words_are_split_back(analyzer: TextAnalyzer) -> None:
     assert analyzer.tokens("奶奶") == ["奶奶"]  # common words stay whole
 
 
+def test_words_taught_later_are_kept_whole() -> None:
+    """Content words are memoised per segmenter word; a keyword taught afterwards (a
+    service called 帮帮忙) must no longer be unglued as a rare word."""
+    analyzer = TextAnalyzer()
+    assert analyzer.tokens("帮帮忙") == ["帮忙"]
+    analyzer.add_words(["帮帮忙"])
+    assert analyzer.tokens("帮帮忙") == ["帮帮忙"]
+
+
 def test_near_variant_of_a_long_faq_word(analyzer: TextAnalyzer) -> None:
     faq = Faq(
         "t",

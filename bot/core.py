@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
 from bot.appointments import BOOK, Appointments
@@ -47,12 +46,6 @@ ADMIN_COMMANDS = [
     Command("ratings", "cmd_ratings", Role.STAFF, group_ok=False),
     Command("reload", "cmd_reload", Role.ADMIN),
 ]
-
-
-def _question_markers() -> tuple[str, ...]:
-    text = resources.files("bot.data").joinpath("question_markers.txt").read_text("utf-8")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    return tuple(w for ln in lines for w in ln.split())
 
 
 class Conversation:
@@ -109,7 +102,6 @@ class Conversation:
             clock=clock,
             admins=self.admin_addresses,
         )
-        self._markers = _question_markers()
         own: dict[str, Handler] = {
             "start": self._cmd_start,
             "help": self._cmd_help,
@@ -315,7 +307,7 @@ class Conversation:
 
     def _overheard(self, turn: Turn, text: str, decision: Decision) -> list[Outgoing]:
         """A group message not addressed to the bot: only a confident answer to a question."""
-        if not self._looks_like_question(text):
+        if not self.faq.matcher.analyzer.is_question(text):
             return []
         if decision.kind == "answer" and decision.entry is not None:
             return [self._answer(turn, decision.entry)]
@@ -329,10 +321,6 @@ class Conversation:
             return [self._suggest(turn, decision)]
         self._log_question(turn, text, "none")
         return [turn.reply(self.t(turn.lang, "faq_none_addressed"))]
-
-    def _looks_like_question(self, text: str) -> bool:
-        lowered = text.lower().replace("？", "?")
-        return any(marker in lowered for marker in self._markers)
 
     def _answer(self, turn: Turn, entry: FaqEntry, extra: tuple[Button, ...] = ()) -> Outgoing:
         base = Path(self.faq.path).parent

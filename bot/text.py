@@ -183,6 +183,7 @@ class Lexicon:
     stopwords: frozenset[str]
     synonyms: dict[str, str] = field(hash=False)
     question_markers: tuple[str, ...] = ()
+    indefinites: tuple[str, ...] = ()  # 好几, 啥也 …: interrogatives that ask nothing
 
     @classmethod
     def bundled(cls) -> Lexicon:
@@ -194,7 +195,10 @@ class Lexicon:
             for term in others:
                 synonyms.setdefault(term, canonical)
         markers = tuple(w for ln in _data_lines("question_markers.txt") for w in ln.split())
-        return cls(tuple(chatter), stopwords, synonyms, markers)
+        indefinites = sorted(
+            {w for ln in _data_lines("indefinites.txt") for w in ln.split()}, key=len, reverse=True
+        )
+        return cls(tuple(chatter), stopwords, synonyms, markers, tuple(indefinites))
 
 
 @dataclass(frozen=True)
@@ -407,13 +411,23 @@ class TextAnalyzer:
             out[-1] = Clause(out[-1].words, True)
         return out
 
+    def is_question(self, text: str) -> bool:
+        """Whether a message asks something: a question mark, or a question marker (吗, 咋,
+        how …) that is not an indefinite (好几天, 啥也)."""
+        return "?" in unicodedata.normalize("NFKC", text) or self._has_marker(self.normalize(text))
+
     def _has_marker(self, normalized: str) -> bool:
+        for indefinite in self.lexicon.indefinites:
+            normalized = normalized.replace(indefinite, " ")
         padded = f" {normalized} "
         for marker in self.lexicon.question_markers:
             if has_han(marker):
                 if marker in normalized:
                     return True
-            elif marker.isalpha() and f" {marker} " in padded:
+            elif marker.startswith("^"):
+                if padded.startswith(f" {marker[1:]} "):
+                    return True
+            elif f" {marker} " in padded:
                 return True
         return False
 

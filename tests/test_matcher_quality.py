@@ -69,6 +69,23 @@ def test_chatter_and_thanks_have_no_content(analyzer: TextAnalyzer) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("几点上班", True),
+        ("医保交了吗", True),
+        ("路灯坏了？", True),
+        ("Is the office open on Sunday", True),
+        ("路灯黑了好几天了", False),  # 好几: "several", not "how many"
+        ("晚上啥也看不见", False),  # 啥也: "nothing at all"
+        ("this is nice, thanks", False),  # 'is' inside 'this' is not the word 'is'
+        ("谢谢大家", False),
+    ],
+)
+def test_is_question(analyzer: TextAnalyzer, text: str, asks: bool) -> None:
+    assert analyzer.is_question(text) is asks
+
+
+@pytest.mark.parametrize(
     ("query", "entry_id"),
     [
         ("医报在手机上怎么交", "medical-insurance-online-payment"),  # homophone typo 医报

@@ -31,7 +31,8 @@ Score (0..1) of an FAQ entry for a message, computed for the retrieved candidate
   words, see `TextAnalyzer.is_content`) that the entry leaves unexplained.  A question about
   something else on a covered topic (狂犬疫苗 next to children's vaccinations, 暖气费发票
   next to paying the heating fee) leaves such a word of its ask unexplained; a paraphrase
-  mostly leaves story, time and quantity words.
+  mostly leaves story, time and quantity words.  Words of a clause that is the ask only by
+  reference (the clause before 咋办 / 跟谁说啊) count REFERRED_ASK.
 
 score = query_side**QUERY_EXPONENT × entry_side**ENTRY_EXPONENT × closeness**CLOSENESS_EXPONENT
 × ask penalty (the exponents sum to 1, so a perfect match scores 1).  `match` answers when
@@ -89,6 +90,10 @@ TRANSLATION_CREDIT = 0.9  # an English word explained by a Chinese word it trans
 # A word the entry does not use, whose characters it does (落到 for 落过来, 办证 for 狗证),
 # is explained by this share of its characters found.
 CHAR_CREDIT = 0.8
+# A clause that is the ask only because a question without content words refers back to it
+# (…差点绊一跤，跟谁说啊) may be story rather than the topic: its unexplained content words
+# weigh this much in the ask penalty.
+REFERRED_ASK = 0.75
 
 Weighted = list[tuple[Term, float]]
 _Alternatives = dict[str, list[Term]]  # English query word -> Chinese FAQ words it translates
@@ -104,7 +109,8 @@ class _Scored:
 @dataclass(frozen=True)
 class _Query:
     terms: Weighted
-    asked: frozenset[str]  # content words of the ask clause (TextAnalyzer.is_content)
+    # content words of the ask clause (TextAnalyzer.is_content) -> how surely they are asked
+    asked: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -405,8 +411,9 @@ class FaqMatcher:
         for t, w in query.terms:
             share = self._explained(t, entry, alts)
             explained += w * share
-            if t.word in query.asked:
-                unexplained_ask += w * (1.0 - share)
+            surely = query.asked.get(t.word)
+            if surely:
+                unexplained_ask += surely * w * (1.0 - share)
         entry_side = closeness = 0.0
         for phrasing in entry.phrasings:
             covered_share = weighted_cover(phrasing.terms, query_field)
@@ -429,19 +436,21 @@ class FaqMatcher:
         """Content words, their weights (informativeness × clause weight) and the ask's
         content words."""
         clause_weight: dict[str, float] = {}
+        ask_weight: dict[str, float] = {}
         words: list[str] = []
         for clause in self.analyzer.clauses(text):
             weight = 1.0 if clause.question else CONTEXT_WEIGHT
+            surely = REFERRED_ASK if clause.referred else 1.0
             for word in self._repair.repair(clause.words):
                 words.append(word)
                 clause_weight[word] = max(clause_weight.get(word, 0.0), weight)
+                if clause.question:
+                    ask_weight[word] = max(ask_weight.get(word, 0.0), surely)
         terms = make_terms(self.analyzer, words, self._terms)
         weighted = [
             (t, self.analyzer.informativeness(t.word) * clause_weight[t.word]) for t in terms
         ]
-        asked = frozenset(
-            w for w, cw in clause_weight.items() if cw == 1.0 and self.analyzer.is_content(w)
-        )
+        asked = {w: surely for w, surely in ask_weight.items() if self.analyzer.is_content(w)}
         return words, _Query(weighted, asked)
 
     def _translate(self, query: _Query) -> _Alternatives:

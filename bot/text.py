@@ -207,6 +207,8 @@ class Clause:
 
     words: list[str]
     question: bool
+    # the ask only because a question without content words (咋办, 跟谁说啊) refers to it
+    referred: bool = False
 
 
 class TextAnalyzer:
@@ -406,7 +408,7 @@ class TextAnalyzer:
             if words:
                 out.append(Clause(words, marked))
             elif marked and out:
-                out[-1] = Clause(out[-1].words, True)
+                out[-1] = Clause(out[-1].words, True, referred=True)
         if out and not any(c.question for c in out):
             out[-1] = Clause(out[-1].words, True)
         return out

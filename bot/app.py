@@ -54,7 +54,8 @@ def build_core(
         clock = lambda: datetime.now(tz)  # noqa: E731 - the system clock
     worktime = WorkTime(settings.work, tz)
     schedules = load_schedules(settings.schedules_path, tz)
-    faq = FaqSource(settings.faq_path, analyzer or TextAnalyzer(), settings.match_settings)
+    analyzers = TextAnalyzer if analyzer is None else lambda: analyzer
+    faq = FaqSource(settings.faq_path, settings.match_settings, analyzers)
     store = Store(settings.data_dir)
     conversation = Conversation(
         settings=settings,

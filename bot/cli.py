@@ -264,15 +264,14 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
         for name, count in sorted(categories.items(), key=lambda kv: -kv[1]):
             _print(f"  {name}: {count}")
         return 0
-    analyzer = TextAnalyzer()
     if args.faq_command == "match":
-        matcher = FaqSource(path, analyzer, settings.match_settings).matcher
+        matcher = FaqSource(path, settings.match_settings).matcher
         for line in sys.stdin:
             query = line.rstrip("\n")
             if query.strip():
                 _print(json.dumps(_decision_json(matcher, query), ensure_ascii=False))
         return 0
-    matcher = FaqMatcher(load_faq(path), analyzer, settings.match_settings)
+    matcher = FaqMatcher(load_faq(path), TextAnalyzer(), settings.match_settings)
     report, _ = evaluate(matcher, load_cases(args.cases))
     if args.json:
         _print(json.dumps(report.as_json(), ensure_ascii=False))

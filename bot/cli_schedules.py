@@ -18,7 +18,6 @@ from bot.roles import Roles
 from bot.scheduler import Job
 from bot.schedules import ScheduleBook, TargetError, load_schedules, resolve_targets
 from bot.store import Store
-from bot.text import TextAnalyzer
 from bot.worktime import WorkTime
 
 
@@ -86,7 +85,7 @@ def _preview(settings: Settings, store: Store, now: datetime, count: int) -> lis
     tz = zone(settings.timezone)
     conversation = Conversation(
         settings=settings,
-        faq=FaqSource(settings.faq_path, TextAnalyzer(), settings.match_settings),
+        faq=FaqSource(settings.faq_path, settings.match_settings),
         store=store,
         roles=Roles(settings.roles),
         translate=Translator(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +25,21 @@ class ReloadResult:
 
 
 class FaqSource:
-    """Owns the live matcher; `check_for_change` swaps it only for a valid new file."""
+    """Owns the live matcher; `check_for_change` swaps it only for a valid new file.
 
-    def __init__(self, path: Path, analyzer: TextAnalyzer, settings: MatchSettings) -> None:
+    Each build takes its analyzer from `analyzers`: a matcher teaches its analyzer the FAQ's
+    keywords, so with a fresh one per build (the default) a keyword removed from faq.yaml
+    stops shaping the segmentation at the next reload.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        settings: MatchSettings,
+        analyzers: Callable[[], TextAnalyzer] = TextAnalyzer,
+    ) -> None:
         self.path = path
-        self._analyzer = analyzer
+        self._analyzers = analyzers
         self._settings = settings
         self._stamp = self._file_stamp()
         self.matcher = self._build()  # a bad file at start is the operator's ConfigError
@@ -41,7 +52,8 @@ class FaqSource:
         return (stat.st_mtime_ns, stat.st_size)
 
     def _build(self) -> FaqMatcher:
-        return FaqMatcher(load_faq(self.path), self._analyzer, self._settings)
+        faq = load_faq(self.path)  # validated before an analyzer is made
+        return FaqMatcher(faq, self._analyzers(), self._settings)
 
     def reload(self) -> ReloadResult:
         """Load the file now; on error keep serving the previous FAQ."""

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from bot.app import App, build_core
 from bot.config import RolesConfig, Settings
+from bot.faq_source import FaqSource
+from bot.matcher import MatchSettings
 from bot.text import TextAnalyzer
 from tests.conftest import REPO
 from tests.fakes import Chat, FakeChannel, FakeClock
@@ -63,3 +65,23 @@ async def test_edit_is_picked_up_and_bad_edit_is_refused(
         assert "借轮椅" in still.text
     finally:
         core.close()
+
+
+def test_a_removed_keyword_stops_shaping_segmentation(tmp_path: Path) -> None:
+    """Each build gets a fresh analyzer, so keywords of an earlier faq.yaml do not linger."""
+    faq_path = tmp_path / "faq.yaml"
+    entry = (
+        "version: 1\n"
+        "entries:\n"
+        "  - id: helpers\n"
+        "    category: 志愿服务\n"
+        "    questions: [帮帮忙服务队怎么报名]\n"
+        "    answer: 到中心一楼登记。\n"
+    )
+    faq_path.write_text(entry + "    keywords: [帮帮忙]\n", encoding="utf-8")
+    source = FaqSource(faq_path, MatchSettings())
+    assert source.matcher.analyzer.tokens("帮帮忙") == ["帮帮忙"]  # a keyword stays whole
+
+    faq_path.write_text(entry, encoding="utf-8")
+    assert source.reload().ok
+    assert source.matcher.analyzer.tokens("帮帮忙") == ["帮忙"]  # no longer a keyword

@@ -205,7 +205,7 @@ def child_start(folder: Path, profile: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     analyzer = TextAnalyzer()
     settings = make_settings(folder)
-    faq = (settings.faq_path, analyzer, settings.match_settings)
+    faq = (settings.faq_path, settings.match_settings, lambda: analyzer)
     FaqSource(*faq)  # jieba loads its dictionary on first use; cold caches warm up
     t1 = time.perf_counter()
     FaqSource(*faq)  # warm, as build_core loads it with the analyzer it is given

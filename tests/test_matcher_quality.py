@@ -94,6 +94,9 @@ def test_is_question(analyzer: TextAnalyzer, text: str, asks: bool) -> None:
         ("街灯不亮了", "street-lights-broken"),  # synonym 街灯/路灯
         ("養老金資格認證怎麼做", "pension-qualification-certification"),  # Traditional
         ("How do I pay resident medical insurance online?", "medical-insurance-online-payment"),
+        # three entries say 'community office' in English; the rest of the question decides
+        ("Is the community office open on Saturday?", "office-hours"),
+        ("Can the community office issue a certificate?", "certificates-issuable"),
     ],
 )
 def test_typical_resident_questions_are_answered(

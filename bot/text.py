@@ -287,8 +287,9 @@ class TextAnalyzer:
 
     def _content_of(self, segment: str) -> tuple[str, ...]:
         """The content words of one segmenter word (unglued, synonyms folded, stopwords
-        dropped), memoised: an index build meets the same words over and over.  `_segment`
-        resets the memo whenever the dictionary changes (`_unglue` reads it)."""
+        dropped), memoised: an index build meets the same words over and over.  Segments are
+        dictionary words or single characters, so the memo is bounded by the dictionary;
+        `_segment` resets it whenever the dictionary changes (`_unglue` reads it)."""
         cached = self._content_cache.get(segment)
         if cached is None:
             parts = self._unglue(segment) if segment.strip() else []
@@ -416,7 +417,9 @@ class TextAnalyzer:
     def is_question(self, text: str) -> bool:
         """Whether a message asks something: a question mark, or a question marker (吗, 咋,
         how …) that is not an indefinite (好几天, 啥也)."""
-        return "?" in unicodedata.normalize("NFKC", text) or self._has_marker(self.normalize(text))
+        text = unicodedata.normalize("NFKC", text)
+        pieces = _CLAUSE_SPLIT.split(text)[::2]  # clauses, as in `clauses`
+        return "?" in text or any(self._has_marker(self.normalize(p)) for p in pieces)
 
     def _has_marker(self, normalized: str) -> bool:
         for indefinite in self.lexicon.indefinites:

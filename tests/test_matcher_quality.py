@@ -75,6 +75,7 @@ def test_chatter_and_thanks_have_no_content(analyzer: TextAnalyzer) -> None:
         ("医保交了吗", True),
         ("路灯坏了？", True),
         ("Is the office open on Sunday", True),
+        ("Sorry, is the office open today", True),  # an inverted clause after a comma
         ("路灯黑了好几天了", False),  # 好几: "several", not "how many"
         ("晚上啥也看不见", False),  # 啥也: "nothing at all"
         ("this is nice, thanks", False),  # 'is' inside 'this' is not the word 'is'

@@ -67,7 +67,7 @@ from bot.word_repair import WordRepair
 
 DecisionKind = Literal["answer", "suggest", "none"]
 
-# Candidate retrieval: how much each feature family counts (see TextAnalyzer.features).
+# Candidate retrieval: how much each feature family counts (see TextAnalyzer.features_of).
 FEATURE_WEIGHTS = {"w": 1.0, "y": 0.6, "c": 0.5, "p": 0.35}
 ANSWER_FIELD_WEIGHT = 0.3
 ANSWER_FEATURES = ("w", "y")  # answers are retrieved by whole words only (short postings)

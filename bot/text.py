@@ -460,18 +460,13 @@ class TextAnalyzer:
             self._slots = _slot_words()
         return has_han(word) and word not in self._slots and self._jieba.FREQ.get(word, 0) > 0
 
-    def features(self, text: str) -> dict[str, int]:
-        """Match features with term counts.
+    def features_of(self, words: list[str]) -> dict[str, int]:
+        """Match features of a text's tokens, with counts.
 
         w:  content word (synonyms folded)        — exact lexical evidence
         y:  pinyin of a content word              — homophone typos (医报 → yibao = 医保)
         c:  character bigram of content text      — segmentation-independent overlap
         p:  pinyin syllable bigram                — homophone typos inside unknown words
-        """
-        return self.features_of(self.tokens(text))
-
-    def features_of(self, words: list[str]) -> dict[str, int]:
-        """The same features from already computed tokens (saves segmenting twice).
 
         Pinyin comes from the per-word cache, so building an index converts each distinct
         word once rather than every text."""

@@ -331,7 +331,7 @@ class Conversation:
                 Button(self.t(turn.lang, "rate_down"), f"rate:down:{entry.id}"),
                 *extra,
             ),
-            tuple(str(base / a) for a in entry.attachments),
+            files=tuple(str(base / a) for a in entry.attachments),
         )
 
     def _suggest(self, turn: Turn, decision: Decision, extra: tuple[Button, ...] = ()) -> Outgoing:

@@ -131,5 +131,11 @@ def _check_attachment(path: str, name: str, label: str, base_dir: Path | None) -
         raise ConfigError(
             name, f"{path!r} must be relative to the FAQ file", entry=label, field="attachments"
         )
-    if base_dir is not None and not (base_dir / path).is_file():
+    if base_dir is None:
+        return
+    if not (base_dir / path).is_file():
         raise ConfigError(name, f"{path!r} does not exist", entry=label, field="attachments")
+    if not (base_dir / path).resolve().is_relative_to(base_dir.resolve()):
+        raise ConfigError(
+            name, f"{path!r} links outside the FAQ's folder", entry=label, field="attachments"
+        )

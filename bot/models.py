@@ -79,11 +79,18 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message for one chat, with optional buttons and attachments."""
+    """One message for one chat, with optional buttons, media and files.
+
+    `attachments` are platform media references that arrived from users (`mxc://…`, Telegram
+    file ids): adapters pass them on as references and never read them from disk. `files`
+    are local files the core itself chose to send (an FAQ entry's pictures, checked to lie
+    under the FAQ's folder): the only paths an adapter reads.
+    """
 
     to: Address
     text: str
     buttons: tuple[Button, ...] = ()
     reply_to_message_id: str | None = None
-    attachments: tuple[str, ...] = field(default=())  # local file paths
+    attachments: tuple[str, ...] = field(default=())  # platform media references
     tag: str | None = None  # e.g. "card:1024": the core wants to know the sent message's id
+    files: tuple[str, ...] = field(default=())  # local files chosen by the core

@@ -36,9 +36,9 @@ class Turn:
         return Address(self.msg.sender.channel, self.msg.sender.user_id)
 
     def reply(
-        self, text: str, buttons: tuple[Button, ...] = (), attachments: tuple[str, ...] = ()
+        self, text: str, buttons: tuple[Button, ...] = (), files: tuple[str, ...] = ()
     ) -> Outgoing:
-        return Outgoing(self.msg.chat, text, buttons, self.msg.message_id, attachments)
+        return Outgoing(self.msg.chat, text, buttons, self.msg.message_id, files=files)
 
     def addressed_copy(self) -> Turn:
         return Turn(self.msg, self.role, self.lang, addressed=True)

@@ -183,7 +183,7 @@ class ConsoleChannel:
         if out.buttons:
             lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(out.buttons, 1)))
             self._buttons[out.to] = [b.action for b in out.buttons]
-        lines += [f"(附件 {a})" for a in out.attachments]
+        lines += [f"(附件 {a})" for a in (*out.files, *out.attachments)]
         self._write("\n".join(lines) + "\n")
         return SentRef(self.name, out.to.chat_id, _new_id())
 

@@ -67,6 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Person
 from channels.base import ChannelError, Deliver, SentRef
+from channels.media import is_mxc, read_local_file
 from channels.splitting import split_lines
 
 log = logging.getLogger(__name__)
@@ -650,6 +651,13 @@ class MatrixChannel:
         if msgtype in {"m.text", "m.emote"}:
             text = _strip_reply_fallback(body) if reply_id else body
         elif msgtype == "m.image" and isinstance(content.get("url"), str):
+            if not is_mxc(content["url"]):
+                # Only the homeserver's own media: a local path here would make the bot read
+                # (and upload to staff) a file of its own machine.
+                log.warning(
+                    "refused an image from %s whose url is not mxc://", source.get("sender")
+                )
+                return None
             text, attachments = "", (content["url"],)
         else:
             return None  # m.notice (other bots), files, audio, locations …
@@ -864,8 +872,14 @@ class MatrixChannel:
         actions = tuple(b.action for b in out.buttons)
         reply = out.reply_to_message_id
         last: str | None = None
-        for path in out.attachments:
-            last = await self._send_event(room_id, await self._image_content(path, reply))
+        for ref in out.attachments:
+            if not is_mxc(ref):
+                log.warning("not sending %r to %s: not Matrix media", ref[:40], room_id)
+                continue
+            last = await self._send_event(room_id, self._image_content(ref, reply))
+            reply = None
+        for path in out.files:
+            last = await self._send_event(room_id, await self._upload_content(path, reply))
             reply = None
         if text or last is None:
             chunks = split_text(text) if text else ["…"]
@@ -892,37 +906,35 @@ class MatrixChannel:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         return content
 
-    async def _image_content(self, ref: str, reply_to: str | None) -> dict[str, Any]:
-        path = Path(ref)
-        content: dict[str, Any]
-        if ref.startswith("mxc://"):
-            content = {"msgtype": "m.image", "body": "image", "url": ref}
-        else:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise ChannelError(f"matrix: cannot read {ref}: {exc}", retryable=False) from exc
-            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            uploaded = await self._call(
-                "upload",
-                self._client.upload,
-                io.BytesIO(data),
-                content_type=mime,
-                filename=path.name,
-                filesize=len(data),
-            )
-            resp = uploaded[0] if isinstance(uploaded, tuple) else uploaded
-            if isinstance(resp, ErrorResponse):
-                raise self._error("upload", resp)
-            assert isinstance(resp, UploadResponse)
-            content = {
-                "msgtype": "m.image",
-                "body": path.name,
-                "url": resp.content_uri,
-                "info": {"mimetype": mime, "size": len(data)},
-            }
+    @staticmethod
+    def _image_content(url: str, reply_to: str | None) -> dict[str, Any]:
+        content: dict[str, Any] = {"msgtype": "m.image", "body": "image", "url": url}
         if reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return content
+
+    async def _upload_content(self, path_text: str, reply_to: str | None) -> dict[str, Any]:
+        """Upload a local file the core chose (read with a size cap) as an image event."""
+        path = Path(path_text)
+        try:
+            data = read_local_file(path_text)
+        except ChannelError as exc:
+            raise ChannelError(f"matrix: {exc}", retryable=False) from exc
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        uploaded = await self._call(
+            "upload",
+            self._client.upload,
+            io.BytesIO(data),
+            content_type=mime,
+            filename=path.name,
+            filesize=len(data),
+        )
+        resp = uploaded[0] if isinstance(uploaded, tuple) else uploaded
+        if isinstance(resp, ErrorResponse):
+            raise self._error("upload", resp)
+        assert isinstance(resp, UploadResponse)
+        content = self._image_content(resp.content_uri, reply_to)
+        content.update(body=path.name, info={"mimetype": mime, "size": len(data)})
         return content
 
     async def _send_event(self, room_id: str, content: dict[str, Any]) -> str:

@@ -24,7 +24,6 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -37,6 +36,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
+    PhotoSize,
     ReplyParameters,
     Update,
     User,
@@ -57,6 +57,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.models import Address, ChatKind, Incoming, Outgoing, Person
 from channels.base import ChannelError, Deliver, SentRef
+from channels.media import read_local_file
 from channels.splitting import split_lines
 
 log = logging.getLogger(__name__)
@@ -440,14 +441,15 @@ class TelegramChannel:
         keyboard = self._keyboard(out)
         last: Message | None = None
         text = out.text
-        photos = list(out.attachments)
+        photos: list[bytes | PhotoSize] = [read_local_file(path) for path in out.files]
+        photos += [_file_id(ref) for ref in out.attachments if "://" not in ref]
         caption_fits = len(photos) == 1 and _utf16_len(text) <= MAX_CAPTION
         for i, photo in enumerate(photos):
             with_caption = caption_fits and i == 0
             last = await self._call(
                 bot.send_photo,
                 chat_id=chat,
-                photo=self._photo(photo),
+                photo=photo,
                 caption=html.escape(text, quote=False) if with_caption and text else None,
                 parse_mode=ParseMode.HTML if with_caption and text else None,
                 reply_markup=keyboard if with_caption else None,
@@ -470,14 +472,6 @@ class TelegramChannel:
                 chat = last.chat_id
         assert last is not None
         return SentRef(NAME, str(last.chat_id), str(last.message_id))
-
-    @staticmethod
-    def _photo(ref: str) -> Any:
-        path = Path(ref)
-        with contextlib.suppress(OSError, ValueError):
-            if path.is_file():
-                return path.read_bytes()
-        return ref  # a Telegram file_id (or URL) sent as is
 
     async def _call(self, method: Any, **kwargs: Any) -> Message:
         """One Bot API call: a short RetryAfter is waited out once; errors become ChannelError."""
@@ -508,3 +502,9 @@ class TelegramChannel:
         if isinstance(exc, RetryAfter | TimedOut | NetworkError):
             return ChannelError(f"telegram: {exc.message}", retryable=True)
         return ChannelError(f"telegram: {exc.message}", retryable=False)
+
+
+def _file_id(ref: str) -> PhotoSize:
+    """A Telegram file id as PTB's media object: PTB would open a plain string that happens to
+    name a local file and upload it, so a resident's reference is never passed as text."""
+    return PhotoSize(file_id=ref, file_unique_id=ref, width=0, height=0)

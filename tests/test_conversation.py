@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.app import App, build_core
+from bot.config import Settings
+from bot.text import TextAnalyzer
 from tests.conftest import Bot
+from tests.fakes import FakeChannel, FakeClock
 
 
 async def test_colloquial_question_gets_the_answer_with_rating_buttons(bot: Bot) -> None:
@@ -145,3 +152,29 @@ async def test_bad_input_gets_clear_answers(bot: Bot) -> None:
 
 async def test_unknown_command_in_a_group_is_ignored(bot: Bot) -> None:
     assert await bot.chat("res", group="丰仓小区群").say("/otherbot_command") == []
+
+
+async def test_only_the_faqs_own_pictures_are_sent_as_files(
+    tmp_path: Path, make_settings: Callable[..., Settings], analyzer: TextAnalyzer
+) -> None:
+    """Files the adapters read come from the FAQ's folder; residents' media stay references."""
+    (tmp_path / "steps.png").write_bytes(b"\x89PNG")
+    (tmp_path / "faq.yaml").write_text(
+        "version: 1\nentries:\n  - id: wheelchair-lending\n    category: 社区服务\n"
+        "    questions: [社区能借轮椅吗]\n    answer: 可以，到一楼大厅登记。\n"
+        "    attachments: [steps.png]\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(faq=tmp_path / "faq.yaml")
+    core = build_core(settings, clock=FakeClock(), analyzer=analyzer)
+    channel, other = FakeChannel("fake"), FakeChannel("other")
+    bot = Bot(App(core, [channel, other], settings), channel, other)
+    try:
+        (answer,) = await bot.chat("res").say("社区能借轮椅吗")
+        assert answer.files == (str(tmp_path / "steps.png"),) and answer.attachments == ()
+        group = bot.chat("res", group="丰仓小区群")
+        await group.say("/report 3号楼路灯不亮", attachments=("/proc/self/environ",))
+        (card,) = bot.sent_to("other:g:staffroom")
+        assert card.attachments == ("/proc/self/environ",) and card.files == ()
+    finally:
+        core.close()

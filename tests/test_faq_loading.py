@@ -85,6 +85,19 @@ def test_missing_attachment_is_reported(tmp_path: Path) -> None:
     assert load_faq(path).entries[0].attachments == ("map.png",)
 
 
+def test_an_attachment_linking_out_of_the_faq_folder_is_refused(tmp_path: Path) -> None:
+    """The bot uploads FAQ attachments: a symlink must not smuggle in another file."""
+    folder = tmp_path / "faq"
+    folder.mkdir()
+    (folder / "map.png").symlink_to("/etc/hostname")
+    path = folder / "faq.yaml"
+    path.write_text(
+        "version: 1\nentries:" + GOOD_ENTRY + "    attachments: [map.png]\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="links outside the FAQ's folder"):
+        load_faq(path)
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_faq(tmp_path / "missing.yaml")

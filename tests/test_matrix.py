@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -338,7 +339,7 @@ async def test_outgoing_images_direct_chats_and_errors(
     to = Address("matrix", resident.user_id)
     picture = tmp_path / "steps.png"
     picture.write_bytes(b"\x89PNG fake image")
-    ref = await channel.send(Outgoing(to, "<b>3 < 5</b>", attachments=(str(picture),)))
+    ref = await channel.send(Outgoing(to, "<b>3 < 5</b>", files=(str(picture),)))
     again = await channel.send(Outgoing(to, "再来", (Button("是", "yes"), Button("否", "no"))))
     assert ref.chat_id == again.chat_id
     image = await resident.wait_message(world.bot_id, ref.chat_id, timeout=10)
@@ -353,8 +354,11 @@ async def test_outgoing_images_direct_chats_and_errors(
         await channel.send(Outgoing(Address("matrix", "!nowhere:localhost"), "x"))
     assert not missing.value.retryable
     with pytest.raises(ChannelError) as unreadable:
-        await channel.send(Outgoing(to, "", attachments=(str(tmp_path / "none.png"),)))
+        await channel.send(Outgoing(to, "", files=(str(tmp_path / "none.png"),)))
     assert not unreadable.value.retryable
+    with pytest.raises(ChannelError, match="not a regular file") as device:
+        await channel.send(Outgoing(to, "", files=("/dev/zero",)))
+    assert not device.value.retryable
     core.close()
 
 
@@ -461,6 +465,9 @@ async def test_events_translate_mentions_replies_images_and_numbers() -> None:
     assert (await incoming({"msgtype": "m.text", "body": "7"})).text == "7"  # no options here
     image = await incoming({"msgtype": "m.image", "body": "a.jpg", "url": "mxc://localhost/x"})
     assert image.attachments == ("mxc://localhost/x",) and image.text == ""
+    for url in ("/proc/self/environ", "file:///etc/passwd", "mxc://localhost/../x", "/dev/zero"):
+        local = {"msgtype": "m.image", "body": "environ", "url": url}
+        assert await incoming(local) is None, url  # never a path the bot would read
     assert await incoming({"msgtype": "m.notice", "body": "another bot"}) is None
     edit = {"msgtype": "m.text", "body": "* x", "m.relates_to": {"rel_type": "m.replace"}}
     assert await incoming(edit) is None
@@ -653,3 +660,45 @@ async def test_options_ride_on_the_last_part_and_failed_lookups_leave_text(
     fake = {"type": "m.room.message", "sender": "@a:localhost", "content": {OPTIONS_KEY: ["x"]}}
     assert channel._actions_in(fake) is None
     assert channel._actions_in({**fake, "sender": "@bot:localhost"}) == ("x",)
+
+
+async def test_an_image_url_that_is_a_local_path_never_reaches_the_staff_card(
+    world: World,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    """Security: an m.image whose url is a path of the bot's machine is refused at the door."""
+    resident, staff = await world.user("resident"), await world.user("staff")
+    staff_room = await staff.create_room("工作人员群", invite=(world.bot_id,))
+    core, settings = core_for(
+        make_settings, analyzer, clock, staff=(staff.user_id,), staff_room=staff_room
+    )
+    await world.start(core, settings)
+    await staff.wait_members(staff_room, world.bot_id)
+    room = await direct_room(world, resident)
+
+    await resident.send(room, "!report 3号楼后头的路灯黑了好几天了")
+    await resident.wait_message(world.bot_id, room, contains="小区")
+    await resident.send(room, "1")  # the first compound
+    await resident.wait_message(world.bot_id, room, contains="照片", after=1)
+    evil = {"msgtype": "m.image", "body": "environ", "url": "/proc/self/environ"}
+    await resident._send(room, "m.room.message", evil)
+    upload = await resident.client.upload(
+        io.BytesIO(b"\x89PNG lamp"), content_type="image/png", filename="lamp.png", filesize=9
+    )
+    mxc = str(upload[0].content_uri)
+    await resident._send(
+        room, "m.room.message", {"msgtype": "m.image", "body": "lamp.png", "url": mxc}
+    )
+    confirm = await resident.wait_message(world.bot_id, room, contains="提交", after=2)
+    await resident.send(room, "1", reply_to=confirm.event_id)
+    await staff.wait_message(world.bot_id, staff_room, contains="#1001")
+
+    ticket = core.store.tickets.get(1001)
+    assert ticket is not None and ticket.attachments == [mxc]
+    images = [
+        e for e in staff.messages(world.bot_id, staff_room) if e.content["msgtype"] == "m.image"
+    ]
+    assert [e.content["url"] for e in images] == [mxc]  # passed on, nothing uploaded
+    core.close()

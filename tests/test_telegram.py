@@ -224,12 +224,22 @@ async def test_outgoing_is_escaped_split_and_sent_with_photos(
 
     picture = tmp_path / "steps.png"
     picture.write_bytes(b"\x89PNG fake image")
-    await channel.send(Outgoing(to, "缴费步骤", attachments=(str(picture),)))
+    await channel.send(Outgoing(to, "缴费步骤", files=(str(picture),)))
     await channel.send(Outgoing(to, "", attachments=("file-id-1",)))
-    local, by_id = tg.calls("sendPhoto")
+    # A resident's media reference is never a path the adapter reads, whatever it looks like.
+    await channel.send(Outgoing(to, "", attachments=("/proc/self/environ",)))
+    local, by_id, not_read = tg.calls("sendPhoto")
     assert local.params["photo"]["size"] == len(b"\x89PNG fake image")
     assert local.params["caption"] == "缴费步骤"
     assert by_id.params["photo"] == "file-id-1"
+    assert not_read.params["photo"] == "/proc/self/environ"
+    with pytest.raises(ChannelError, match="not a regular file") as device:
+        await channel.send(Outgoing(to, "", files=("/dev/zero",)))
+    assert not device.value.retryable
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (10 * 1024 * 1024 + 1))
+    with pytest.raises(ChannelError, match="more than"):
+        await channel.send(Outgoing(to, "", files=(str(big),)))
 
 
 async def test_reply_to_a_vanished_message_is_still_sent(harness: Harness) -> None:

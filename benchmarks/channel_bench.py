@@ -16,8 +16,8 @@ from typing import Any
 
 from bot.app import App, build_core
 from bot.config import Settings
-from bot.faq import load_faq
-from channels.matrix import FileTokenStore, MatrixChannel, MatrixSettings
+from bot.faq.entries import load_faq
+from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
 from tests.synapse import User, register, server, unique
 
 REPO = Path(__file__).resolve().parent.parent

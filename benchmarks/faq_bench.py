@@ -14,9 +14,9 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.faq import Faq, FaqEntry, load_faq
-from bot.matcher import FaqMatcher
-from bot.text import TextAnalyzer
+from bot.faq.entries import Faq, FaqEntry, load_faq
+from bot.faq.matcher import FaqMatcher
+from bot.faq.text import TextAnalyzer
 
 REPO = Path(__file__).resolve().parent.parent
 CHATTER = ["群主你好，", "麻烦问一下", "请问", "", "", "俺想问问", "谢谢🙏"]

@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App, build_core
-from bot.appointments import BOOKED, Booking
 from bot.config import DEFAULT_CATEGORIES, RolesConfig, Settings, StaffRoom
-from bot.faq_source import FaqSource
+from bot.desk.tickets import Reporter, Ticket
+from bot.evening.booking import BOOKED, Booking
+from bot.faq.source import FaqSource
+from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
-from bot.store import Store
-from bot.text import TextAnalyzer
-from bot.tickets import Reporter, Ticket
+from bot.store.folder import Store
 from channels.base import SentRef
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: tests.fakes

@@ -19,9 +19,9 @@ from tinydb import TinyDB
 from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import JSONStorage
 
-from bot.journal import pack, write_snapshot
-from bot.store import Store
-from bot.tickets import Reporter, Ticket
+from bot.desk.tickets import Reporter, Ticket
+from bot.store.folder import Store
+from bot.store.journal import pack, write_snapshot
 
 AT = datetime(2026, 12, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -83,7 +83,7 @@ def ours_update_ms(folder: Path, samples: int) -> float:
 def open_seconds_and_rss_mb(folder: Path) -> tuple[float, float]:
     """In a fresh process: time to open the store, and its peak resident memory."""
     code = (
-        "import resource,sys,time;from pathlib import Path;from bot.store import Store;"
+        "import resource,sys,time;from pathlib import Path;from bot.store.folder import Store;"
         "t=time.perf_counter();s=Store(Path(sys.argv[1]),read_only=True);"
         "n=s.tickets.count();d=time.perf_counter()-t;"
         "print(d, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, n)"

@@ -15,17 +15,17 @@ from bot.clock import Clock, zone
 from bot.config import Settings
 from bot.core import Conversation
 from bot.failpoints import Failpoints
-from bot.faq_source import FaqSource
+from bot.faq.source import FaqSource
+from bot.faq.text import TextAnalyzer
 from bot.i18n import LANGUAGES, Translator
 from bot.models import Incoming, Outgoing
-from bot.outbox import Delivery, Outbox
 from bot.pacing import Pacer
 from bot.roles import Roles
-from bot.scheduler import Scheduler
-from bot.schedules import load_schedules
-from bot.store import Store
-from bot.text import TextAnalyzer
-from bot.worktime import WorkTime
+from bot.schedule.book import load_schedules
+from bot.schedule.runtime import Scheduler
+from bot.schedule.worktime import WorkTime
+from bot.store.folder import Store
+from bot.store.outbox import Delivery, Outbox
 from channels.base import Channel, ChannelError, SentRef
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.faq.matcher import MatchSettings
 from bot.i18n import LANGUAGES
-from bot.matcher import MatchSettings
 from bot.operator_files import parse_yaml, read_text
-from bot.worktime import WorkTimeConfig
+from bot.schedule.worktime import WorkTimeConfig
 
 CONFIG_ENV = "YISHITING_CONFIG"
 DEFAULT_CONFIG = Path("yishiting.yaml")

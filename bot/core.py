@@ -7,27 +7,27 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.appointments import BOOK, Appointments
-from bot.broadcasts import BroadcastJobs, Broadcasts
+from bot.broadcast.broadcasts import BroadcastJobs, Broadcasts
 from bot.commands import PREFIXES, Command, CommandRegistry, ParsedCommand, parse_command
 from bot.config import Settings
-from bot.desk import Handler, TicketDesk, parse_address
+from bot.desk.desk import Handler, TicketDesk, parse_address
+from bot.desk.followups import MorningDigest, TicketFollowups
+from bot.desk.report_flow import Dialogues
 from bot.errors import Localized, UserError
-from bot.evening_jobs import EveningJobs
-from bot.faq import FaqEntry
-from bot.faq_source import FaqSource, ReloadResult
-from bot.flows import Dialogues
-from bot.followups import MorningDigest, TicketFollowups
+from bot.evening.booking import BOOK, Appointments
+from bot.evening.jobs import EveningJobs
+from bot.faq.entries import FaqEntry
+from bot.faq.matcher import Decision
+from bot.faq.source import FaqSource, ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
-from bot.matcher import Decision
 from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role
-from bot.outbox import Dispatch
 from bot.roles import Roles
-from bot.scheduler import JobSource
-from bot.schedules import ScheduleBook
-from bot.store import Store
+from bot.schedule.book import ScheduleBook
+from bot.schedule.runtime import JobSource
+from bot.schedule.worktime import WorkTime
+from bot.store.folder import Store
+from bot.store.outbox import Dispatch
 from bot.turn import Turn
-from bot.worktime import WorkTime
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import App, build_core
 from bot.config import RolesConfig, Settings, StaffRoom
+from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing, Role
-from bot.text import TextAnalyzer
 from tests.fakes import Chat, FakeChannel, FakeClock
 
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from bot.app import App, build_core
 from bot.config import Settings
+from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
-from bot.text import TextAnalyzer
 from tests.conftest import Bot
 from tests.fakes import SHANGHAI, FakeChannel, FakeClock
 

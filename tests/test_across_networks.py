@@ -10,8 +10,8 @@ import pytest
 
 from bot.app import App, build_core
 from bot.config import RolesConfig, Settings, StaffRoom
-from bot.text import TextAnalyzer
-from channels.matrix import FileTokenStore, MatrixChannel, MatrixSettings
+from bot.faq.text import TextAnalyzer
+from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
 from channels.telegram import TelegramChannel, TelegramSettings
 from tests.fakes import FakeClock
 from tests.synapse import User, register, server, unique

@@ -9,8 +9,8 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing, Role
-from bot.text import TextAnalyzer
 from channels.base import ChannelError
 from tests.fakes import FakeClock
 from tests.scheduled import ADMIN, Scheduled, button, start, stop, when
@@ -208,7 +208,7 @@ def test_a_schedules_typo_names_file_entry_and_field(
 async def test_explicit_matrix_rooms_and_a_space_before_the_colon(
     sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
 ) -> None:
-    from bot.broadcasts import split_targets
+    from bot.broadcast.broadcasts import split_targets
 
     networks = {"telegram", "matrix", "fake"}
     assert split_targets("matrix:!abc:example.org: 停水", networks) == (

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.worktime import WorkTime, WorkTimeConfig
+from bot.schedule.worktime import WorkTime, WorkTimeConfig
 from tests.cli_helpers import yishiting
 
 TZ = ZoneInfo("Asia/Shanghai")

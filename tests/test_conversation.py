@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.app import App, build_core
 from bot.config import Settings
-from bot.text import TextAnalyzer
+from bot.faq.text import TextAnalyzer
 from tests.conftest import Bot
 from tests.fakes import FakeChannel, FakeClock
 

@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from bot.store import Store
+from bot.store.folder import Store
 from tests.conftest import REPO
 
 ACK = re.compile(r"passed it to the staff as #(\d+)")

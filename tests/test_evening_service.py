@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
-from bot.text import TextAnalyzer
 from tests.fakes import FakeClock
 from tests.scheduled import STAFF_ROOM, Scheduled, button, start, stop, when
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError
-from bot.faq import load_faq, parse_faq
+from bot.faq.entries import load_faq, parse_faq
 from tests.conftest import REPO
 
 GOOD_ENTRY = """

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bot.app import App, build_core
 from bot.config import RolesConfig, Settings
-from bot.faq_source import FaqSource
-from bot.matcher import MatchSettings
-from bot.text import TextAnalyzer
+from bot.faq.matcher import MatchSettings
+from bot.faq.source import FaqSource
+from bot.faq.text import TextAnalyzer
 from tests.conftest import REPO
 from tests.fakes import Chat, FakeChannel, FakeClock
 

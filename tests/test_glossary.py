@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from bot.faq import parse_faq
-from bot.glossary import MAX_SENSES, Glossary, gloss_words, read_cedict, senses
-from bot.matcher import FaqMatcher
-from bot.text import TextAnalyzer, stem_english
+from bot.faq.entries import parse_faq
+from bot.faq.glossary import MAX_SENSES, Glossary, gloss_words, read_cedict, senses
+from bot.faq.matcher import FaqMatcher
+from bot.faq.text import TextAnalyzer, stem_english
 
 STOPWORDS = frozenset({"the", "to", "of", "a"})
 
@@ -73,7 +73,7 @@ def test_missing_dictionary_degrades_to_no_translations(caplog: pytest.LogCaptur
         raise OSError("no such file")
 
     words = Glossary({"电池"}, stem_english, STOPWORDS, source=broken)
-    with caplog.at_level(logging.WARNING, logger="bot.glossary"):
+    with caplog.at_level(logging.WARNING, logger="bot.faq.glossary"):
         assert words.translations("battery") == ()
     assert "CC-CEDICT" in caplog.text
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import EvalReport, evaluate, load_cases
-from bot.faq import Faq, FaqEntry, load_faq
-from bot.match_coverage import cover, make_field, make_term
-from bot.matcher import FaqMatcher
-from bot.text import TextAnalyzer
+from bot.faq.coverage import cover, make_field, make_term
+from bot.faq.entries import Faq, FaqEntry, load_faq
+from bot.faq.evaluation import EvalReport, evaluate, load_cases
+from bot.faq.matcher import FaqMatcher
+from bot.faq.text import TextAnalyzer
 from tests.conftest import REPO, SHARED_DEV
 
 

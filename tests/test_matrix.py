@@ -15,10 +15,10 @@ import pytest
 
 from bot.app import App, Core, build_core
 from bot.config import RolesConfig, Settings, StaffRoom
+from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Incoming, Outgoing
-from bot.text import TextAnalyzer
 from channels.base import ChannelError
-from channels.matrix import (
+from channels.matrix.channel import (
     ENCRYPTED_NOTICE,
     OPTIONS_KEY,
     FileTokenStore,

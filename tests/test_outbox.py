@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from bot.app import App, build_core
 from bot.config import Settings
+from bot.faq.text import TextAnalyzer
 from bot.models import Address, Outgoing
-from bot.text import TextAnalyzer
 from channels.base import ChannelError, SentRef
 from tests.conftest import Bot
 from tests.fakes import Chat, FakeChannel, FakeClock

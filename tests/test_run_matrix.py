@@ -9,8 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from bot import cli
-from channels import matrix
+from bot.cli import main as cli
+from channels.matrix import channel as matrix
 from tests.conftest import REPO
 from tests.synapse import User, register, server, unique
 

@@ -13,15 +13,15 @@ import yaml
 
 from bot.errors import ConfigError
 from bot.models import Address
-from bot.scheduler import cron_occurrences
-from bot.schedules import (
+from bot.schedule.book import (
     ScheduleBook,
     TargetError,
     check_targets,
     load_schedules,
     resolve_targets,
 )
-from bot.worktime import WorkTime, WorkTimeConfig
+from bot.schedule.runtime import cron_occurrences
+from bot.schedule.worktime import WorkTime, WorkTimeConfig
 from tests.conftest import REPO
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.desk.tickets import Status
+from bot.faq.text import TextAnalyzer
 from bot.models import Role
-from bot.text import TextAnalyzer
-from bot.tickets import Status
 from channels.base import ChannelError
 from tests.fakes import FakeClock
 from tests.scheduled import ADMIN, STAFF_ROOM, Scheduled, button, start, stop, when

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.failpoints import FAILPOINTS_ENV
-from bot.store import Store
-from bot.worktime import WorkTime, WorkTimeConfig
+from bot.schedule.worktime import WorkTime, WorkTimeConfig
+from bot.store.folder import Store
 from tests.conftest import REPO
 
 TZ = ZoneInfo("Asia/Shanghai")

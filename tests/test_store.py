@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ConfigError
-from bot.journal import JOURNAL, SNAPSHOT
-from bot.store import SCHEMA_VERSION, Store
+from bot.store.folder import SCHEMA_VERSION, Store
+from bot.store.journal import JOURNAL, SNAPSHOT
 
 
 def test_records_survive_reopen(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from bot.app import App, build_core
 from bot.config import RolesConfig, Settings, StaffRoom
+from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Outgoing
-from bot.text import TextAnalyzer
 from channels.base import ChannelError
 from channels.telegram import TelegramChannel, TelegramSettings, split_text
 from tests.fakes import FakeClock

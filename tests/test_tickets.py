@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bot.app import App, build_core
 from bot.config import Settings
-from bot.text import TextAnalyzer
+from bot.faq.text import TextAnalyzer
 from tests.conftest import Bot
 from tests.fakes import Chat, FakeChannel, FakeClock
 

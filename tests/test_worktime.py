@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot.worktime import MAX_SEARCH_DAYS, WorkTime, WorkTimeConfig
+from bot.schedule.worktime import MAX_SEARCH_DAYS, WorkTime, WorkTimeConfig
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -133,7 +133,7 @@ def test_beyond_the_package_data_falls_back_to_weekdays_and_warns_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     wt = WorkTime(WorkTimeConfig(), SH)
-    with caplog.at_level(logging.WARNING, logger="bot.worktime"):
+    with caplog.at_level(logging.WARNING, logger="bot.schedule.worktime"):
         # 2027-01-01 is New Year's Day, but the package knows nothing of 2027: Mon-Fri rules.
         assert wt.is_workday(date(2027, 1, 1)) is True  # Friday
         assert wt.is_workday(date(2027, 1, 2)) is False  # Saturday
@@ -146,7 +146,7 @@ def test_beyond_the_package_data_falls_back_to_weekdays_and_warns_once(
     assert "2027" in warnings[0].getMessage()
 
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.worktime"):
+    with caplog.at_level(logging.WARNING, logger="bot.schedule.worktime"):
         assert wt.is_workday(date(2003, 1, 1)) is True  # before the data, too
         assert wt.is_workday(date(2003, 1, 4)) is False
         assert wt.is_workday(date(2027, 3, 1)) is True  # 2027 already warned
@@ -155,7 +155,7 @@ def test_beyond_the_package_data_falls_back_to_weekdays_and_warns_once(
     assert "2003" in caplog.records[0].getMessage()
 
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.worktime"):
+    with caplog.at_level(logging.WARNING, logger="bot.schedule.worktime"):
         WorkTime(WorkTimeConfig(), SH).is_workday(date(2027, 1, 4))  # memo is per instance
     assert len(caplog.records) == 1
 
@@ -179,7 +179,7 @@ def test_operator_overrides_win() -> None:
 
 def test_overrides_silence_nothing_but_themselves(caplog: pytest.LogCaptureFixture) -> None:
     wt = WorkTime(WorkTimeConfig(extra_holidays=(date(2027, 1, 1),)), SH)
-    with caplog.at_level(logging.WARNING, logger="bot.worktime"):
+    with caplog.at_level(logging.WARNING, logger="bot.schedule.worktime"):
         assert wt.is_workday(date(2027, 1, 1)) is False
     assert caplog.records == []  # an override answers without consulting the package
 

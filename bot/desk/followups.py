@@ -9,14 +9,14 @@ from functools import partial
 from itertools import islice
 
 from bot.config import Settings
-from bot.desk import TicketDesk, parse_address
+from bot.desk.desk import TicketDesk, parse_address
+from bot.desk.tickets import ACTIVE, Event, Status, Ticket
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
-from bot.outbox import Dispatch
-from bot.scheduler import Job, Outcome, next_due
-from bot.store import Store
-from bot.tickets import ACTIVE, Event, Status, Ticket
-from bot.worktime import WorkTime
+from bot.schedule.runtime import Job, Outcome, next_due
+from bot.schedule.worktime import WorkTime
+from bot.store.folder import Store
+from bot.store.outbox import Dispatch
 
 log = logging.getLogger(__name__)
 

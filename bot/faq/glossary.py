@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from importlib import resources
 
-from bot.file_cache import cache_path, read_cache, write_cache
+from bot.faq.file_cache import cache_path, read_cache, write_cache
 
 log = logging.getLogger(__name__)
 

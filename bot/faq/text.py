@@ -18,7 +18,7 @@ import jieba
 import opencc
 from pypinyin import Style, lazy_pinyin
 
-from bot.file_cache import cache_path, read_cache, write_cache
+from bot.faq.file_cache import cache_path, read_cache, write_cache
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ UNGLUE_MAX_FREQ = 100  # see TextAnalyzer._unglue
 
 
 def _data_lines(name: str) -> list[str]:
-    text = resources.files("bot.data").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("bot.faq.data").joinpath(name).read_text(encoding="utf-8")
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 

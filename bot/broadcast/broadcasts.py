@@ -14,14 +14,14 @@ from typing import Any
 from bot.clock import parse_clock
 from bot.commands import Command
 from bot.config import Settings
-from bot.desk import Handler, compound_from_title, parse_address, parse_number
+from bot.desk.desk import Handler, compound_from_title, parse_address, parse_number
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
-from bot.outbox import Delivery, Dispatch
-from bot.scheduler import CronError, Job, Outcome, cron_occurrences, next_due
-from bot.schedules import BroadcastDef, ScheduleBook, TargetError, resolve_targets
-from bot.store import Store
+from bot.schedule.book import BroadcastDef, ScheduleBook, TargetError, resolve_targets
+from bot.schedule.runtime import CronError, Job, Outcome, cron_occurrences, next_due
+from bot.store.folder import Store
+from bot.store.outbox import Delivery, Dispatch
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from typing import IO, Any
 from tinydb import Query, TinyDB
 from tinydb.table import Document
 
+from bot.desk.tickets import ACTIVE, Status, Ticket
 from bot.errors import ConfigError
-from bot.journal import SNAPSHOT, JournalDB, JournalTable
-from bot.tickets import ACTIVE, Status, Ticket
+from bot.store.journal import SNAPSHOT, JournalDB, JournalTable
 
 SCHEMA_VERSION = 1
 LOCK_FILE = ".lock"

@@ -10,14 +10,14 @@ from typing import Any
 
 from bot.commands import Command
 from bot.config import Settings
-from bot.desk import Handler, parse_number
+from bot.desk.desk import Handler, parse_number
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
-from bot.schedules import EveningService, Slot
-from bot.store import Store
+from bot.schedule.book import EveningService, Slot
+from bot.schedule.worktime import WorkTime
+from bot.store.folder import Store
 from bot.turn import Turn
-from bot.worktime import WorkTime
 
 log = logging.getLogger(__name__)
 

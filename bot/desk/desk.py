@@ -13,14 +13,14 @@ from rapidfuzz import fuzz
 
 from bot.commands import Command
 from bot.config import Settings
+from bot.desk.tickets import ACTIVE, Reporter, Status, Ticket
 from bot.errors import Localized, UserError
-from bot.faq_source import FaqSource
+from bot.faq.source import FaqSource
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
-from bot.store import Store
-from bot.tickets import ACTIVE, Reporter, Status, Ticket
+from bot.schedule.worktime import WorkTime
+from bot.store.folder import Store
 from bot.turn import Turn
-from bot.worktime import WorkTime
 
 log = logging.getLogger(__name__)
 

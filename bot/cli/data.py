@@ -7,10 +7,10 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.desk.tickets import Status, Ticket
 from bot.errors import ConfigError
-from bot.faq_writer import add_questions
-from bot.store import Store
-from bot.tickets import Status, Ticket
+from bot.faq.writer import add_questions
+from bot.store.folder import Store
 
 CSV_COLUMNS = [
     "number",

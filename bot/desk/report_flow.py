@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.desk import NewReport, TicketDesk
+from bot.desk.desk import NewReport, TicketDesk
 from bot.errors import UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
-from bot.store import DialogueRepo
+from bot.store.folder import DialogueRepo
 from bot.turn import Turn
 
 REPORT = "report"

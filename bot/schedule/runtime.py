@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from bot.store import JobLog
+from bot.store.folder import JobLog
 
 log = logging.getLogger(__name__)
 

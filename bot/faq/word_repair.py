@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.match_coverage import Term, variant_keys
-from bot.text import TextAnalyzer, all_han
+from bot.faq.coverage import Term, variant_keys
+from bot.faq.text import TextAnalyzer, all_han
 
 
 class WordRepair:

@@ -50,9 +50,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.faq import Faq, FaqEntry
-from bot.glossary import Glossary
-from bot.match_coverage import (
+from bot.faq.coverage import (
     Field,
     Term,
     char_share,
@@ -62,8 +60,10 @@ from bot.match_coverage import (
     merge_fields,
     weighted_cover,
 )
-from bot.text import TextAnalyzer, has_han, idf, stem_english
-from bot.word_repair import WordRepair
+from bot.faq.entries import Faq, FaqEntry
+from bot.faq.glossary import Glossary
+from bot.faq.text import TextAnalyzer, has_han, idf, stem_english
+from bot.faq.word_repair import WordRepair
 
 DecisionKind = Literal["answer", "suggest", "none"]
 

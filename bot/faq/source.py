@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import ConfigError
-from bot.faq import load_faq
-from bot.matcher import FaqMatcher, MatchSettings
-from bot.text import TextAnalyzer
+from bot.faq.entries import load_faq
+from bot.faq.matcher import FaqMatcher, MatchSettings
+from bot.faq.text import TextAnalyzer
 
 log = logging.getLogger(__name__)
 

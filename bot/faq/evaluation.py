@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from bot.errors import ConfigError
-from bot.matcher import Decision, FaqMatcher
+from bot.faq.matcher import Decision, FaqMatcher
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,15 @@ from datetime import date, datetime, time, timedelta
 from functools import partial
 from itertools import islice
 
-from bot.appointments import BOOKED, Appointments, Booking, hm
 from bot.config import Settings
-from bot.desk import parse_address
+from bot.desk.desk import parse_address
+from bot.evening.booking import BOOKED, Appointments, Booking, hm
 from bot.i18n import Translator
 from bot.models import Outgoing
-from bot.outbox import Dispatch
-from bot.scheduler import Job, Outcome, next_due
-from bot.schedules import EveningService, TargetError, resolve_targets
-from bot.store import Store
+from bot.schedule.book import EveningService, TargetError, resolve_targets
+from bot.schedule.runtime import Job, Outcome, next_due
+from bot.store.folder import Store
+from bot.store.outbox import Dispatch
 
 log = logging.getLogger(__name__)
 

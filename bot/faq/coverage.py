@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from bot.text import TextAnalyzer, has_han
+from bot.faq.text import TextAnalyzer, has_han
 
 _EMPTY: frozenset[str] = frozenset()
 

@@ -10,15 +10,15 @@ from pathlib import Path
 from bot.clock import zone
 from bot.config import Settings
 from bot.core import Conversation
-from bot.faq_source import FaqSource
+from bot.faq.source import FaqSource
 from bot.i18n import Translator
 from bot.models import Outgoing
-from bot.outbox import Delivery
 from bot.roles import Roles
-from bot.scheduler import Job
-from bot.schedules import ScheduleBook, TargetError, load_schedules, resolve_targets
-from bot.store import Store
-from bot.worktime import WorkTime
+from bot.schedule.book import ScheduleBook, TargetError, load_schedules, resolve_targets
+from bot.schedule.runtime import Job
+from bot.schedule.worktime import WorkTime
+from bot.store.folder import Store
+from bot.store.outbox import Delivery
 
 
 def check(settings: Settings, write: Callable[[str], None]) -> int:

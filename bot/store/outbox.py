@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.models import Address, Button, Outgoing
-from bot.store import OutboxRepo
+from bot.store.folder import OutboxRepo
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from bot.errors import ConfigError
-from bot.faq import parse_faq
+from bot.faq.entries import parse_faq
 
 
 def add_questions(path: Path, additions: dict[str, list[str]]) -> int:

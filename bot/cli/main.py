@@ -12,20 +12,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import cli_data, cli_schedules
+from bot.cli import data as cli_data
+from bot.cli import schedules as cli_schedules
 from bot.clock import MovableClock, parse_clock, zone
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
-from bot.evaluation import evaluate, load_cases
 from bot.failpoints import Failpoints
-from bot.faq import load_faq
-from bot.faq_source import FaqSource
+from bot.faq.entries import load_faq
+from bot.faq.evaluation import evaluate, load_cases
+from bot.faq.matcher import FaqMatcher
+from bot.faq.source import FaqSource
+from bot.faq.text import TextAnalyzer
 from bot.i18n import normalize_language
-from bot.matcher import FaqMatcher
 from bot.models import Role
-from bot.schedules import load_schedules
-from bot.store import Store
-from bot.text import TextAnalyzer
+from bot.schedule.book import load_schedules
+from bot.store.folder import Store
 from channels.base import Channel, ChannelError
 from channels.console import ConsoleChannel, Persona
 
@@ -229,7 +230,7 @@ def network_channels(settings: Settings) -> list[Channel]:
     if os.environ.get(MATRIX_PASSWORD_ENV) or os.environ.get(MATRIX_ACCESS_TOKEN_ENV):
         from pydantic import ValidationError
 
-        from channels.matrix import FileTokenStore, MatrixChannel, settings_from_env
+        from channels.matrix.channel import FileTokenStore, MatrixChannel, settings_from_env
 
         try:
             matrix = settings_from_env(settings.matrix, dict(os.environ))
@@ -385,7 +386,3 @@ def _decision_json(matcher: FaqMatcher, query: str) -> dict[str, Any]:
         "score": round(d.score, 4),
         "suggestions": [e.id for e in d.suggestions][:3],
     }
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

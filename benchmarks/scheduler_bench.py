@@ -37,9 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App, build_core
+from bot.broadcast.broadcasts import BroadcastRecords
 from bot.config import DEFAULT_CATEGORIES, RolesConfig, Settings, StaffRoom
+from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Reporter, Ticket
-from bot.evening.booking import BOOKED, Booking
+from bot.evening.booking import BOOKED, Booking, Bookings
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
@@ -123,18 +125,18 @@ def populate(folder: Path, mix: Mix) -> None:
     try:
         n = 0
         for i in range(mix.open):  # opened within the last hour: every follow-up still to come
-            store.tickets.create(_ticket(n, NOW - timedelta(minutes=i % 60)))
+            store.repo(TicketRepo).create(_ticket(n, NOW - timedelta(minutes=i % 60)))
             n += 1
         for i in range(mix.claimed):
             t = _ticket(n, NOW - timedelta(days=1, minutes=i % 300))
             _claim(t, NOW - timedelta(minutes=i % 300), n)
-            store.tickets.create(t)
+            store.repo(TicketRepo).create(t)
             n += 1
         for i in range(mix.resolved):  # resolved in the last 20 hours: "solved?" not yet asked
             t = _ticket(n, NOW - timedelta(days=2))
             _claim(t, NOW - timedelta(days=1, hours=20), n)
             t.apply("resolve", at=NOW - timedelta(hours=i % 20), who="telegram:staff", name="小王", via="telegram")  # fmt: skip
-            store.tickets.create(t)
+            store.repo(TicketRepo).create(t)
             n += 1
         for i in range(mix.closed):
             old = NOW - timedelta(days=10 + i % 200)
@@ -142,7 +144,7 @@ def populate(folder: Path, mix: Mix) -> None:
             _claim(t, old + timedelta(hours=1), n)
             t.apply("resolve", at=old + timedelta(days=1), who="telegram:staff", name="小王", via="telegram")  # fmt: skip
             t.apply("close", at=old + timedelta(days=5), who="system", name="system", via="system")
-            store.tickets.create(t)
+            store.repo(TicketRepo).create(t)
             n += 1
         days = [
             d
@@ -163,9 +165,11 @@ def populate(folder: Path, mix: Mix) -> None:
                 status=BOOKED,
                 created=(NOW - timedelta(hours=i % 48)).isoformat(timespec="seconds"),
             )
-            store.bookings.add(booking.to_doc())
+            store.repo(Bookings).add(booking.to_doc())
         for i in range(mix.broadcasts):
-            store.broadcasts.add(broadcast_doc(NOW + timedelta(hours=1 + i), f"第{i}次通知"))
+            store.repo(BroadcastRecords).add(
+                broadcast_doc(NOW + timedelta(hours=1 + i), f"第{i}次通知")
+            )
     finally:
         store.close()
 
@@ -258,7 +262,7 @@ def child_decode(folder: Path) -> dict[str, Any]:
     store = Store(folder)
     t1 = time.perf_counter()
     try:
-        tickets = list(store.tickets.all())
+        tickets = list(store.repo(TicketRepo).all())
         t2 = time.perf_counter()
     finally:
         store.close()
@@ -397,7 +401,7 @@ async def broadcast_once(
     app = App(core, [channel, other], settings)
     run = Run(chats, rate)
     try:
-        core.store.broadcasts.add(broadcast_doc(NOW, "【停水通知】明天上午 9 点到 12 点停水，请提前储水。"))  # fmt: skip
+        core.store.repo(BroadcastRecords).add(broadcast_doc(NOW, "【停水通知】明天上午 9 点到 12 点停水，请提前储水。"))  # fmt: skip
         gc.collect()
         if memory:
             tracemalloc.start()

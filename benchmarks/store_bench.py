@@ -19,6 +19,7 @@ from tinydb import TinyDB
 from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import JSONStorage
 
+from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Reporter, Ticket
 from bot.store.folder import Store
 from bot.store.journal import pack, write_snapshot
@@ -50,7 +51,7 @@ def timed(fn: Callable[[], object]) -> float:
 def ours_create(folder: Path, count: int) -> float:
     store = Store(folder)
     try:
-        return timed(lambda: [store.tickets.create(ticket(n)) for n in range(count)])
+        return timed(lambda: [store.repo(TicketRepo).create(ticket(n)) for n in range(count)])
     finally:
         store.close()
 
@@ -71,10 +72,10 @@ def ours_update_ms(folder: Path, samples: int) -> float:
     try:
         times = []
         for i in range(samples):
-            t = store.tickets.get(1001 + i * 7)
+            t = store.repo(TicketRepo).get(1001 + i * 7)
             assert t is not None
             t.apply("claim", at=AT, who="telegram:1", name="小王", via="telegram")
-            times.append(timed(partial(store.tickets.save, t)) * 1000)
+            times.append(timed(partial(store.repo(TicketRepo).save, t)) * 1000)
         return statistics.median(times)
     finally:
         store.close()

@@ -22,6 +22,7 @@ from bot.models import Incoming, Outgoing
 from bot.pacing import Pacer
 from bot.roles import Roles
 from bot.schedule.book import load_schedules
+from bot.schedule.joblog import JobLog
 from bot.schedule.runtime import Scheduler
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
@@ -92,7 +93,7 @@ class App:
         conversation = core.conversation
         self.scheduler = Scheduler(
             conversation.job_sources(self.dispatch),
-            core.store.jobs,
+            core.store.repo(JobLog),
             conversation.clock,
             core.worktime.tz,
         )

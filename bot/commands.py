@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.models import Role
+from bot.errors import UserError
+from bot.models import Outgoing, Role
+from bot.turn import Turn
 
 PREFIXES = ("/", "!", "！")
 _COMMAND = re.compile(r"^[/!！](\S+?)(?:@(\S+))?(?:\s+(.*))?$", re.DOTALL)
+_NUMBER = re.compile(r"#?(\d{1,9})")
+
+Handler = Callable[[Turn, str], Awaitable[list[Outgoing]]]
+"""What runs a command: the turn and the text after the command name."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,14 @@ def parse_command(text: str) -> ParsedCommand | None:
     if not match:
         return None
     return ParsedCommand(match.group(1).lower(), (match.group(3) or "").strip(), match.group(2))
+
+
+def parse_number(text: str) -> int:
+    """A ticket, booking or broadcast number as typed: '1024' or '#1024'."""
+    match = _NUMBER.fullmatch(text.strip())
+    if match is None:
+        raise UserError("ticket_bad_number", text=text.strip()[:20])
+    return int(match.group(1))
 
 
 @dataclass(frozen=True)

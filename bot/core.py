@@ -8,22 +8,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.broadcast.broadcasts import BroadcastJobs, Broadcasts
-from bot.commands import PREFIXES, Command, CommandRegistry, ParsedCommand, parse_command
+from bot.commands import PREFIXES, Command, CommandRegistry, Handler, ParsedCommand, parse_command
 from bot.config import Settings
-from bot.desk.desk import Handler, TicketDesk, parse_address
+from bot.desk.desk import TicketDesk
 from bot.desk.followups import MorningDigest, TicketFollowups
 from bot.desk.report_flow import Dialogues
 from bot.errors import Localized, UserError
 from bot.evening.booking import BOOK, Appointments
 from bot.evening.jobs import EveningJobs
 from bot.faq.entries import FaqEntry
+from bot.faq.feedback import QuestionLog, Ratings
 from bot.faq.matcher import Decision
 from bot.faq.source import FaqSource, ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
 from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role
 from bot.roles import Roles
 from bot.schedule.book import ScheduleBook
-from bot.schedule.runtime import JobSource
+from bot.schedule.jobs import JobSource
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch
@@ -250,7 +251,7 @@ class Conversation:
     async def _cmd_unanswered(self, turn: Turn, args: str) -> list[Outgoing]:
         if args and not (args.isdigit() and 1 <= int(args) <= 50):
             raise UserError("error_usage", usage=Localized("usage_unanswered"))
-        rows = self.store.questions.recent(int(args) if args else 10, unanswered_only=True)
+        rows = self.store.repo(QuestionLog).recent(int(args) if args else 10, unanswered_only=True)
         if not rows:
             return [turn.reply(self.t(turn.lang, "unanswered_empty"))]
         lines = [self.t(turn.lang, "unanswered_header", count=len(rows))]
@@ -267,7 +268,7 @@ class Conversation:
         return [turn.reply("\n".join(lines))]
 
     async def _cmd_ratings(self, turn: Turn, args: str) -> list[Outgoing]:
-        rows = self.store.ratings.summary()
+        rows = self.store.repo(Ratings).summary()
         if not rows:
             return [turn.reply(self.t(turn.lang, "ratings_empty"))]
         lines = [self.t(turn.lang, "ratings_header")]
@@ -344,7 +345,7 @@ class Conversation:
             log.info(
                 "question not answered (%s) from %s in %s", outcome, turn.sender_key, turn.msg.chat
             )
-        return self.store.questions.record(
+        return self.store.repo(QuestionLog).record(
             self.clock(),
             turn.sender_key,
             name=turn.sender_name,
@@ -379,13 +380,13 @@ class Conversation:
             verdict, _, entry_id = rest.partition(":")
             if verdict not in ("up", "down") or self.faq.matcher.faq.get(entry_id) is None:
                 raise UserError("error_unknown_action")
-            self.store.ratings.rate(self.clock(), turn.sender_key, entry_id, verdict == "up")
+            self.store.repo(Ratings).rate(self.clock(), turn.sender_key, entry_id, verdict == "up")
             key = "rate_thanks" if verdict == "up" else "rate_sorry"
             return [turn.reply(self.t(turn.lang, key))]
         raise UserError("error_unknown_action")
 
     def _ask_staff(self, turn: Turn, question_id: int) -> list[Outgoing]:
-        question = self.store.questions.get(question_id)
+        question = self.store.repo(QuestionLog).get(question_id)
         if question is None or question.person != turn.sender_key:
             raise UserError("error_unknown_action")
         decision = self.faq.matcher.match(question.text)
@@ -466,6 +467,6 @@ class Conversation:
         """`admin_chats`, else the admins' private chats: configured ones and those who have
         spoken as admins on a trusted channel (the console)."""
         if self.settings.admin_chats:
-            return [parse_address(key) for key in self.settings.admin_chats]
+            return [Address.parse(key) for key in self.settings.admin_chats]
         admins = self.roles.admins() | set(self.store.people.with_role(Role.ADMIN.value))
-        return [parse_address(key) for key in sorted(admins)]
+        return [Address.parse(key) for key in sorted(admins)]

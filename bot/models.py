@@ -36,6 +36,12 @@ class Address:
         base = f"{self.channel}:{self.chat_id}"
         return base if self.thread is None else f"{base}#{self.thread}"
 
+    @classmethod
+    def parse(cls, key: str) -> Address:
+        """'telegram:-1001234' or 'matrix:!room:server' as an Address (the key of settings)."""
+        channel, _, chat_id = key.partition(":")
+        return cls(channel, chat_id)
+
 
 @dataclass(frozen=True)
 class Person:

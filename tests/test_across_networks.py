@@ -10,6 +10,7 @@ import pytest
 
 from bot.app import App, build_core
 from bot.config import RolesConfig, Settings, StaffRoom
+from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
 from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
 from channels.telegram import TelegramChannel, TelegramSettings
@@ -86,7 +87,7 @@ async def test_resident_on_matrix_staff_on_telegram(
         )
         relay = await resident.wait_message(bot_id, room, contains="工作人员回复", timeout=15)
         assert relay.body == "工作人员回复 #1001：这个我们答不了，建议看彩票站公告"
-        ticket = core.store.tickets.get(1001)
+        ticket = core.store.repo(TicketRepo).get(1001)
         assert ticket is not None
         assert [(e.action, e.via) for e in ticket.history] == [
             ("open", "matrix"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.broadcast.broadcasts import BroadcastRecords
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.faq.text import TextAnalyzer
@@ -227,14 +228,14 @@ async def test_a_cancelled_broadcast_is_not_sent_even_if_its_job_was_planned(
     sched: Scheduled,
 ) -> None:
     await confirm(sched, "/broadcast at 12-01 10:00 to all: 十点停水")
-    doc = sched.app.core.store.broadcasts.get(1)
+    doc = sched.app.core.store.repo(BroadcastRecords).get(1)
     assert doc is not None
     doc["status"] = "cancelled"  # cancelled, and the scheduler not told (a race)
-    sched.app.core.store.broadcasts.save(1, doc)
-    sched.app.core.store.broadcasts.take_changed()
+    sched.app.core.store.repo(BroadcastRecords).save(1, doc)
+    sched.app.core.store.repo(BroadcastRecords).take_changed()
     await sched.at(when(1, 10, 1))
     assert got(sched, GROUP_A, "十点停水") == 0
-    assert sched.app.core.store.broadcasts.get(1)["status"] == "cancelled"  # type: ignore[index]
+    assert sched.app.core.store.repo(BroadcastRecords).get(1)["status"] == "cancelled"  # type: ignore[index]
 
 
 async def test_a_draft_for_a_time_that_passed_is_not_sent_on_confirm(sched: Scheduled) -> None:

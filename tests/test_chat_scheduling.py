@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.schedule.worktime import WorkTime, WorkTimeConfig
+from bot.config import WorkTimeConfig
+from bot.schedule.worktime import WorkTime
 from tests.cli_helpers import yishiting
 
 TZ = ZoneInfo("Asia/Shanghai")

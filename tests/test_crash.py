@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from bot.desk.repo import TicketRepo
 from bot.store.folder import Store
 from tests.conftest import REPO
 
@@ -54,14 +55,14 @@ def test_kill_9_during_ticket_burst_loses_no_acknowledged_ticket(tmp_path: Path)
     store = Store(data)  # opens without repair, torn journal tail or not
     try:
         for number in acked:
-            ticket = store.tickets.get(number)
+            ticket = store.repo(TicketRepo).get(number)
             assert ticket is not None, number
             n = number - 1001
             assert ticket.text == f"qzx{n} vbn{n} wrt{n}?"
             assert [e.action for e in ticket.history] == ["open"]
             assert ticket.reporters[0].key == "console:li"
         assert acked == list(range(1001, 1001 + len(acked)))
-        survivors = store.tickets.count()
+        survivors = store.repo(TicketRepo).count()
         assert survivors >= len(acked)
     finally:
         store.close()

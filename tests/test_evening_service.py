@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
+from bot.schedule.joblog import JobLog
 from tests.fakes import FakeClock
 from tests.scheduled import STAFF_ROOM, Scheduled, button, start, stop, when
 
@@ -119,7 +120,7 @@ async def test_a_reminder_after_the_appointment_began_is_dropped(
     await bot.app.scheduler.settle()
     try:
         assert bot.texts("fake:laowang") == []
-        assert bot.app.core.store.jobs.outcomes("reminder:1:")[0]["outcome"] == "dropped"
+        assert bot.app.core.store.repo(JobLog).outcomes("reminder:1:")[0]["outcome"] == "dropped"
     finally:
         stop(bot)
 

@@ -7,8 +7,7 @@ import shutil
 from pathlib import Path
 
 from bot.app import App, build_core
-from bot.config import RolesConfig, Settings
-from bot.faq.matcher import MatchSettings
+from bot.config import MatchSettings, RolesConfig, Settings
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
 from tests.conftest import REPO

@@ -15,6 +15,8 @@ import pytest
 
 from bot.app import App, Core, build_core
 from bot.config import RolesConfig, Settings, StaffRoom
+from bot.desk.repo import TicketRepo
+from bot.faq.feedback import Ratings
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Incoming, Outgoing
 from channels.base import ChannelError
@@ -188,12 +190,12 @@ async def test_private_question_gets_the_answer_and_a_number_rates_it(
     await resident.send(room, "1")
     thanks = await resident.wait_message(world.bot_id, room, after=1)
     assert "谢谢" in thanks.body
-    assert core.store.ratings.summary()[0][:2] == ("medical-insurance-online-payment", 1)
+    assert core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
 
     # A keycap reaction on the answer is the same as typing its number: 2 = 👎.
     await resident.react(room, answer.event_id, "2\ufe0f\u20e3")
     await resident.wait_message(world.bot_id, room, after=2)
-    assert core.store.ratings.summary()[0][1:] == (0, 1)  # the rating was changed to 👎
+    assert core.store.repo(Ratings).summary()[0][1:] == (0, 1)  # the rating was changed to 👎
     assert caplog.records and world.bot_password not in caplog.text
     core.close()
 
@@ -231,7 +233,7 @@ async def test_group_report_card_claim_and_reply_reach_the_resident(
     await staff.send(staff_room, "1")  # 认领
     claimed = await staff.wait_message(world.bot_id, staff_room, after=1)
     assert "#1001" in claimed.body
-    ticket = core.store.tickets.get(1001)
+    ticket = core.store.repo(TicketRepo).get(1001)
     assert ticket is not None and ticket.assignee == f"matrix:{staff.user_id}"
 
     before = len(resident.messages(world.bot_id, dm))
@@ -528,7 +530,7 @@ async def test_a_rating_after_a_restart_reaches_the_core(
     await resident.send(room, "1")
     thanks = await resident.wait_message(world.bot_id, room, after=1)
     assert "谢谢" in thanks.body
-    assert core.store.ratings.summary()[0][:2] == ("medical-insurance-online-payment", 1)
+    assert core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
     core.close()
 
 
@@ -695,7 +697,7 @@ async def test_an_image_url_that_is_a_local_path_never_reaches_the_staff_card(
     await resident.send(room, "1", reply_to=confirm.event_id)
     await staff.wait_message(world.bot_id, staff_room, contains="#1001")
 
-    ticket = core.store.tickets.get(1001)
+    ticket = core.store.repo(TicketRepo).get(1001)
     assert ticket is not None and ticket.attachments == [mxc]
     images = [
         e for e in staff.messages(world.bot_id, staff_room) if e.content["msgtype"] == "m.image"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bot.app import App, build_core
 from bot.config import Settings
+from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Outgoing
 from channels.base import ChannelError, SentRef
@@ -26,7 +27,7 @@ async def test_failed_relay_stays_pending_and_is_retried_once(bot: Bot, clock: F
     (card,) = bot.sent_to("other:g:staffroom")
     assert "#1001" in card.text
     assert bot.app.core.outbox.pending() == []
-    ticket = bot.app.core.store.tickets.get(1001)
+    ticket = bot.app.core.store.repo(TicketRepo).get(1001)
     assert ticket is not None and ticket.cards  # the card's message id was recorded
 
 
@@ -116,5 +117,5 @@ async def test_a_message_delivered_again_is_not_handled_twice(bot: Bot) -> None:
     )
     await bot.app.deliver(again)
     await bot.app.deliver(again)  # e.g. a replayed sync after a crash
-    assert bot.app.core.store.tickets.count() == 1
+    assert bot.app.core.store.repo(TicketRepo).count() == 1
     assert len(bot.sent_to("other:g:staffroom")) == 1

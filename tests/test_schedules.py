@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from bot.config import WorkTimeConfig
 from bot.errors import ConfigError
 from bot.models import Address
 from bot.schedule.book import (
@@ -20,8 +21,8 @@ from bot.schedule.book import (
     load_schedules,
     resolve_targets,
 )
-from bot.schedule.runtime import cron_occurrences
-from bot.schedule.worktime import WorkTime, WorkTimeConfig
+from bot.schedule.jobs import cron_occurrences
+from bot.schedule.worktime import WorkTime
 from tests.conftest import REPO
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Status
 from bot.faq.text import TextAnalyzer
 from bot.models import Role
+from bot.schedule.joblog import JobLog
 from channels.base import ChannelError
 from tests.fakes import FakeClock
 from tests.scheduled import ADMIN, STAFF_ROOM, Scheduled, button, start, stop, when
@@ -65,7 +67,7 @@ async def test_claimed_then_stale_then_not_fixed_reopens(sched: Scheduled) -> No
     (reply,) = await private.say(action=button(ask, "没有"))  # the card goes to "other"
     assert "重新打开" in reply.text
     assert len(sched.cards(1001)) == 2 and "🔁" in sched.cards(1001)[-1]
-    ticket = sched.app.core.store.tickets.get(1001)
+    ticket = sched.app.core.store.repo(TicketRepo).get(1001)
     assert ticket is not None and ticket.status is Status.REOPENED
     # a reopened ticket gets fresh follow-ups
     assert any(k.startswith("followup:1001:unclaimed:") for k in _planned(sched))
@@ -81,7 +83,7 @@ async def test_solved_closes_and_silence_closes_too(sched: Scheduled) -> None:
     asks = [o for o in sched.sent_to("fake:zhang") if "问题解决了吗" in o.text]
     assert len(asks) == 2
     await sched.chat("zhang").say(action=button(asks[0], "解决了"))
-    tickets = sched.app.core.store.tickets
+    tickets = sched.app.core.store.repo(TicketRepo)
     assert tickets.get(1001).status is Status.CLOSED  # type: ignore[union-attr]
     await sched.at(when(5, 9, 2))  # three days of silence
     assert tickets.get(1002).status is Status.CLOSED  # type: ignore[union-attr]
@@ -95,7 +97,7 @@ async def test_nobody_is_asked_at_night(sched: Scheduled) -> None:
     before = len(sched.sent_to("fake:zhang"))
     await sched.at(when(2, 21, 31))  # the question is due now, in quiet hours
     assert len(sched.sent_to("fake:zhang")) == before
-    assert sched.app.core.store.jobs.done("followup:1001:confirm:1")  # it ran: held back
+    assert sched.app.core.store.repo(JobLog).done("followup:1001:confirm:1")  # it ran: held back
     await sched.at(when(3, 7, 59))
     assert len(sched.sent_to("fake:zhang")) == before
     await sched.at(when(3, 8, 0))

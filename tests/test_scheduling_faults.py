@@ -27,8 +27,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.broadcast.broadcasts import BroadcastRecords
+from bot.config import WorkTimeConfig
+from bot.desk.repo import TicketRepo
 from bot.failpoints import FAILPOINTS_ENV
-from bot.schedule.worktime import WorkTime, WorkTimeConfig
+from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
 from tests.conftest import REPO
 
@@ -245,7 +248,7 @@ def test_a_broadcast_missed_while_the_bot_was_down_is_reported_and_sent_late_onc
     assert OUTAGE not in in_groups, "the first run was still running when the broadcast fell due"
     store = Store(data, read_only=True)
     try:
-        doc = store.broadcasts.get(1)
+        doc = store.repo(BroadcastRecords).get(1)
     finally:
         store.close()
     assert doc is not None and doc["status"] == "scheduled"
@@ -321,7 +324,7 @@ def test_kill_9_between_a_send_and_its_mark_repeats_only_that_message(tmp_path: 
 
     store = Store(data)  # the folder opens cleanly after the kill: no repair, lock taken over
     try:
-        ticket = store.tickets.get(1001)
+        ticket = store.repo(TicketRepo).get(1001)
         assert ticket is not None and ticket.text == "3号楼路灯不亮"
         pending = [str(doc["key"]) for doc in store.outbox.with_status("pending")]
         assert len(pending) == 1 and pending[0].startswith("broadcast:1:"), pending

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ConfigError
+from bot.faq.feedback import QuestionLog, Ratings
 from bot.store.folder import SCHEMA_VERSION, Store
 from bot.store.journal import JOURNAL, SNAPSHOT
 
@@ -17,18 +18,18 @@ def test_records_survive_reopen(tmp_path: Path) -> None:
     at = datetime(2026, 12, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
     store = Store(tmp_path)
     store.people.set_language("telegram:1", "en")
-    store.questions.record(
+    store.repo(QuestionLog).record(
         at, "telegram:1", name="Alice", chat="telegram:1", text="Where is the hall?", outcome="none"
     )
-    store.ratings.rate(at, "telegram:1", "office-hours", helpful=False)
-    store.ratings.rate(at, "telegram:1", "office-hours", helpful=True)
+    store.repo(Ratings).rate(at, "telegram:1", "office-hours", helpful=False)
+    store.repo(Ratings).rate(at, "telegram:1", "office-hours", helpful=True)
     store.close()
 
     store = Store(tmp_path)
     try:
         assert store.people.language("telegram:1") == "en"
-        assert store.questions.recent(5)[0].text == "Where is the hall?"
-        assert store.ratings.summary() == [("office-hours", 1, 0)]
+        assert store.repo(QuestionLog).recent(5)[0].text == "Where is the hall?"
+        assert store.repo(Ratings).summary() == [("office-hours", 1, 0)]
     finally:
         store.close()
 

@@ -13,6 +13,7 @@ import pytest
 
 from bot.app import App, build_core
 from bot.config import RolesConfig, Settings, StaffRoom
+from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Outgoing
 from channels.base import ChannelError
@@ -168,7 +169,7 @@ async def test_group_report_reaches_staff_and_staff_reply_reaches_resident(
     )
     relayed = await harness.reply_to(RESIDENT, before)
     assert relayed.params["text"] == "工作人员回复 #1001：明天上午电工过去换灯泡"
-    ticket = harness.app.core.store.tickets.get(1001)
+    ticket = harness.app.core.store.repo(TicketRepo).get(1001)
     assert ticket is not None and [e.via for e in ticket.history][-1] == "telegram"
 
     # A staff button press on the card is answered and acts on the ticket.

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from bot.app import App, build_core
 from bot.config import Settings
+from bot.desk.repo import TicketRepo
+from bot.faq.feedback import FaqSuggestions
 from bot.faq.text import TextAnalyzer
 from tests.conftest import Bot
 from tests.fakes import Chat, FakeChannel, FakeClock
@@ -51,7 +53,7 @@ async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) ->
 
     (detail,) = await staff.say("/ticket 1001")
     assert "东边第二根灯杆" in detail.text and "zhu 解决" in detail.text
-    ticket = bot.app.core.store.tickets.get(1001)
+    ticket = bot.app.core.store.repo(TicketRepo).get(1001)
     assert ticket is not None
     assert [(e.action, e.via) for e in ticket.history] == [
         ("open", "fake"),
@@ -171,7 +173,7 @@ async def test_question_ticket_answered_with_faq_entry(bot: Bot) -> None:
     assert "anti-fraud" in answered.text
     told = bot.channel.sent[-1]
     assert str(told.to) == "fake:sun" and "工作人员给您找到了答案" in told.text
-    suggestions = bot.app.core.store.faq_suggestions.pending()
+    suggestions = bot.app.core.store.repo(FaqSuggestions).pending()
     assert [(s.entry, s.text) for s in suggestions] == [("anti-fraud", "双色球昨晚开的啥号？")]
 
 

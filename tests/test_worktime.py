@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot.schedule.worktime import MAX_SEARCH_DAYS, WorkTime, WorkTimeConfig
+from bot.config import WorkTimeConfig
+from bot.schedule.worktime import MAX_SEARCH_DAYS, WorkTime
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

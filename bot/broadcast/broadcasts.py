@@ -12,16 +12,18 @@ from itertools import islice
 from typing import Any
 
 from bot.clock import parse_clock
-from bot.commands import Command
+from bot.commands import Command, Handler, parse_number
+from bot.compounds import compound_from_title
 from bot.config import Settings
-from bot.desk.desk import Handler, compound_from_title, parse_address, parse_number
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
 from bot.schedule.book import BroadcastDef, ScheduleBook, TargetError, resolve_targets
-from bot.schedule.runtime import CronError, Job, Outcome, cron_occurrences, next_due
+from bot.schedule.joblog import JobLog
+from bot.schedule.jobs import CronError, Job, Outcome, cron_occurrences, next_due
 from bot.store.folder import Store
 from bot.store.outbox import Delivery, Dispatch
+from bot.store.repos import RecordRepo
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,12 @@ class Plan:
 
     def text_for(self, lang: str, default: str) -> str:
         return self.text.get(lang) or self.text.get(default) or next(iter(self.text.values()))
+
+
+class BroadcastRecords(RecordRepo):
+    """Admins' broadcasts, one numbered record each (schedules/ ones live in the files)."""
+
+    table = "broadcasts"
 
 
 class Broadcasts:
@@ -176,7 +184,7 @@ class Broadcasts:
             "created": now.isoformat(timespec="seconds"),
             "when": "cron" if cron else ("at" if match["at"] else "now"),
         }
-        number = self.store.broadcasts.add(doc)
+        number = self.store.repo(BroadcastRecords).add(doc)
         return [self._preview(turn, number, doc, chats)]
 
     @staticmethod
@@ -248,7 +256,7 @@ class Broadcasts:
                     targets=",".join(d.targets),
                 )
             )
-        for number, doc in self.store.broadcasts.where("status", SCHEDULED):
+        for number, doc in self.store.repo(BroadcastRecords).where("status", SCHEDULED):
             plan = Plan.of_record(number, doc)
             lines.append(
                 self.t(
@@ -267,11 +275,11 @@ class Broadcasts:
     def cancel(self, turn: Turn, args: str) -> list[Outgoing]:
         """/cancel N (admins): stop an ad-hoc broadcast that has not gone out yet."""
         number = parse_number(args)
-        doc = self.store.broadcasts.get(number)
+        doc = self.store.repo(BroadcastRecords).get(number)
         if doc is None or doc["status"] not in (DRAFT, SCHEDULED):
             raise UserError("broadcast_not_found", id=number)
         doc["status"] = CANCELLED
-        self.store.broadcasts.save(number, doc)
+        self.store.repo(BroadcastRecords).save(number, doc)
         return [turn.reply(self.t(turn.lang, "broadcast_cancelled", id=number))]
 
     def on_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
@@ -280,7 +288,7 @@ class Broadcasts:
         if verb == "late":
             return self._send_late(turn, f"broadcast:{arg}")
         number = parse_number(arg)
-        doc = self.store.broadcasts.get(number)
+        doc = self.store.repo(BroadcastRecords).get(number)
         if doc is None or doc["status"] != DRAFT:
             raise UserError("broadcast_not_found", id=number)
         if verb == "drop":
@@ -294,7 +302,7 @@ class Broadcasts:
             at = datetime.fromisoformat(doc["at"])
             raise UserError("broadcast_past", time=at.strftime("%m-%d %H:%M"))
         doc["status"] = SCHEDULED
-        self.store.broadcasts.save(number, doc)
+        self.store.repo(BroadcastRecords).save(number, doc)
         plan = Plan.of_record(number, doc)
         return [
             turn.reply(
@@ -306,13 +314,13 @@ class Broadcasts:
 
     def _send_late(self, turn: Turn, key: str) -> list[Outgoing]:
         """'Send now' under a missed-broadcast report: an ad-hoc copy, sent at once, once."""
-        if self.store.broadcasts.where("late_of", key):
+        if self.store.repo(BroadcastRecords).where("late_of", key):
             raise UserError("broadcast_already_sent")
         plan = self.plan(key.split(":")[1], live=False)
         if plan is None:
             raise UserError("error_unknown_action")
         now = self.clock()
-        number = self.store.broadcasts.add(
+        number = self.store.repo(BroadcastRecords).add(
             {
                 "author": turn.sender_key,
                 "author_name": turn.sender_name,
@@ -342,7 +350,7 @@ class Broadcasts:
     def plan(self, broadcast_id: str, *, live: bool = True) -> Plan | None:
         """The plan of a schedules/ id or a record number (only a scheduled one if `live`)."""
         if broadcast_id.isdigit():
-            doc = self.store.broadcasts.get(int(broadcast_id))
+            doc = self.store.repo(BroadcastRecords).get(int(broadcast_id))
             if doc is None or (live and doc["status"] != SCHEDULED):
                 return None
             return Plan.of_record(int(broadcast_id), doc)
@@ -350,7 +358,7 @@ class Broadcasts:
         return Plan.of_definition(definition) if definition is not None else None
 
     def report_to(self, plan: Plan) -> list[Address]:
-        return [parse_address(plan.report_to)] if plan.report_to else self.admins()
+        return [Address.parse(plan.report_to)] if plan.report_to else self.admins()
 
     def report(self, lang: str, broadcast_id: str, deliveries: list[Delivery]) -> str:
         """Sent / held for the morning / failed (with the reason) per chat."""
@@ -395,12 +403,14 @@ class BroadcastJobs:
 
     def all_jobs(self, now: datetime) -> Iterator[Job]:
         ids = [d.id for d in self.broadcasts.book.broadcasts]
-        ids += [str(n) for n, _ in self.store.broadcasts.where("status", SCHEDULED)]
+        ids += [str(n) for n, _ in self.store.repo(BroadcastRecords).where("status", SCHEDULED)]
         for broadcast_id in ids:
             yield from self.jobs_for(f"{self.prefix}:{broadcast_id}", now)
 
     def changed_records(self) -> list[str]:
-        return [f"{self.prefix}:{n}" for n in sorted(self.store.broadcasts.take_changed())]
+        return [
+            f"{self.prefix}:{n}" for n in sorted(self.store.repo(BroadcastRecords).take_changed())
+        ]
 
     def jobs_for(self, record: str, now: datetime) -> list[Job]:
         plan = self.broadcasts.plan(record.partition(":")[2])
@@ -408,13 +418,13 @@ class BroadcastJobs:
             return []
         due: datetime | None
         if plan.cron is not None:
-            since = self.store.jobs.since(record, now).astimezone(now.tzinfo)
+            since = self.store.repo(JobLog).since(record, now).astimezone(now.tzinfo)
             due = next_due(_cron_times(plan.cron, since), now)
-        elif self.store.jobs.last_due(record) is not None:
+        elif self.store.repo(JobLog).last_due(record) is not None:
             due = None  # a one-off that ran
         else:
             due = plan.at
-            first_seen = self.store.jobs.first_seen(record, now)
+            first_seen = self.store.repo(JobLog).first_seen(record, now)
             if (
                 due is not None
                 and not plan.id.isdigit()
@@ -488,10 +498,10 @@ class BroadcastJobs:
     def _finish(self, plan: Plan) -> None:
         """An admin's one-off broadcast is done once it ran (a cancelled one stays cancelled)."""
         if plan.id.isdigit() and plan.cron is None:
-            doc = self.store.broadcasts.get(int(plan.id))
+            doc = self.store.repo(BroadcastRecords).get(int(plan.id))
             if doc is not None and doc["status"] == SCHEDULED:
                 doc["status"] = DONE
-                self.store.broadcasts.save(int(plan.id), doc)
+                self.store.repo(BroadcastRecords).save(int(plan.id), doc)
 
 
 def _cron_times(expr: str, since: datetime) -> Iterator[datetime]:

@@ -7,8 +7,10 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Status, Ticket
 from bot.errors import ConfigError
+from bot.faq.feedback import FaqSuggestions
 from bot.faq.writer import add_questions
 from bot.store.folder import Store
 
@@ -35,7 +37,7 @@ def tickets_list(store: Store, status: str | None, compound: str | None) -> list
         )
     rows = [
         t
-        for t in store.tickets.all()
+        for t in store.repo(TicketRepo).all()
         if (status is None or t.status.value == status)
         and (compound is None or t.compound == compound)
     ]
@@ -47,7 +49,7 @@ def tickets_list(store: Store, status: str | None, compound: str | None) -> list
 
 
 def ticket_show(store: Store, number: int) -> list[str]:
-    ticket = store.tickets.get(number)
+    ticket = store.repo(TicketRepo).get(number)
     if ticket is None:
         raise ConfigError(str(store.folder), f"no ticket #{number}")
     lines = [
@@ -67,7 +69,7 @@ def tickets_csv(store: Store) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for t in sorted(store.tickets.all(), key=lambda t: t.number):
+    for t in sorted(store.repo(TicketRepo).all(), key=lambda t: t.number):
         writer.writerow(_csv_row(t))
     return "\ufeff" + out.getvalue()
 
@@ -92,12 +94,13 @@ def _csv_row(t: Ticket) -> list[str | int]:
 
 def faq_suggestions(store: Store) -> list[str]:
     return [
-        f"{s.id:>4}  {s.entry:<36} #{s.ticket}  {s.text}" for s in store.faq_suggestions.pending()
+        f"{s.id:>4}  {s.entry:<36} #{s.ticket}  {s.text}"
+        for s in store.repo(FaqSuggestions).pending()
     ]
 
 
 def faq_accept(store: Store, faq_path: Path, ids: list[int], say: Callable[[str], None]) -> None:
-    pending = {s.id: s for s in store.faq_suggestions.pending()}
+    pending = {s.id: s for s in store.repo(FaqSuggestions).pending()}
     unknown = [i for i in ids if i not in pending]
     if unknown:
         raise ConfigError(str(store.folder), f"no pending suggestion {unknown[0]}")
@@ -105,5 +108,5 @@ def faq_accept(store: Store, faq_path: Path, ids: list[int], say: Callable[[str]
     for i in ids:
         additions.setdefault(pending[i].entry, []).append(pending[i].text)
     added = add_questions(faq_path, additions)
-    store.faq_suggestions.remove(ids)
+    store.repo(FaqSuggestions).remove(ids)
     say(f"{faq_path}: {added} phrasing(s) added to {len(additions)} entr(y/ies)")

@@ -15,7 +15,8 @@ from bot.i18n import Translator
 from bot.models import Outgoing
 from bot.roles import Roles
 from bot.schedule.book import ScheduleBook, TargetError, load_schedules, resolve_targets
-from bot.schedule.runtime import Job
+from bot.schedule.joblog import JobLog
+from bot.schedule.jobs import Job
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
 from bot.store.outbox import Delivery
@@ -97,6 +98,6 @@ def _preview(settings: Settings, store: Store, now: datetime, count: int) -> lis
         j
         for source in conversation.job_sources(_no_send)
         for j in source.preview(now, count)
-        if not store.jobs.done(j.key)
+        if not store.repo(JobLog).done(j.key)
     ]
     return sorted(jobs, key=lambda j: (j.at, j.key))

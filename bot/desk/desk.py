@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.commands import Command
+from bot.commands import Command, Handler, parse_number
+from bot.compounds import compound_from_title
 from bot.config import Settings
+from bot.desk.repo import TicketRepo
 from bot.desk.tickets import ACTIVE, Reporter, Status, Ticket
 from bot.errors import Localized, UserError
+from bot.faq.feedback import FaqSuggestions
 from bot.faq.source import FaqSource
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
@@ -24,26 +26,7 @@ from bot.turn import Turn
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Turn, str], Awaitable[list[Outgoing]]]
-_NUMBER = re.compile(r"#?(\d{1,9})")
 SIMILAR_REPORT = 70  # rapidfuzz token_set_ratio over content words: "the same problem"
-
-
-def parse_address(key: str) -> Address:
-    channel, _, chat_id = key.partition(":")
-    return Address(channel, chat_id)
-
-
-def compound_from_title(title: str) -> str:
-    """'丰仓小区群' → '丰仓小区': a compound's group is usually named after it."""
-    return re.sub(r"(业主|居民)?群$", "", title.strip())
-
-
-def parse_number(text: str) -> int:
-    match = _NUMBER.fullmatch(text.strip())
-    if match is None:
-        raise UserError("ticket_bad_number", text=text.strip()[:20])
-    return int(match.group(1))
 
 
 @dataclass(frozen=True)
@@ -143,7 +126,7 @@ class TicketDesk:
             return None
         words = " ".join(self.faq.matcher.analyzer.tokens(report.text))
         best: tuple[float, Ticket | None] = (0.0, None)
-        for ticket in self.store.tickets.active(report.compound, report.category):
+        for ticket in self.store.repo(TicketRepo).active(report.compound, report.category):
             if ticket.origin != str(origin):
                 continue
             other = " ".join(self.faq.matcher.analyzer.tokens(ticket.text))
@@ -177,7 +160,7 @@ class TicketDesk:
             via=sender.channel,
             text=report.text,
         )
-        self.store.tickets.create(ticket)
+        self.store.repo(TicketRepo).create(ticket)
         log.info(
             "ticket #%d (%s/%s) opened by %s",
             ticket.number,
@@ -198,7 +181,7 @@ class TicketDesk:
         return [turn.reply(self.t(turn.lang, "report_metoo_joined", number=ticket.number))]
 
     def add_detail(self, turn: Turn, number: int, text: str, attachments: tuple[str, ...]) -> None:
-        ticket = self.store.tickets.get(number)
+        ticket = self.store.repo(TicketRepo).get(number)
         if ticket is None or ticket.status not in ACTIVE:
             return
         ticket.attachments.extend(attachments)
@@ -214,7 +197,7 @@ class TicketDesk:
     # ---- cards ----------------------------------------------------------------------------
 
     def is_staff_room(self, chat: Address) -> bool:
-        return any(parse_address(room.chat) == chat for room in self.settings.staff_rooms)
+        return any(Address.parse(room.chat) == chat for room in self.settings.staff_rooms)
 
     def staff_rooms_for(self, ticket: Ticket) -> list[Address]:
         rooms = [
@@ -223,7 +206,7 @@ class TicketDesk:
             if (not r.categories or ticket.category in r.categories)
             and (not r.compounds or ticket.compound in r.compounds)
         ]
-        return [parse_address(r.chat) for r in (rooms or self.settings.staff_rooms)]
+        return [Address.parse(r.chat) for r in (rooms or self.settings.staff_rooms)]
 
     def cards(self, ticket: Ticket, header: str = "") -> list[Outgoing]:
         """The ticket's card for each staff room it is routed to, under an optional header."""
@@ -257,10 +240,10 @@ class TicketDesk:
         ]
 
     def card_sent(self, number: int, channel: str, chat_id: str, message_id: str) -> None:
-        ticket = self.store.tickets.get(number)
+        ticket = self.store.repo(TicketRepo).get(number)
         if ticket is not None:
             ticket.cards.append([channel, chat_id, message_id])
-            self.store.tickets.save(ticket)
+            self.store.repo(TicketRepo).save(ticket)
 
     def _age(self, ticket: Ticket, lang: str) -> str:
         minutes = int((self.clock() - datetime.fromisoformat(ticket.created)).total_seconds() // 60)
@@ -280,7 +263,7 @@ class TicketDesk:
         if reply_to is None or not turn.role.allows(Role.STAFF):
             return None
         chat = turn.msg.chat
-        ticket = self.store.tickets.by_card(chat.channel, chat.chat_id, reply_to)
+        ticket = self.store.repo(TicketRepo).by_card(chat.channel, chat.chat_id, reply_to)
         if ticket is None:
             return None
         return self._relay(turn, ticket, turn.msg.text.strip())
@@ -301,7 +284,7 @@ class TicketDesk:
         raise UserError("error_unknown_action")
 
     def _staff_ticket(self, number: int) -> Ticket:
-        ticket = self.store.tickets.get(number)
+        ticket = self.store.repo(TicketRepo).get(number)
         if ticket is None:
             raise UserError("ticket_not_found", number=number)
         return ticket
@@ -332,7 +315,7 @@ class TicketDesk:
         )
         for name, value in fields.items():
             setattr(ticket, name, value)
-        self.store.tickets.save(ticket)
+        self.store.repo(TicketRepo).save(ticket)
 
     def _notify(self, ticket: Ticket, key: str, **params: object) -> list[Outgoing]:
         return [
@@ -467,7 +450,7 @@ class TicketDesk:
         which = (args.strip() or "open").lower()
         if which not in ("open", "mine", "overdue"):
             raise UserError("error_usage", usage=Localized("usage_tickets"))
-        tickets = [t for t in self.store.tickets.active() if self._matches(t, which, turn)]
+        tickets = [t for t in self.store.repo(TicketRepo).active() if self._matches(t, which, turn)]
         if not tickets:
             return [turn.reply(self.t(turn.lang, "tickets_empty"))]
         lines = [self.t(turn.lang, "tickets_header", filter=which, count=len(tickets))]
@@ -521,7 +504,7 @@ class TicketDesk:
         if entry is None:
             raise UserError("ticket_unknown_faq", id=entry_id)
         self._act(turn, ticket, "answer", entry.id)
-        self.store.faq_suggestions.add(self.clock(), entry.id, ticket.text, ticket.number)
+        self.store.repo(FaqSuggestions).add(self.clock(), entry.id, ticket.text, ticket.number)
         answer = f"📌 {entry.title}\n{entry.answer}"
         out = [
             Outgoing(
@@ -537,7 +520,7 @@ class TicketDesk:
 
     def _reporter_verdict(self, turn: Turn, fixed: bool, number: int) -> list[Outgoing]:
         """A reporter's answer to "问题解决了吗？": closes the ticket, or reopens it for staff."""
-        ticket = self.store.tickets.get(number)
+        ticket = self.store.repo(TicketRepo).get(number)
         if ticket is None or not ticket.is_reporter(turn.sender_key):
             raise UserError("error_unknown_action")
         if ticket.status is not Status.RESOLVED:
@@ -555,7 +538,7 @@ class TicketDesk:
     # ---- residents ------------------------------------------------------------------------
 
     async def _cmd_mytickets(self, turn: Turn, args: str) -> list[Outgoing]:
-        mine = self.store.tickets.reported_by(turn.sender_key)
+        mine = self.store.repo(TicketRepo).reported_by(turn.sender_key)
         if not mine:
             return [turn.reply(self.t(turn.lang, "mytickets_empty"))]
         lines = [self.t(turn.lang, "mytickets_header")]
@@ -576,7 +559,7 @@ class TicketDesk:
         if not args.strip():
             raise UserError("error_usage", usage=Localized("usage_status"))
         number = parse_number(args)
-        ticket = self.store.tickets.get(number)
+        ticket = self.store.repo(TicketRepo).get(number)
         staff = turn.role.allows(Role.STAFF)
         if ticket is None or not (staff or ticket.is_reporter(turn.sender_key)):
             raise UserError("ticket_not_found", number=number)  # same answer: no peeking

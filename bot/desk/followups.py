@@ -9,11 +9,13 @@ from functools import partial
 from itertools import islice
 
 from bot.config import Settings
-from bot.desk.desk import TicketDesk, parse_address
+from bot.desk.desk import TicketDesk
+from bot.desk.repo import TicketRepo
 from bot.desk.tickets import ACTIVE, Event, Status, Ticket
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
-from bot.schedule.runtime import Job, Outcome, next_due
+from bot.schedule.joblog import JobLog
+from bot.schedule.jobs import Job, Outcome, next_due
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch
@@ -64,17 +66,17 @@ class TicketFollowups:
     # ---- planning -------------------------------------------------------------------------
 
     def all_jobs(self, now: datetime) -> Iterator[Job]:
-        for ticket in self.store.tickets.in_status(FOLLOWED):
+        for ticket in self.store.repo(TicketRepo).in_status(FOLLOWED):
             yield from self._jobs(ticket)
 
     def changed_records(self) -> list[str]:
-        return [f"ticket:{n}" for n in sorted(self.store.tickets.take_changed())]
+        return [f"ticket:{n}" for n in sorted(self.store.repo(TicketRepo).take_changed())]
 
     def preview(self, now: datetime, count: int) -> list[Job]:
         return list(self.all_jobs(now))
 
     def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        ticket = self.store.tickets.get(int(record.partition(":")[2]))
+        ticket = self.store.repo(TicketRepo).get(int(record.partition(":")[2]))
         return list(self._jobs(ticket)) if ticket is not None else []
 
     def _jobs(self, ticket: Ticket) -> Iterator[Job]:
@@ -129,7 +131,7 @@ class TicketFollowups:
     # ---- running --------------------------------------------------------------------------
 
     def _still(self, number: int, *statuses: Status) -> Ticket | None:
-        ticket = self.store.tickets.get(number)
+        ticket = self.store.repo(TicketRepo).get(number)
         return ticket if ticket is not None and ticket.status in statuses else None
 
     async def _unclaimed(self, number: int, key: str, now: datetime) -> Outcome:
@@ -175,7 +177,7 @@ class TicketFollowups:
             days=f"{self.config.stale_working_days:g}",
             text=ticket.text,
         )
-        await self.dispatch(key, [Outgoing(parse_address(ticket.assignee), text)])
+        await self.dispatch(key, [Outgoing(Address.parse(ticket.assignee), text)])
         return "sent"
 
     async def _confirm(self, number: int, key: str, now: datetime) -> Outcome:
@@ -201,7 +203,7 @@ class TicketFollowups:
         if ticket is None:
             return "skipped"
         ticket.apply("close", at=now, who=SYSTEM, name=SYSTEM, via=SYSTEM, text="auto")
-        self.store.tickets.save(ticket)
+        self.store.repo(TicketRepo).save(ticket)
         return "closed"
 
 
@@ -248,7 +250,7 @@ class MorningDigest:
             day += timedelta(days=1)
 
     def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        since = self.store.jobs.since(self.record, now)
+        since = self.store.repo(JobLog).since(self.record, now)
         due = next_due(self.occurrences(since), now)
         return [self._job(due, since)] if due is not None else []
 
@@ -262,7 +264,7 @@ class MorningDigest:
 
     async def _send(self, key: str, since: datetime, now: datetime) -> Outcome:
         lang = self.settings.language
-        active = self.store.tickets.active()
+        active = self.store.repo(TicketRepo).active()
         new = [t for t in active if datetime.fromisoformat(t.created) >= since]
         reopened = [t for t in active if t.status is Status.REOPENED]
         deadlines = [(t, self.desk.deadline(t)) for t in active]
@@ -287,6 +289,6 @@ class MorningDigest:
             return "empty"  # nothing to report: no message
         text = "\n".join(lines)
         rooms = {room.chat: room for room in self.settings.staff_rooms}
-        outs = [Outgoing(parse_address(chat), text) for chat in rooms]
+        outs = [Outgoing(Address.parse(chat), text) for chat in rooms]
         await self.dispatch(key, outs)
         return "sent"

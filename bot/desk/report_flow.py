@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.desk.desk import NewReport, TicketDesk
+from bot.desk.repo import TicketRepo
 from bot.errors import UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
-from bot.store.folder import DialogueRepo
+from bot.store.repos import DialogueRepo
 from bot.turn import Turn
 
 REPORT = "report"
@@ -269,7 +270,7 @@ class Dialogues:
             return self._submit(turn, state)
         if kind == "metoo" and state.get("step") == "metoo":
             self.repo.clear(*self._key(turn))
-            ticket = self.desk.store.tickets.get(int(state["candidate"]))
+            ticket = self.desk.store.repo(TicketRepo).get(int(state["candidate"]))
             if ticket is None:
                 raise UserError("ticket_not_found", number=state["candidate"])
             return self.desk.join(turn, ticket)

@@ -8,15 +8,15 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from bot.commands import Command
+from bot.commands import Command, Handler, parse_number
 from bot.config import Settings
-from bot.desk.desk import Handler, parse_number
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
 from bot.schedule.book import EveningService, Slot
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
+from bot.store.repos import RecordRepo
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,12 @@ class Booking:
     @classmethod
     def from_doc(cls, record_id: int, doc: Mapping[str, Any]) -> Booking:
         return cls(id=record_id, **dict(doc))
+
+
+class Bookings(RecordRepo):
+    """Evening-service bookings, one numbered record each."""
+
+    table = "bookings"
 
 
 class Appointments:
@@ -102,7 +108,7 @@ class Appointments:
         wanted = statuses or (BOOKED, ATTENDED, NOSHOW)
         return [
             Booking.from_doc(i, doc)
-            for i, doc in self.store.bookings.where("date", day.isoformat())
+            for i, doc in self.store.repo(Bookings).where("date", day.isoformat())
             if doc["status"] in wanted
         ]
 
@@ -269,13 +275,13 @@ class Appointments:
             status=BOOKED,
             created=self.clock().isoformat(timespec="seconds"),
         )
-        booking.id = self.store.bookings.add(booking.to_doc())
+        booking.id = self.store.repo(Bookings).add(booking.to_doc())
         moved = ""
         if isinstance(replaces, int):
             old = self.booking(replaces)
             if old is not None and old.person == sender.key and old.status == BOOKED:
                 old.status = CANCELLED
-                self.store.bookings.save(old.id, old.to_doc())
+                self.store.repo(Bookings).save(old.id, old.to_doc())
                 moved = self.t(turn.lang, "book_moved_from", id=old.id)
         log.info("booking %d: %s on %s %s (%s)", booking.id, sender.key, day, slot.id, need)
         return [turn.reply(self._confirmation(turn.lang, booking, slot) + moved)]
@@ -304,14 +310,14 @@ class Appointments:
     # ---- residents' bookings ----------------------------------------------------------------
 
     def booking(self, booking_id: int) -> Booking | None:
-        doc = self.store.bookings.get(booking_id)
+        doc = self.store.repo(Bookings).get(booking_id)
         return Booking.from_doc(booking_id, doc) if doc is not None else None
 
     def upcoming_of(self, person: str) -> list[Booking]:
         today = self.clock().date().isoformat()
         return [
             b
-            for i, doc in self.store.bookings.where("person", person)
+            for i, doc in self.store.repo(Bookings).where("person", person)
             if (b := Booking.from_doc(i, doc)).status == BOOKED and b.date >= today
         ]
 
@@ -350,7 +356,7 @@ class Appointments:
         if verb == "move":
             return self._ask_date(turn, {"flow": BOOK, "replaces": booking.id})
         booking.status = CANCELLED
-        self.store.bookings.save(booking.id, booking.to_doc())
+        self.store.repo(Bookings).save(booking.id, booking.to_doc())
         return [turn.reply(self.t(turn.lang, "book_cancelled", id=booking.id))]
 
     # ---- staff ------------------------------------------------------------------------------
@@ -405,7 +411,7 @@ class Appointments:
         if booking.status != BOOKED:
             raise UserError("book_not_active", id=booking.id)
         booking.status = ATTENDED if verb == "came" else NOSHOW
-        self.store.bookings.save(booking.id, booking.to_doc())
+        self.store.repo(Bookings).save(booking.id, booking.to_doc())
         out = [turn.reply(self.t(turn.lang, f"roster_marked_{booking.status}", id=booking.id))]
         if booking.status == NOSHOW:
             out.append(

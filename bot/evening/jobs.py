@@ -9,12 +9,12 @@ from functools import partial
 from itertools import islice
 
 from bot.config import Settings
-from bot.desk.desk import parse_address
-from bot.evening.booking import BOOKED, Appointments, Booking, hm
+from bot.evening.booking import BOOKED, Appointments, Booking, Bookings, hm
 from bot.i18n import Translator
-from bot.models import Outgoing
+from bot.models import Address, Outgoing
 from bot.schedule.book import EveningService, TargetError, resolve_targets
-from bot.schedule.runtime import Job, Outcome, next_due
+from bot.schedule.joblog import JobLog
+from bot.schedule.jobs import Job, Outcome, next_due
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch
 
@@ -51,12 +51,12 @@ class EveningJobs:
 
     def all_jobs(self, now: datetime) -> Iterator[Job]:
         today = now.date().isoformat()
-        for i, doc in self.store.bookings.where("status", BOOKED):
+        for i, doc in self.store.repo(Bookings).where("status", BOOKED):
             if doc["date"] >= today:
                 yield from self._reminders(Booking.from_doc(i, doc))
 
     def changed_records(self) -> list[str]:
-        return [f"booking:{i}" for i in sorted(self.store.bookings.take_changed())]
+        return [f"booking:{i}" for i in sorted(self.store.repo(Bookings).take_changed())]
 
     def preview(self, now: datetime, count: int) -> list[Job]:
         return list(self.all_jobs(now))
@@ -120,7 +120,7 @@ class EveningJobs:
         lang = self.settings.language
         text, buttons = self.appointments.roster(lang, day)
         rooms = {room.chat for room in self.settings.staff_rooms}
-        await self.dispatch(key, [Outgoing(parse_address(c), text, buttons) for c in rooms])
+        await self.dispatch(key, [Outgoing(Address.parse(c), text, buttons) for c in rooms])
         return "sent"
 
     async def send_notice(self, key: str, due: datetime, now: datetime) -> Outcome:
@@ -176,7 +176,7 @@ class EveningDays:
         at = self._time(record)
         if at is None:
             return []
-        since = self.jobs.store.jobs.since(record, now)
+        since = self.jobs.store.repo(JobLog).since(record, now)
         due = next_due(self.jobs.service_times(since, at), now)
         return [self._job(record, due)] if due is not None else []
 

@@ -50,6 +50,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.config import MatchSettings
 from bot.faq.coverage import (
     Field,
     Term,
@@ -111,42 +112,6 @@ class _Query:
     terms: Weighted
     # content words of the ask clause (TextAnalyzer.is_content) -> how surely they are asked
     asked: dict[str, float]
-
-
-@dataclass(frozen=True)
-class MatchSettings:
-    """Decision thresholds on the coverage score (0..1); README documents them under `faq.match`.
-
-    answer_threshold  = 0.34  answer when the best entry scores at least this …
-    answer_margin     = 0.35  … and beats the runner-up by this margin:
-                              (best - second) / best + evidence_weight × evidence
-    confident_threshold = 0.60  a best score of at least this needs only …
-    confident_margin  = 0.20  … this margin to answer (a near-verbatim question)
-    evidence_weight   = 0.15  weight of the evidence margin: the weighted share of the query
-                              the best entry explains and the runner-up does not, minus the
-                              reverse (the difference of their query sides)
-    suggest_threshold = 0.29  otherwise offer suggestions when the best scores at least this
-    suggest_ratio     = 0.60  suggestions after the first must score >= ratio * best
-    max_suggestions   = 3     at most this many suggestions, best first
-
-    Tuned on a held-apart community FAQ (220 cases) and checked on the bundled FAQ: a wrong
-    answer costs more than a suggestion, so the margin is wide.  Messages that ask something
-    different about a topic an entry covers (医保交重了能退吗 against "how to pay") score
-    like chatty paraphrases but sit closer to their runner-up; a lower threshold with a
-    wider margin answers more paraphrases and fewer of those, while a message that matches
-    an entry's own question (0.6 and up) is answered with the usual margin.  The ask
-    penalty lowers every imperfect score, hence thresholds about 0.1 below those before it;
-    answer_threshold 0.34 was checked by cross-validation over halves of the dev set.
-    """
-
-    answer_threshold: float = 0.34
-    answer_margin: float = 0.35
-    confident_threshold: float = 0.60
-    confident_margin: float = 0.20
-    evidence_weight: float = 0.15
-    suggest_threshold: float = 0.29
-    suggest_ratio: float = 0.60
-    max_suggestions: int = 3
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.config import MatchSettings
 from bot.errors import ConfigError
 from bot.faq.entries import load_faq
-from bot.faq.matcher import FaqMatcher, MatchSettings
+from bot.faq.matcher import FaqMatcher
 from bot.faq.text import TextAnalyzer
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.models import Address
 from bot.operator_files import parse_yaml, read_text
-from bot.schedule.runtime import CronError, parse_cron
+from bot.schedule.jobs import CronError, parse_cron
 
 SUPPORTED_VERSION = 1
 EVENING = "evening_service"

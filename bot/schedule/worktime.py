@@ -4,83 +4,20 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import chinese_calendar
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from bot.config import WorkTimeConfig, parse_period
 
 log = logging.getLogger(__name__)
 
 # How far the calendar walks looking for a working day or office period before giving up.
 MAX_SEARCH_DAYS = 3660
 
-_PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_period(value: str) -> tuple[time, time]:
-    """Split a strict "HH:MM-HH:MM" string into two times (no ordering check)."""
-    match = _PERIOD.match(value)
-    if match is None:
-        raise ValueError(f"{value!r} must look like 'HH:MM-HH:MM' (24-hour, e.g. '08:30-12:00')")
-    h1, m1, h2, m2 = (int(group) for group in match.groups())
-    return time(h1, m1), time(h2, m2)
-
 
 def _minutes(moment: time) -> int:
     return moment.hour * 60 + moment.minute
-
-
-class WorkTimeConfig(BaseModel):
-    """Office periods of a working day, the residents' quiet window and calendar overrides."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    office_hours: tuple[str, ...] = ("08:30-12:00", "14:00-17:30")
-    quiet_hours: str = "21:00-08:00"  # may wrap midnight; "" disables
-    extra_holidays: tuple[date, ...] = ()
-    extra_workdays: tuple[date, ...] = ()
-
-    @field_validator("office_hours")
-    @classmethod
-    def _valid_office_hours(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if not value:
-            raise ValueError("office_hours needs at least one 'HH:MM-HH:MM' period")
-        previous: tuple[str, time] | None = None
-        for text in value:
-            start, end = parse_period(text)
-            if start >= end:
-                raise ValueError(
-                    f"office period {text!r} must start before it ends (no wrapping midnight)"
-                )
-            if previous is not None:
-                prev_text, prev_end = previous
-                if start < prev_end:
-                    raise ValueError(
-                        f"office period {text!r} overlaps or precedes {prev_text!r};"
-                        " periods must be sorted and must not overlap"
-                    )
-            previous = (text, end)
-        return value
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _valid_quiet_hours(cls, value: str) -> str:
-        if value == "":
-            return value
-        start, end = parse_period(value)
-        if start == end:
-            raise ValueError(
-                f"quiet_hours {value!r} starts and ends at the same time; use '' to disable"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _no_conflicting_overrides(self) -> WorkTimeConfig:
-        both = sorted(set(self.extra_holidays) & set(self.extra_workdays))
-        if both:
-            raise ValueError(f"{both[0].isoformat()} is in both extra_holidays and extra_workdays")
-        return self
 
 
 class WorkTime:

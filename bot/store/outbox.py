@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.models import Address, Button, Outgoing
-from bot.store.folder import OutboxRepo
+from bot.store.journal import JournalDB, JournalTable
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,71 @@ class Dispatch(Protocol):
     async def __call__(
         self, key: str, outs: Sequence[Outgoing], *, urgent: bool = False
     ) -> list[Delivery]: ...
+
+
+class OutboxRepo:
+    """Outgoing messages by dedupe key with their delivery status (see bot/outbox.py)."""
+
+    def __init__(self, db: JournalDB) -> None:
+        table = db.table("outbox")
+        assert isinstance(table, JournalTable)
+        self._table = table
+        self._ids: dict[str, int] = {}
+        for doc_id, doc in table.documents_containing((b"",)):
+            self._ids[str(doc["key"])] = doc_id
+
+    def has(self, key: str) -> bool:
+        return key in self._ids
+
+    def add(
+        self,
+        key: str,
+        out: dict[str, Any],
+        at: str,
+        *,
+        status: str = "pending",
+        not_before: str | None = None,
+        quiet: bool = False,
+    ) -> None:
+        doc: dict[str, Any] = {"key": key, "out": out, "status": status, "created": at}
+        doc["attempts"] = 0
+        if not_before is not None:
+            doc["not_before"] = not_before
+        if quiet:
+            doc["quiet"] = True
+        self._ids[key] = int(self._table.insert(doc))
+
+    def with_status(self, status: str) -> list[dict[str, Any]]:
+        fragment = f'"status":"{status}"'.encode()
+        return [dict(doc) for _, doc in sorted(self._table.documents_containing((fragment,)))]
+
+    def with_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        fragment = ('"key":' + json.dumps(prefix, ensure_ascii=False)[:-1]).encode()
+        return [dict(doc) for _, doc in sorted(self._table.documents_containing((fragment,)))]
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        doc_id = self._ids.get(key)
+        doc = self._table.get(doc_id=doc_id) if doc_id is not None else None
+        return dict(doc) if isinstance(doc, dict) else None
+
+    def hold(self, key: str, until: str) -> None:
+        self._table.update({"not_before": until}, doc_ids=[self._ids[key]])
+
+    def update(self, key: str, *, status: str, at: str, **extra: str) -> None:
+        def change(doc: MutableMapping[str, Any]) -> None:
+            doc.update(status=status, updated=at, attempts=int(doc["attempts"]) + 1, **extra)
+
+        self._table.update(change, doc_ids=[self._ids[key]])
+
+    def prune_sent(self, before: str) -> None:
+        old = [
+            doc_id
+            for doc_id, doc in self._table.documents_containing((b'"status":"sent"',))
+            if str(doc.get("updated", doc["created"])) < before
+        ]
+        if old:
+            self._table.remove(doc_ids=old)
+            self._ids = {k: v for k, v in self._ids.items() if v not in set(old)}
 
 
 class Outbox:

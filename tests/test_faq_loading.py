@@ -74,6 +74,17 @@ def test_invalid_fields(text: str, field: str) -> None:
     assert _error(text).field == field
 
 
+def test_faq_yaml_is_read_as_strictly_as_schedules() -> None:
+    """One loader and one validator for every operator file."""
+    assert _error("version: true\nentries:" + GOOD_ENTRY).field == "version"
+    twice = _error("version: 1\nentries:" + GOOD_ENTRY + "    answer: 第二个答案\n")
+    assert "'answer' is written twice" in str(twice) and twice.line == 7
+    nested = _error("version: 1\nentries:" + GOOD_ENTRY + "    keywords: [[a, b]]\n")
+    assert (nested.entry, nested.field) == ("office-hours", "keywords")
+    numbers = parse_faq("version: 1\nentries:" + GOOD_ENTRY + "    keywords: [12345]\n", "f")
+    assert numbers.entries[0].keywords == ("12345",)
+
+
 def test_missing_attachment_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "faq.yaml"
     path.write_text(

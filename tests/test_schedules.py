@@ -14,14 +14,9 @@ import yaml
 from bot.config import WorkTimeConfig
 from bot.errors import ConfigError
 from bot.models import Address
-from bot.schedule.book import (
-    ScheduleBook,
-    TargetError,
-    check_targets,
-    load_schedules,
-    resolve_targets,
-)
+from bot.schedule.book import ScheduleBook, load_schedules
 from bot.schedule.jobs import cron_occurrences
+from bot.schedule.targets import TargetError, check_targets, resolve_targets
 from bot.schedule.worktime import WorkTime
 from tests.conftest import REPO
 

@@ -18,9 +18,10 @@ from bot.config import Settings
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
-from bot.schedule.book import BroadcastDef, ScheduleBook, TargetError, resolve_targets
+from bot.schedule.book import BroadcastDef, ScheduleBook
 from bot.schedule.joblog import JobLog
 from bot.schedule.jobs import CronError, Job, Outcome, cron_occurrences, next_due
+from bot.schedule.targets import TargetError, resolve_targets
 from bot.store.folder import Store
 from bot.store.outbox import Delivery, Dispatch
 from bot.store.repos import RecordRepo

@@ -14,9 +14,10 @@ from bot.faq.source import FaqSource
 from bot.i18n import Translator
 from bot.models import Outgoing
 from bot.roles import Roles
-from bot.schedule.book import ScheduleBook, TargetError, load_schedules, resolve_targets
+from bot.schedule.book import ScheduleBook, load_schedules
 from bot.schedule.joblog import JobLog
 from bot.schedule.jobs import Job
+from bot.schedule.targets import TargetError, resolve_targets
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
 from bot.store.outbox import Delivery

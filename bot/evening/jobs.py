@@ -12,9 +12,10 @@ from bot.config import Settings
 from bot.evening.booking import BOOKED, Appointments, Booking, Bookings, hm
 from bot.i18n import Translator
 from bot.models import Address, Outgoing
-from bot.schedule.book import EveningService, TargetError, resolve_targets
+from bot.schedule.book import EveningService
 from bot.schedule.joblog import JobLog
 from bot.schedule.jobs import Job, Outcome, next_due
+from bot.schedule.targets import TargetError, resolve_targets
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
-from bot.operator_files import parse_yaml, read_text
+from bot.operator_files import Fields, check_version, parse_yaml, read_text
 
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_ENTRY_KEYS = {"id", "category", "questions", "answer", "attachments", "keywords"}
+_ENTRY_KEYS = ("id", "category", "questions", "answer", "attachments", "keywords")
 _TOP_KEYS = {"version", "entries"}
 SUPPORTED_VERSION = 1
 
@@ -55,12 +55,7 @@ def parse_faq(text: str, name: str, base_dir: Path | None = None) -> Faq:
     unknown = sorted(set(map(str, data)) - _TOP_KEYS)
     if unknown:
         raise ConfigError(name, f"unknown top-level key(s): {', '.join(unknown)}")
-    if data.get("version") != SUPPORTED_VERSION:
-        raise ConfigError(
-            name,
-            f"unsupported version {data.get('version')!r} (expected {SUPPORTED_VERSION})",
-            field="version",
-        )
+    check_version(data, name, SUPPORTED_VERSION)
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list) or not raw_entries:
         raise ConfigError(name, "must be a non-empty list", field="entries")
@@ -84,45 +79,20 @@ def _parse_entry(raw: Any, index: int, name: str, base_dir: Path | None) -> FaqE
     entry_id = raw.get("id")
     if isinstance(entry_id, str) and entry_id:
         label = entry_id
-    unknown = sorted(set(map(str, raw)) - _ENTRY_KEYS)
-    if unknown:
-        allowed = ", ".join(sorted(_ENTRY_KEYS))
-        raise ConfigError(name, f"unknown key (allowed: {allowed})", entry=label, field=unknown[0])
+    fields = Fields(raw, name, label)
+    fields.check_keys(_ENTRY_KEYS)
     if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
-        raise ConfigError(
-            name,
-            "must be a unique kebab-case id such as 'street-light-repair'",
-            entry=label,
-            field="id",
-        )
-
-    def text(key: str) -> str:
-        value = raw.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(name, "must be non-empty text", entry=label, field=key)
-        return value.strip()
-
-    def text_list(key: str, required: bool) -> tuple[str, ...]:
-        value = raw.get(key)
-        if value is None and not required:
-            return ()
-        if not isinstance(value, list) or (required and not value):
-            raise ConfigError(name, "must be a non-empty list of text", entry=label, field=key)
-        items = tuple(str(v).strip() for v in value if v is not None)
-        if any(not item for item in items) or len(items) != len(value):
-            raise ConfigError(name, "holds an empty item", entry=label, field=key)
-        return items
-
-    attachments = text_list("attachments", required=False)
+        raise fields.error("id", "must be a unique kebab-case id such as 'street-light-repair'")
+    attachments = fields.text_list("attachments", required=False, unique=False)
     for attachment in attachments:
         _check_attachment(attachment, name, label, base_dir)
     return FaqEntry(
         id=entry_id,
-        category=text("category"),
-        questions=text_list("questions", required=True),
-        answer=text("answer"),
+        category=fields.text("category"),
+        questions=fields.text_list("questions", unique=False),  # a repeat is harmless
+        answer=fields.text("answer"),
         attachments=attachments,
-        keywords=text_list("keywords", required=False),
+        keywords=fields.text_list("keywords", required=False, unique=False),
     )
 
 

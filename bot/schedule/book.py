@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import yaml
-from yaml.constructor import ConstructorError
-
 from bot.errors import ConfigError
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from bot.models import Address
-from bot.operator_files import parse_yaml, read_text
+from bot.i18n import DEFAULT_LANGUAGE
+from bot.operator_files import Fields, check_version, parse_yaml, read_text
 from bot.schedule.jobs import CronError, parse_cron
 
 SUPPORTED_VERSION = 1
@@ -44,13 +40,7 @@ _REMINDER_KEYS = ("resident_before", "staff_roster_at", "group_notice_at")
 _BROADCAST_KEYS = ("id", "cron", "at", "targets", "text", "quiet_hours_override")
 _BROADCAST_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SLOT_ID = re.compile(r"[A-Za-z0-9_-]+")
-_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
-_DURATION = re.compile(r"(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", re.IGNORECASE)
 _MAX_BOOKING_DAYS = 90
-_INT_TAG = "tag:yaml.org,2002:int"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
-_STR_TAG = "tag:yaml.org,2002:str"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,39 +182,9 @@ def load_schedules(folder: Path, tz: tzinfo) -> ScheduleBook:
     )
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps 18:30 as text and refuses a key written twice in one mapping.
-
-    Plain YAML 1.1 reads an unquoted 18:30 as the base-60 number 1110.
-    """
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-        if kind is yaml.ScalarNode and tag in {_INT_TAG, _FLOAT_TAG} and ":" in str(value):
-            return _STR_TAG
-        return tag
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE_TAG:
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, Hashable) and key in seen:
-                raise ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"key {key!r} is written twice",
-                    key_node.start_mark,
-                )
-            if isinstance(key, Hashable):
-                seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
 def _read(path: Path) -> dict[str, Any]:
     name = str(path)
-    data = parse_yaml(read_text(path), name, _Loader)
+    data = parse_yaml(read_text(path), name)
     if not isinstance(data, dict):
         raise ConfigError(name, "expected a mapping with 'version: 1' and sections")
     unknown = sorted(set(map(str, data)) - set(_TOP_KEYS))
@@ -234,131 +194,8 @@ def _read(path: Path) -> dict[str, Any]:
             f"unknown top-level key (allowed: {', '.join(_TOP_KEYS)})",
             field=unknown[0],
         )
-    if data.get("version") != SUPPORTED_VERSION or isinstance(data.get("version"), bool):
-        raise ConfigError(
-            name,
-            f"unsupported version {data.get('version')!r} (expected {SUPPORTED_VERSION})",
-            field="version",
-        )
+    check_version(data, name, SUPPORTED_VERSION)
     return data
-
-
-class _Fields:
-    """Reads typed values out of one mapping; every failure names file, entry and field."""
-
-    def __init__(self, raw: Mapping[Any, Any], file: str, entry: str, prefix: str = "") -> None:
-        self.raw = raw
-        self.file = file
-        self.entry = entry
-        self.prefix = prefix
-
-    def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(self.file, message, entry=self.entry, field=self.prefix + key)
-
-    def check_keys(self, allowed: Sequence[str]) -> None:
-        unknown = sorted(set(map(str, self.raw)) - set(allowed))
-        if unknown:
-            raise self.error(unknown[0], f"unknown key (allowed: {', '.join(allowed)})")
-
-    def required(self, key: str) -> Any:
-        if self.raw.get(key) is None:
-            raise self.error(key, "is missing")
-        return self.raw[key]
-
-    def text(self, key: str) -> str:
-        value = self.required(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, "must be non-empty text")
-        return value.strip()
-
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.raw.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {value!r}")
-        return value
-
-    def integer(
-        self, key: str, low: int, high: int | None = None, default: int | None = None
-    ) -> int:
-        value = self.raw.get(key)
-        if value is None and default is not None:
-            return default
-        value = self.required(key)
-        limit = f"from {low} to {high}" if high is not None else f"at least {low}"
-        if (
-            not isinstance(value, int)
-            or isinstance(value, bool)
-            or value < low
-            or (high is not None and value > high)
-        ):
-            raise self.error(key, f"must be a whole number {limit}, not {value!r}")
-        return value
-
-    def clock(self, key: str) -> time:
-        value = self.required(key)
-        match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
-        if match is None:
-            raise self.error(key, f'must be a time of day like "18:30", not {value!r}')
-        return time(int(match[1]), int(match[2]))
-
-    def optional_clock(self, key: str) -> time | None:
-        return None if self.raw.get(key) is None else self.clock(key)
-
-    def duration(self, key: str) -> timedelta:
-        value = self.required(key)
-        match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
-        if match is None or not (match[1] or match[2]):
-            raise self.error(key, f'must be a duration like "90m", "2h" or "1h30m", not {value!r}')
-        span = timedelta(hours=int(match[1] or 0), minutes=int(match[2] or 0))
-        if span <= timedelta(0):
-            raise self.error(key, "must be longer than zero")
-        return span
-
-    def text_list(self, key: str, required: bool = True) -> tuple[str, ...]:
-        value = self.raw.get(key)
-        if value is None and not required:
-            return ()
-        if not isinstance(value, list) or not value:
-            raise self.error(key, "must be a non-empty list")
-        if not all(isinstance(v, str) and v.strip() for v in value):
-            bad = next(v for v in value if not (isinstance(v, str) and v.strip()))
-            raise self.error(key, f"holds {bad!r}; every item must be non-empty text")
-        items = tuple(v.strip() for v in value)
-        duplicate = next((v for i, v in enumerate(items) if v in items[:i]), None)
-        if duplicate is not None:
-            raise self.error(key, f"lists {duplicate!r} twice")
-        return items
-
-    def targets(self, key: str, required: bool = True) -> tuple[str, ...]:
-        items = self.text_list(key, required)
-        for target in items:
-            network, colon, chat = target.partition(":")
-            if colon and not (network and chat):
-                raise self.error(key, f"{target!r} must look like 'network:chat_id'")
-        return items
-
-    def languages(self, key: str, required: bool = True) -> dict[str, str]:
-        value = self.raw.get(key)
-        if value is None and not required:
-            return {}
-        if not isinstance(value, dict) or not value:
-            raise self.error(
-                key, f"must map languages ({', '.join(LANGUAGES)}) to text; zh-CN is required"
-            )
-        texts: dict[str, str] = {}
-        for lang, text in value.items():
-            if lang not in LANGUAGES:
-                raise self.error(
-                    f"{key}.{lang}", f"unknown language (known: {', '.join(LANGUAGES)})"
-                )
-            if not isinstance(text, str) or not text.strip():
-                raise self.error(f"{key}.{lang}", "must be non-empty text")
-            texts[lang] = text.strip()
-        if DEFAULT_LANGUAGE not in texts:
-            raise self.error(key, f"the {DEFAULT_LANGUAGE} text is missing")
-        return texts
 
 
 def _weekday(value: Any) -> int | None:
@@ -375,7 +212,7 @@ def _weekday(value: Any) -> int | None:
     return None
 
 
-def _parse_weekdays(fields: _Fields) -> frozenset[int]:
+def _parse_weekdays(fields: Fields) -> frozenset[int]:
     value = fields.required("weekdays")
     if not isinstance(value, list) or not value:
         raise fields.error("weekdays", "must be a non-empty list such as [mon, tue, wed, thu]")
@@ -392,7 +229,7 @@ def _parse_weekdays(fields: _Fields) -> frozenset[int]:
     return frozenset(days)
 
 
-def _parse_slots(fields: _Fields) -> tuple[Slot, ...]:
+def _parse_slots(fields: Fields) -> tuple[Slot, ...]:
     value = fields.required("slots")
     if not isinstance(value, list) or not value:
         raise fields.error("slots", "must be a non-empty list of slots")
@@ -404,7 +241,7 @@ def _parse_slots(fields: _Fields) -> tuple[Slot, ...]:
         slot_id = raw.get("id")
         if isinstance(slot_id, str) and slot_id.strip():
             label = slot_id.strip()
-        entry = _Fields(raw, fields.file, label)
+        entry = Fields(raw, fields.file, label)
         entry.check_keys(_SLOT_KEYS)
         if not isinstance(slot_id, str) or not _SLOT_ID.fullmatch(slot_id):
             raise entry.error(
@@ -430,7 +267,7 @@ def _parse_slots(fields: _Fields) -> tuple[Slot, ...]:
     return tuple(ordered)
 
 
-def _check_placeholders(fields: _Fields, key: str, texts: Mapping[str, str]) -> None:
+def _check_placeholders(fields: Fields, key: str, texts: Mapping[str, str]) -> None:
     allowed = ", ".join("{" + p + "}" for p in NOTICE_PLACEHOLDERS)
     for lang, text in texts.items():
         try:
@@ -449,7 +286,7 @@ def _check_placeholders(fields: _Fields, key: str, texts: Mapping[str, str]) -> 
 def _parse_evening(raw: Any, name: str) -> EveningService:
     if not isinstance(raw, dict):
         raise ConfigError(name, "must be a mapping", entry=EVENING)
-    fields = _Fields(raw, name, EVENING)
+    fields = Fields(raw, name, EVENING)
     fields.check_keys(_EVENING_KEYS)
     weekdays = _parse_weekdays(fields)
     skip = fields.flag("skip_non_working_days", default=True)
@@ -460,7 +297,7 @@ def _parse_evening(raw: Any, name: str) -> EveningService:
     raw_reminders = fields.required("reminders")
     if not isinstance(raw_reminders, dict):
         raise fields.error("reminders", "must be a mapping")
-    reminder_fields = _Fields(raw_reminders, name, EVENING, prefix="reminders.")
+    reminder_fields = Fields(raw_reminders, name, EVENING, prefix="reminders.")
     reminder_fields.check_keys(_REMINDER_KEYS)
     reminders = Reminders(
         resident_before=reminder_fields.duration("resident_before"),
@@ -485,7 +322,7 @@ def _parse_evening(raw: Any, name: str) -> EveningService:
     )
 
 
-def _parse_at(fields: _Fields, tz: tzinfo) -> datetime:
+def _parse_at(fields: Fields, tz: tzinfo) -> datetime:
     value = fields.raw["at"]
     when: datetime | None = None
     if isinstance(value, datetime):
@@ -507,7 +344,7 @@ def _parse_broadcast(raw: Any, index: int, name: str, tz: tzinfo) -> BroadcastDe
     broadcast_id = raw.get("id")
     if isinstance(broadcast_id, str) and broadcast_id:
         label = broadcast_id
-    fields = _Fields(raw, name, label)
+    fields = Fields(raw, name, label)
     fields.check_keys(_BROADCAST_KEYS)
     if not isinstance(broadcast_id, str) or not _BROADCAST_ID.fullmatch(broadcast_id):
         raise fields.error("id", "must be a unique kebab-case id such as 'garbage-sorting-weekly'")
@@ -542,94 +379,3 @@ def _parse_broadcast(raw: Any, index: int, name: str, tz: tzinfo) -> BroadcastDe
         quiet_hours_override=fields.flag("quiet_hours_override", default=False),
         file=name,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Targets
-
-
-class TargetError(ValueError):
-    """A target that names no group chat; `.target` is the target as written."""
-
-    def __init__(self, target: str, message: str) -> None:
-        super().__init__(f"target {target!r}: {message}")
-        self.target = target
-
-
-def resolve_targets(
-    targets: Sequence[str],
-    groups: Mapping[str, str],
-    tags: Mapping[str, Sequence[str]],
-    networks: Collection[str],
-) -> list[Address]:
-    """The chats `targets` name, in order and without repeats.
-
-    `groups` maps 'channel:chat_id' to a compound name. A target is "all" (every group), a
-    compound (its groups), a tag (the groups of its compounds) or 'network:chat_id' on a known
-    network (that chat, even if it is not a group the bot knows). Anything else, and a
-    compound or tag without a group chat, raises TargetError.
-    """
-    found: dict[Address, None] = {}  # ordered, and a set: thousands of groups stay cheap
-    for target in targets:
-        for address in _resolve_one(target, groups, tags, networks):
-            found.setdefault(address)
-    return list(found)
-
-
-def _group_address(key: str) -> Address:
-    channel, _, chat_id = key.partition(":")
-    return Address(channel, chat_id)
-
-
-def _resolve_one(
-    target: str,
-    groups: Mapping[str, str],
-    tags: Mapping[str, Sequence[str]],
-    networks: Collection[str],
-) -> list[Address]:
-    if target == ALL:
-        if not groups:
-            raise TargetError(target, "no group chats are configured (groups: in the config)")
-        return [_group_address(key) for key in groups]
-    if target in groups.values():
-        return [_group_address(key) for key, compound in groups.items() if compound == target]
-    if target in tags:
-        members = set(tags[target])
-        chats = [_group_address(key) for key, compound in groups.items() if compound in members]
-        if not chats:
-            raise TargetError(target, "none of the tag's compounds has a group chat")
-        return chats
-    if any(target in compounds for compounds in tags.values()):
-        raise TargetError(target, "the compound has no group chat (groups: in the config)")
-    network, colon, chat_id = target.partition(":")
-    if colon:
-        if network not in networks:
-            known = ", ".join(sorted(networks)) or "none"
-            raise TargetError(target, f"unknown network {network!r} (known: {known})")
-        if not chat_id:
-            raise TargetError(target, "the chat id after ':' is missing")
-        return [Address(network, chat_id)]
-    raise TargetError(
-        target,
-        "not 'all', a compound with a group chat, a tag, or 'network:chat_id'",
-    )
-
-
-def check_targets(
-    book: ScheduleBook,
-    groups: Mapping[str, str],
-    tags: Mapping[str, Sequence[str]],
-    networks: Collection[str],
-) -> None:
-    """Raise ConfigError for the first target in `book` that names no chat."""
-    checks: list[tuple[str, str, str, tuple[str, ...]]] = []
-    if book.evening is not None:
-        evening = book.evening
-        checks.append((evening.file, EVENING, "group_notice_targets", evening.group_notice_targets))
-    checks.extend((b.file, b.id, "targets", b.targets) for b in book.broadcasts)
-    for file, entry, key, targets in checks:
-        for target in targets:
-            try:
-                _resolve_one(target, groups, tags, networks)
-            except TargetError as exc:
-                raise ConfigError(file, str(exc), entry=entry, field=key) from exc

@@ -14,9 +14,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bot.app import App, build_core
+from bot.app import App
 from bot.config import Settings
 from bot.faq.entries import load_faq
+from bot.wiring import build_core
 from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
 from tests.synapse import User, register, server, unique
 

@@ -36,8 +36,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import App, build_core
-from bot.broadcast.broadcasts import BroadcastRecords
+from bot.app import App
+from bot.broadcast.plan import BroadcastRecords
 from bot.config import DEFAULT_CATEGORIES, RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Reporter, Ticket
@@ -46,6 +46,7 @@ from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
 from bot.store.folder import Store
+from bot.wiring import build_core
 from channels.base import SentRef
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: tests.fakes

@@ -1,4 +1,4 @@
-"""Wires settings, store, FAQ, core and channels together; owns start/stop order and routing."""
+"""The running bot: channels in, the core, the router and outbox out; start and stop order."""
 
 from __future__ import annotations
 
@@ -8,69 +8,20 @@ import logging
 import signal
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from bot.clock import Clock, zone
 from bot.config import Settings
-from bot.core import Conversation
 from bot.failpoints import Failpoints
-from bot.faq.source import FaqSource
-from bot.faq.text import TextAnalyzer
-from bot.i18n import LANGUAGES, Translator
+from bot.i18n import LANGUAGES
 from bot.models import Incoming, Outgoing
 from bot.pacing import Pacer
-from bot.roles import Roles
-from bot.schedule.book import load_schedules
 from bot.schedule.joblog import JobLog
 from bot.schedule.runtime import Scheduler
-from bot.schedule.worktime import WorkTime
-from bot.store.folder import Store
-from bot.store.outbox import Delivery, Outbox
+from bot.store.outbox import Delivery
+from bot.wiring import Core
 from channels.base import Channel, ChannelError, SentRef
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Core:
-    """The channel-independent half of the bot: the conversation and what it owns."""
-
-    conversation: Conversation
-    faq: FaqSource
-    store: Store
-    outbox: Outbox
-    worktime: WorkTime
-
-    def close(self) -> None:
-        self.store.close()
-
-
-def build_core(
-    settings: Settings, clock: Clock | None = None, analyzer: TextAnalyzer | None = None
-) -> Core:
-    """Load the FAQ and schedules first (cheap to fail), then take the data folder."""
-    tz = zone(settings.timezone)
-    if clock is None:
-        clock = lambda: datetime.now(tz)  # noqa: E731 - the system clock
-    worktime = WorkTime(settings.work, tz)
-    schedules = load_schedules(settings.schedules_path, tz)
-    analyzers = TextAnalyzer if analyzer is None else lambda: analyzer
-    faq = FaqSource(settings.faq_path, settings.match_settings, analyzers)
-    store = Store(settings.data_dir)
-    conversation = Conversation(
-        settings=settings,
-        faq=faq,
-        store=store,
-        roles=Roles(settings.roles),
-        translate=Translator(),
-        clock=clock,
-        worktime=worktime,
-        schedules=schedules,
-    )
-    retry = timedelta(seconds=settings.outbox_retry_seconds)
-    outbox = Outbox(store.outbox, clock, retry_after=retry)
-    return Core(conversation, faq, store, outbox, worktime)
 
 
 class App:
@@ -90,11 +41,10 @@ class App:
         self._stop = asyncio.Event()
         self._inflight: set[str] = set()
         self.pacer = Pacer(settings.send_rates)
-        conversation = core.conversation
         self.scheduler = Scheduler(
-            conversation.job_sources(self.dispatch),
+            core.job_sources(self.dispatch),
             core.store.repo(JobLog),
-            conversation.clock,
+            core.conversation.clock,
             core.worktime.tz,
         )
 
@@ -143,7 +93,7 @@ class App:
         return self.core.outbox.deliveries(f"{key}|")
 
     def _staff(self, out: Outgoing) -> bool:
-        return self.core.conversation.is_staff_chat(out.to)
+        return self.core.roles.is_staff_chat(out.to)
 
     async def clock_moved(self) -> None:
         """The bot's clock jumped: what is due now fires (late, by each job's policy)."""

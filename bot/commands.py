@@ -1,10 +1,14 @@
-"""The command registry: `/cmd` and `!cmd`, aliases, syntax help and the role required."""
+"""The registries of commands (`/cmd`, `!cmd`, aliases) and button actions, with their roles.
+
+The role each requires is declared here and checked in one place, `bot.roles`.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.errors import UserError
 from bot.models import Outgoing, Role
@@ -60,19 +64,56 @@ class Command:
 
 
 class CommandRegistry:
-    """Finds commands by name or alias and lists the ones a role may use."""
+    """Finds commands (with their handlers) by name or alias; lists the ones a role may use."""
 
-    def __init__(self, commands: list[Command]) -> None:
-        self._by_name: dict[str, Command] = {}
-        for command in commands:
+    def __init__(self, commands: Sequence[tuple[Command, Handler]]) -> None:
+        self._by_name: dict[str, tuple[Command, Handler]] = {}
+        for command, handler in commands:
             for key in (command.name, *command.aliases):
                 if key in self._by_name:
                     raise ValueError(f"command name {key!r} registered twice")
-                self._by_name[key] = command
-        self._ordered = commands
+                self._by_name[key] = (command, handler)
+        self._ordered = [command for command, _ in commands]
 
-    def find(self, name: str) -> Command | None:
+    def find(self, name: str) -> tuple[Command, Handler] | None:
         return self._by_name.get(name.lower())
 
     def visible_to(self, role: Role) -> list[Command]:
         return [c for c in self._ordered if role.allows(c.role)]
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button action: the prefix of its opaque text ('t:claim' for 't:claim:1024') and the
+    role a person needs to press it. The handler gets the rest of the text ('1024')."""
+
+    prefix: str
+    role: Role = Role.RESIDENT
+
+
+class ActionRegistry:
+    """Finds the action a pressed button's text belongs to: the longest registered prefix."""
+
+    def __init__(self, actions: Sequence[tuple[Action, Handler]]) -> None:
+        self._by_prefix: dict[str, tuple[Action, Handler]] = {}
+        for action, handler in actions:
+            if action.prefix in self._by_prefix:
+                raise ValueError(f"action {action.prefix!r} registered twice")
+            self._by_prefix[action.prefix] = (action, handler)
+
+    def find(self, text: str) -> tuple[Action, Handler, str] | None:
+        """(action, handler, argument) for 'kind:verb:argument' or 'kind:argument'."""
+        parts = text.split(":")
+        for cut in range(len(parts) - 1, 0, -1):
+            found = self._by_prefix.get(":".join(parts[:cut]))
+            if found is not None:
+                return (*found, ":".join(parts[cut:]))
+        return None
+
+
+class Capability(Protocol):
+    """A part of the bot that people talk to: the commands and button actions it offers."""
+
+    def commands(self) -> list[tuple[Command, Handler]]: ...
+
+    def actions(self) -> list[tuple[Action, Handler]]: ...

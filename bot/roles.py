@@ -1,18 +1,29 @@
-"""Who may do what: resident, staff or admin, decided in this one place."""
+"""Who may do what (resident, staff, admin), checked in this one place; where staff are reached."""
 
 from __future__ import annotations
 
-from bot.config import RolesConfig
-from bot.models import Person, Role
+from typing import Protocol
+
+from bot.config import Settings
+from bot.errors import Localized, UserError
+from bot.models import Address, Person, Role
+
+
+class KnownRoles(Protocol):
+    """People whose role the bot has seen them speak in (on a trusted channel: the console)."""
+
+    def with_role(self, *roles: str) -> list[str]: ...
 
 
 class Roles:
-    """Resolves a person's role from config; trusted local channels may declare their own."""
+    """Resolves a person's role from settings; trusted local channels may declare their own."""
 
-    def __init__(self, config: RolesConfig) -> None:
-        self._admins = frozenset(config.admins)
-        self._staff = frozenset(config.staff)
-        self._trusted = frozenset(config.trusted_role_channels)
+    def __init__(self, settings: Settings, seen: KnownRoles) -> None:
+        self.settings = settings
+        self._admins = frozenset(settings.roles.admins)
+        self._staff = frozenset(settings.roles.staff)
+        self._trusted = frozenset(settings.roles.trusted_role_channels)
+        self._seen = seen
 
     def role_of(self, person: Person, claimed: Role | None = None) -> Role:
         if claimed is not None and person.channel in self._trusted:
@@ -25,3 +36,33 @@ class Roles:
 
     def admins(self) -> frozenset[str]:
         return self._admins
+
+    def admin_addresses(self) -> list[Address]:
+        """`admin_chats`, else the admins' private chats: configured ones and those who have
+        spoken as admins on a trusted channel (the console)."""
+        if self.settings.admin_chats:
+            return [Address.parse(key) for key in self.settings.admin_chats]
+        admins = self._admins | set(self._seen.with_role(Role.ADMIN.value))
+        return [Address.parse(key) for key in sorted(admins)]
+
+    def is_staff_chat(self, address: Address) -> bool:
+        """Staff rooms, admin chats and staff members' private chats: not quiet at night."""
+        key = str(address)
+        rooms = {room.chat for room in self.settings.staff_rooms}
+        if key in rooms or key in self.settings.admin_chats:
+            return True
+        if key in self._staff or key in self._admins:
+            return True
+        return key in self._seen.with_role(Role.STAFF.value, Role.ADMIN.value)
+
+
+def require_for_command(role: Role, needed: Role, command: str) -> None:
+    """A command someone's role does not allow: refused, naming the role it needs."""
+    if not role.allows(needed):
+        raise UserError("error_permission", command=command, role=Localized(f"role_{needed.value}"))
+
+
+def require_for_button(role: Role, needed: Role) -> None:
+    """A button (perhaps forged, perhaps forwarded) someone's role does not allow: refused."""
+    if not role.allows(needed):
+        raise UserError("error_permission_button", role=Localized(f"role_{needed.value}"))

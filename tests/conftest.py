@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.app import App, build_core
+from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing, Role
+from bot.wiring import build_core
 from tests.fakes import Chat, FakeChannel, FakeClock
 
 if TYPE_CHECKING:

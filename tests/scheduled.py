@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.app import App, build_core
+from bot.app import App
 from bot.config import Settings
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
+from bot.wiring import build_core
 from tests.conftest import Bot
 from tests.fakes import SHANGHAI, FakeChannel, FakeClock
 

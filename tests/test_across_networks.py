@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, build_core
+from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
+from bot.wiring import build_core
 from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
 from channels.telegram import TelegramChannel, TelegramSettings
 from tests.fakes import FakeClock

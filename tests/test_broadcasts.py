@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.broadcast.broadcasts import BroadcastRecords
+from bot.broadcast.plan import BroadcastRecords
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.faq.text import TextAnalyzer
@@ -191,7 +191,7 @@ async def test_declarative_broadcasts_from_schedules(
 def test_a_schedules_typo_names_file_entry_and_field(
     sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
 ) -> None:
-    from bot.app import build_core
+    from bot.wiring import build_core
 
     assert sched_settings.schedules_dir is not None
     bad = sched_settings.schedules_dir / "bad.yaml"

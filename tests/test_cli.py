@@ -150,3 +150,17 @@ def test_bad_config_names_the_key(tmp_path: Path) -> None:
     result = yishiting("--config", str(config), "faq", "check")
     assert result.returncode == 2
     assert "field 'match'" in result.stderr and "answer_treshold" in result.stderr
+
+
+def test_schedules_list_loads_no_faq_and_no_segmenter(tmp_path: Path) -> None:
+    """Listing what is coming needs the schedules and the data folder, not the matcher."""
+    probe = (
+        "import sys\n"
+        "from bot.cli.main import main\n"
+        f"code = main(['schedules', 'list', '--count', '2', '--data', {str(tmp_path)!r}])\n"
+        "print('loaded:', sorted(m for m in sys.modules if m in ('jieba', 'bot.faq.matcher')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert "loaded: []" in result.stdout

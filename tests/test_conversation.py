@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.app import App, build_core
+from bot.app import App
 from bot.config import Settings
 from bot.faq.text import TextAnalyzer
+from bot.wiring import build_core
 from tests.conftest import Bot
 from tests.fakes import FakeChannel, FakeClock
 

@@ -6,10 +6,11 @@ import os
 import shutil
 from pathlib import Path
 
-from bot.app import App, build_core
+from bot.app import App
 from bot.config import MatchSettings, RolesConfig, Settings
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
+from bot.wiring import build_core
 from tests.conftest import REPO
 from tests.fakes import Chat, FakeChannel, FakeClock
 

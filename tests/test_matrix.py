@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import App, Core, build_core
+from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
 from bot.faq.feedback import Ratings
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Incoming, Outgoing
+from bot.wiring import Core, build_core
 from channels.base import ChannelError
 from channels.matrix.channel import (
     ENCRYPTED_NOTICE,

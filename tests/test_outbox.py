@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.app import App, build_core
+from bot.app import App
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Outgoing
+from bot.wiring import build_core
 from channels.base import ChannelError, SentRef
 from tests.conftest import Bot
 from tests.fakes import Chat, FakeChannel, FakeClock

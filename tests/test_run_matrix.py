@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from bot.cli import main as cli
+from bot.cli import serve as cli
 from channels.matrix import channel as matrix
 from tests.conftest import REPO
 from tests.synapse import User, register, server, unique

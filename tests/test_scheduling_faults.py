@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcast.broadcasts import BroadcastRecords
+from bot.broadcast.plan import BroadcastRecords
 from bot.config import WorkTimeConfig
 from bot.desk.repo import TicketRepo
 from bot.failpoints import FAILPOINTS_ENV

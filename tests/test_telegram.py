@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, build_core
+from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Outgoing
+from bot.wiring import build_core
 from channels.base import ChannelError
 from channels.telegram import TelegramChannel, TelegramSettings, split_text
 from tests.fakes import FakeClock

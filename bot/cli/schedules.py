@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.clock import zone
+from bot.cli.output import say
+from bot.clock import parse_clock, zone
 from bot.config import Settings
-from bot.core import Conversation
-from bot.faq.source import FaqSource
-from bot.i18n import Translator
+from bot.errors import ConfigError
 from bot.models import Outgoing
-from bot.roles import Roles
 from bot.schedule.book import ScheduleBook, load_schedules
 from bot.schedule.joblog import JobLog
 from bot.schedule.jobs import Job
 from bot.schedule.targets import TargetError, resolve_targets
-from bot.schedule.worktime import WorkTime
+from bot.scheduling import build_scheduling, job_sources
 from bot.store.folder import Store
 from bot.store.outbox import Delivery
 
@@ -85,20 +84,28 @@ def upcoming(settings: Settings, now: datetime | None, count: int) -> list[str]:
 
 def _preview(settings: Settings, store: Store, now: datetime, count: int) -> list[Job]:
     tz = zone(settings.timezone)
-    conversation = Conversation(
-        settings=settings,
-        faq=FaqSource(settings.faq_path, settings.match_settings),
-        store=store,
-        roles=Roles(settings.roles),
-        translate=Translator(),
-        clock=lambda: now,
-        worktime=WorkTime(settings.work, tz),
-        schedules=load_schedules(settings.schedules_path, tz),
+    scheduling = build_scheduling(
+        settings, store, lambda: now, load_schedules(settings.schedules_path, tz)
     )
+    done = store.repo(JobLog)
     jobs = [
         j
-        for source in conversation.job_sources(_no_send)
+        for source in job_sources(scheduling, _no_send)
         for j in source.preview(now, count)
-        if not store.repo(JobLog).done(j.key)
+        if not done.done(j.key)
     ]
     return sorted(jobs, key=lambda j: (j.at, j.key))
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.schedules_command == "check":
+        return check(settings, say)
+    start = None
+    if args.start:
+        try:
+            start = parse_clock(args.start, datetime.now(zone(settings.timezone)))
+        except ValueError:
+            raise ConfigError("--from", f"cannot read the time {args.start!r}") from None
+    lines = upcoming(settings, start, max(args.count, 1))
+    say("\n".join(lines) if lines else "(nothing scheduled)")
+    return 0

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.desk.desk import NewReport, TicketDesk
-from bot.desk.repo import TicketRepo
+from bot.commands import Action, Command, Handler
+from bot.desk.intake import Intake, NewReport
 from bot.errors import UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
@@ -25,13 +25,13 @@ class Dialogues:
         self,
         *,
         repo: DialogueRepo,
-        desk: TicketDesk,
+        intake: Intake,
         translate: Translator,
         clock: Callable[[], datetime],
         timeout: timedelta,
     ) -> None:
         self.repo = repo
-        self.desk = desk
+        self.intake = intake
         self.t = translate
         self.clock = clock
         self.timeout = timeout
@@ -74,7 +74,7 @@ class Dialogues:
         if turn.private:
             state: dict[str, Any] = {"flow": REPORT, "attachments": list(turn.msg.attachments)}
             if text:
-                state.update(text=text, category=self.desk.guess_category(text))
+                state.update(text=text, category=self.intake.guess_category(text))
                 return self._ask_compound(turn, state)
             return self._ask_category(turn, state)
         if not text:
@@ -84,12 +84,12 @@ class Dialogues:
             ]
         report = NewReport(
             "report",
-            self.desk.guess_category(text),
-            self.desk.compound_of(turn),
+            self.intake.guess_category(text),
+            self.intake.compound_of(turn),
             text,
             turn.msg.attachments,
         )
-        similar = self.desk.similar_open(report, turn.msg.chat)
+        similar = self.intake.similar_open(report, turn.msg.chat)
         if similar is not None:
             self._save(
                 turn,
@@ -110,12 +110,12 @@ class Dialogues:
         state: dict[str, Any] = {
             "flow": REPORT,
             "attachments": [],
-            "compound": self.desk.compound_of(turn),
+            "compound": self.intake.compound_of(turn),
         }
         return self._ask_category(turn, state, to=turn.private_address)
 
     def _create_from_group(self, turn: Turn, report: NewReport) -> list[Outgoing]:
-        ticket, cards = self.desk.create(turn, report)
+        ticket, cards = self.intake.create(turn, report)
         private = turn.private_address
         self._save(turn, {"flow": DETAIL, "ticket": ticket.number}, chat=private)
         return [
@@ -150,7 +150,7 @@ class Dialogues:
         state["step"] = "category"
         self._save(turn, state, chat=to)
         buttons = tuple(
-            Button(c.name, f"flow:cat:{i}") for i, c in enumerate(self.desk.settings.categories)
+            Button(c.name, f"flow:cat:{i}") for i, c in enumerate(self.intake.settings.categories)
         )
         return [
             Outgoing(
@@ -165,7 +165,7 @@ class Dialogues:
             return self._ask_photo(turn, state)
         state["step"] = "compound"
         self._save(turn, state)
-        compounds = self.desk.settings.compounds
+        compounds = self.intake.settings.compounds
         if not compounds:
             return [turn.reply(self.t(turn.lang, "report_ask_compound_free"))]
         buttons = tuple(Button(c, f"flow:compound:{i}") for i, c in enumerate(compounds))
@@ -246,8 +246,17 @@ class Dialogues:
         if text in self.t(turn.lang, "report_done_words").split():
             self.repo.clear(*self._key(turn))
             return [turn.reply(self.t(turn.lang, "report_detail_done", number=number))]
-        self.desk.add_detail(turn, number, text, turn.msg.attachments)
+        self.intake.add_detail(turn, number, text, turn.msg.attachments)
         return [turn.reply(self.t(turn.lang, "report_detail_added", number=number))]
+
+    def commands(self) -> list[tuple[Command, Handler]]:
+        return []  # /report and /cancel are the core's: /cancel also withdraws broadcasts
+
+    def actions(self) -> list[tuple[Action, Handler]]:
+        return [(Action("flow"), self._on_button)]
+
+    async def _on_button(self, turn: Turn, value: str) -> list[Outgoing]:
+        return self.on_action(turn, value)
 
     def on_action(self, turn: Turn, value: str) -> list[Outgoing]:
         state = self.active(turn)
@@ -256,13 +265,13 @@ class Dialogues:
                 raise UserError("error_unknown_action")
             return self.cancel(turn)
         kind, _, arg = value.partition(":")
-        if kind == "cat" and arg.isdigit() and int(arg) < len(self.desk.settings.categories):
-            state["category"] = self.desk.settings.categories[int(arg)].name
+        if kind == "cat" and arg.isdigit() and int(arg) < len(self.intake.settings.categories):
+            state["category"] = self.intake.settings.categories[int(arg)].name
             state["step"] = "text"
             self._save(turn, state)
             return [turn.reply(self.t(turn.lang, "report_ask_text"))]
-        if kind == "compound" and arg.isdigit() and int(arg) < len(self.desk.settings.compounds):
-            state["compound"] = self.desk.settings.compounds[int(arg)]
+        if kind == "compound" and arg.isdigit() and int(arg) < len(self.intake.settings.compounds):
+            state["compound"] = self.intake.settings.compounds[int(arg)]
             return self._ask_photo(turn, state)
         if kind == "skip" and state.get("step") == "photo":
             return self._ask_confirm(turn, state)
@@ -270,10 +279,10 @@ class Dialogues:
             return self._submit(turn, state)
         if kind == "metoo" and state.get("step") == "metoo":
             self.repo.clear(*self._key(turn))
-            ticket = self.desk.store.repo(TicketRepo).get(int(state["candidate"]))
+            ticket = self.intake.tickets.get(int(state["candidate"]))
             if ticket is None:
                 raise UserError("ticket_not_found", number=state["candidate"])
-            return self.desk.join(turn, ticket)
+            return self.intake.join(turn, ticket)
         if kind == "new" and state.get("step") == "metoo":
             self.repo.clear(*self._key(turn))
             return self._create(turn, self._report(state))
@@ -290,7 +299,7 @@ class Dialogues:
 
     def _submit(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
         report = self._report(state)
-        similar = self.desk.similar_open(report, turn.msg.chat)
+        similar = self.intake.similar_open(report, turn.msg.chat)
         if similar is not None:
             state.update(step="metoo", candidate=similar.number)
             self._save(turn, state)
@@ -301,7 +310,7 @@ class Dialogues:
     def _create(self, turn: Turn, report: NewReport) -> list[Outgoing]:
         if not turn.private:
             return self._create_from_group(turn, report)
-        ticket, cards = self.desk.create(turn, report)
+        ticket, cards = self.intake.create(turn, report)
         return [
             turn.reply(self.t(turn.lang, "report_created_private", number=ticket.number)),
             *cards,

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from bot.commands import Command, Handler, parse_number
+from bot.commands import Action, Command, Handler, parse_number
 from bot.config import Settings
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
@@ -207,11 +207,26 @@ class Appointments:
             return self._ask_need(turn, state)
         return self._ask_date(turn, state)
 
+    def actions(self) -> list[tuple[Action, Handler]]:
+        return [
+            (Action("b:came", Role.STAFF), self._came),
+            (Action("b:noshow", Role.STAFF), self._noshow),
+            (Action("b"), self._on_button),
+        ]
+
+    async def _came(self, turn: Turn, arg: str) -> list[Outgoing]:
+        return self._mark(turn, "came", arg)
+
+    async def _noshow(self, turn: Turn, arg: str) -> list[Outgoing]:
+        return self._mark(turn, "noshow", arg)
+
+    async def _on_button(self, turn: Turn, rest: str) -> list[Outgoing]:
+        verb, _, arg = rest.partition(":")
+        return self.on_action(turn, verb, arg)
+
     def on_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
         """Buttons: b:date / b:slot / b:need in the dialogue, b:cancel / b:move / b:rebook for
-        a resident's bookings, b:came / b:noshow for staff."""
-        if verb in ("came", "noshow"):
-            return self._mark(turn, verb, arg)
+        a resident's bookings (b:came / b:noshow for staff are registered apart)."""
         if verb in ("cancel", "move", "rebook"):
             return self._own_booking_action(turn, verb, arg)
         if verb == "done":  # "不用了" under the no-show question
@@ -403,8 +418,6 @@ class Appointments:
         return "\n".join(lines), tuple(buttons)
 
     def _mark(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
-        if not turn.role.allows(Role.STAFF):
-            raise UserError("error_permission_button", role=Localized("role_staff"))
         booking = self.booking(parse_number(arg))
         if booking is None:
             raise UserError("book_not_found", id=arg)

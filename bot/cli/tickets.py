@@ -1,17 +1,17 @@
-"""Command-line views of the data folder: tickets list/show/export and FAQ suggestions."""
+"""`yishiting tickets list|show|export`: read-only views of the tickets, safe while the bot runs."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
-from collections.abc import Callable
-from pathlib import Path
+import sys
 
+from bot.cli.output import say
+from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Status, Ticket
 from bot.errors import ConfigError
-from bot.faq.feedback import FaqSuggestions
-from bot.faq.writer import add_questions
 from bot.store.folder import Store
 
 CSV_COLUMNS = [
@@ -92,21 +92,18 @@ def _csv_row(t: Ticket) -> list[str | int]:
     ]
 
 
-def faq_suggestions(store: Store) -> list[str]:
-    return [
-        f"{s.id:>4}  {s.entry:<36} #{s.ticket}  {s.text}"
-        for s in store.repo(FaqSuggestions).pending()
-    ]
-
-
-def faq_accept(store: Store, faq_path: Path, ids: list[int], say: Callable[[str], None]) -> None:
-    pending = {s.id: s for s in store.repo(FaqSuggestions).pending()}
-    unknown = [i for i in ids if i not in pending]
-    if unknown:
-        raise ConfigError(str(store.folder), f"no pending suggestion {unknown[0]}")
-    additions: dict[str, list[str]] = {}
-    for i in ids:
-        additions.setdefault(pending[i].entry, []).append(pending[i].text)
-    added = add_questions(faq_path, additions)
-    store.repo(FaqSuggestions).remove(ids)
-    say(f"{faq_path}: {added} phrasing(s) added to {len(additions)} entr(y/ies)")
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store(settings.data_dir, read_only=True)
+    try:
+        if args.tickets_command == "list":
+            lines = tickets_list(store, args.status, args.compound)
+            say("\n".join(lines) if lines else "(no tickets)")
+        elif args.tickets_command == "show":
+            say("\n".join(ticket_show(store, args.number)))
+        elif args.out is not None:
+            args.out.write_text(tickets_csv(store), encoding="utf-8")
+        else:
+            sys.stdout.write(tickets_csv(store))
+    finally:
+        store.close()
+    return 0

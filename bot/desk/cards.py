@@ -1,0 +1,105 @@
+"""What the staff rooms see of a ticket: where it is routed, its card, notices of actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.config import Settings
+from bot.desk.repo import TicketRepo
+from bot.desk.tickets import Ticket
+from bot.i18n import Translator
+from bot.models import Address, Button, Outgoing
+from bot.turn import Turn
+
+
+class Cards:
+    """Routes tickets to staff rooms (by category and compound) and renders their cards."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        tickets: TicketRepo,
+        translate: Translator,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.tickets = tickets
+        self.t = translate
+        self.clock = clock
+
+    def is_staff_room(self, chat: Address) -> bool:
+        return any(Address.parse(room.chat) == chat for room in self.settings.staff_rooms)
+
+    def rooms_for(self, ticket: Ticket) -> list[Address]:
+        rooms = [
+            r
+            for r in self.settings.staff_rooms
+            if (not r.categories or ticket.category in r.categories)
+            and (not r.compounds or ticket.compound in r.compounds)
+        ]
+        return [Address.parse(r.chat) for r in (rooms or self.settings.staff_rooms)]
+
+    def cards(self, ticket: Ticket, header: str = "") -> list[Outgoing]:
+        """The ticket's card for each staff room it is routed to, under an optional header."""
+        lang = self.settings.language
+        text = (header + "\n" if header else "") + self.t(
+            lang,
+            "card",
+            number=ticket.number,
+            kind=self.t(lang, f"card_kind_{ticket.kind}"),
+            category=ticket.category,
+            compound=ticket.compound or self.t(lang, "unknown_compound"),
+            text=ticket.text,
+            reporters=self.t(lang, "list_separator").join(r.name for r in ticket.reporters),
+            channel=ticket.reporters[0].channel,
+            age=self._age(ticket, lang),
+        )
+        buttons = (
+            Button(self.t(lang, "card_claim"), f"t:claim:{ticket.number}"),
+            Button(self.t(lang, "card_reply"), f"t:reply:{ticket.number}"),
+            Button(self.t(lang, "card_resolve"), f"t:resolve:{ticket.number}"),
+        )
+        return [
+            Outgoing(
+                room,
+                text,
+                buttons,
+                attachments=tuple(ticket.attachments),
+                tag=f"card:{ticket.number}",
+            )
+            for room in self.rooms_for(ticket)
+        ]
+
+    def card_sent(self, number: int, channel: str, chat_id: str, message_id: str) -> None:
+        """Remember a card's platform id: a staff reply to it is a reply to the ticket."""
+        ticket = self.tickets.get(number)
+        if ticket is not None:
+            ticket.cards.append([channel, chat_id, message_id])
+            self.tickets.save(ticket)
+
+    def team_notice(
+        self, turn: Turn, ticket: Ticket, action_key: str, text: str = ""
+    ) -> list[Outgoing]:
+        """Keep the other staff rooms informed of an action taken elsewhere."""
+        lang = self.settings.language
+        notice = self.t(
+            lang,
+            "staff_notice",
+            number=ticket.number,
+            action=self.t(lang, action_key),
+            name=turn.sender_name,
+            text=f" — {text}" if text else "",
+        )
+        return [Outgoing(room, notice) for room in self.rooms_for(ticket) if room != turn.msg.chat]
+
+    def _age(self, ticket: Ticket, lang: str) -> str:
+        minutes = int((self.clock() - datetime.fromisoformat(ticket.created)).total_seconds() // 60)
+        if minutes < 1:
+            return self.t(lang, "age_now")
+        if minutes < 60:
+            return self.t(lang, "age_minutes", n=minutes)
+        if minutes < 60 * 24:
+            return self.t(lang, "age_hours", n=minutes // 60)
+        return self.t(lang, "age_days", n=minutes // (60 * 24))

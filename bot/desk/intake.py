@@ -1,0 +1,153 @@
+"""Intake: residents' reports and questions become tickets, or a "me too" on an open one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from rapidfuzz import fuzz
+
+from bot.compounds import compound_from_title
+from bot.config import Settings
+from bot.desk.cards import Cards
+from bot.desk.lifecycle import Lifecycle
+from bot.desk.repo import TicketRepo
+from bot.desk.tickets import ACTIVE, Reporter, Ticket
+from bot.faq.source import FaqSource
+from bot.i18n import Translator
+from bot.models import Address, Outgoing
+from bot.turn import Turn
+
+log = logging.getLogger(__name__)
+
+SIMILAR_REPORT = 70  # rapidfuzz token_set_ratio over content words: "the same problem"
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """What a resident reported, before it becomes a ticket."""
+
+    kind: str
+    category: str
+    compound: str
+    text: str
+    attachments: tuple[str, ...] = ()
+
+
+class Intake:
+    """Creates tickets (stored durably, then carded to the staff rooms) and joins reporters."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        tickets: TicketRepo,
+        lifecycle: Lifecycle,
+        cards: Cards,
+        faq: FaqSource,
+        translate: Translator,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.tickets = tickets
+        self.lifecycle = lifecycle
+        self.cards = cards
+        self.faq = faq
+        self.t = translate
+        self.clock = clock
+
+    def compound_of(self, turn: Turn) -> str:
+        """The compound a group chat belongs to (config), else its title, else ''."""
+        configured = self.settings.groups.get(str(turn.msg.chat))
+        if configured:
+            return configured
+        return compound_from_title(turn.msg.chat_title) if not turn.private else ""
+
+    def guess_category(self, text: str) -> str:
+        best, hits = self.settings.categories[-1].name, 0
+        for category in self.settings.categories:
+            count = sum(1 for k in category.keywords if k in text)
+            if count > hits:
+                best, hits = category.name, count
+        return best
+
+    def similar_open(self, report: NewReport, origin: Address) -> Ticket | None:
+        """An active report from the same chat, compound and category that reads like this one.
+
+        Only the same chat: offering "+1" shows the other report's text, which must not leave
+        the chat it was written in.
+        """
+        if not report.compound:
+            return None
+        words = " ".join(self.faq.matcher.analyzer.tokens(report.text))
+        best: tuple[float, Ticket | None] = (0.0, None)
+        for ticket in self.tickets.active(report.compound, report.category):
+            if ticket.origin != str(origin):
+                continue
+            other = " ".join(self.faq.matcher.analyzer.tokens(ticket.text))
+            score = fuzz.token_set_ratio(words, other)
+            if score >= SIMILAR_REPORT and score > best[0]:
+                best = (score, ticket)
+        return best[1]
+
+    def create(self, turn: Turn, report: NewReport) -> tuple[Ticket, list[Outgoing]]:
+        """Store the ticket durably, then post its card to the staff rooms."""
+        now = self.clock()
+        sender = turn.msg.sender
+        ticket = Ticket(
+            number=0,
+            kind=report.kind,
+            category=report.category,
+            compound=report.compound,
+            text=report.text,
+            attachments=list(report.attachments),
+            reporters=[
+                Reporter(sender.key, turn.sender_name, sender.channel, sender.user_id, turn.lang)
+            ],
+            origin=str(turn.msg.chat),
+            created=now.isoformat(timespec="seconds"),
+        )
+        ticket.apply(
+            "open",
+            at=now,
+            who=sender.key,
+            name=turn.sender_name,
+            via=sender.channel,
+            text=report.text,
+        )
+        self.tickets.create(ticket)
+        log.info(
+            "ticket #%d (%s/%s) opened by %s",
+            ticket.number,
+            report.kind,
+            report.category,
+            sender.key,
+        )
+        return ticket, self.cards.cards(ticket)
+
+    def join(self, turn: Turn, ticket: Ticket) -> list[Outgoing]:
+        """'Me too': add the sender as a reporter of an existing ticket."""
+        if not ticket.is_reporter(turn.sender_key):
+            sender = turn.msg.sender
+            ticket.reporters.append(
+                Reporter(sender.key, turn.sender_name, sender.channel, sender.user_id, turn.lang)
+            )
+            self.lifecycle.step(turn, ticket, "metoo")
+        return [turn.reply(self.t(turn.lang, "report_metoo_joined", number=ticket.number))]
+
+    def add_detail(self, turn: Turn, number: int, text: str, attachments: tuple[str, ...]) -> None:
+        ticket = self.tickets.get(number)
+        if ticket is None or ticket.status not in ACTIVE:
+            return
+        ticket.attachments.extend(attachments)
+        self.lifecycle.step(turn, ticket, "detail", text)
+
+    def open_question(self, turn: Turn, text: str, category: str) -> list[Outgoing]:
+        """A question the FAQ could not settle, handed to the staff as a ticket."""
+        ticket, cards = self.create(
+            turn, NewReport("question", category, self.compound_of(turn), text)
+        )
+        reply = turn.reply(self.t(turn.lang, "question_created", number=ticket.number))
+        return [reply, *cards]

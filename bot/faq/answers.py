@@ -1,0 +1,204 @@
+"""Answering from the FAQ in chat: answers, suggestions, group etiquette, ratings, the log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from bot.commands import Action, Command, Handler
+from bot.errors import Localized, UserError
+from bot.faq.entries import FaqEntry
+from bot.faq.feedback import QuestionLog, Ratings
+from bot.faq.matcher import Decision
+from bot.faq.source import FaqSource
+from bot.i18n import Translator
+from bot.models import Button, Outgoing, Role
+from bot.turn import Turn
+
+log = logging.getLogger(__name__)
+
+Escalate = Callable[[Turn, str, str], list[Outgoing]]
+"""Hands a question the FAQ cannot settle to the staff: (turn, text, category) -> replies."""
+
+
+class FaqAnswers:
+    """Decides what the FAQ says to a message, in private and in groups, and logs the rest.
+
+    In a group the bot speaks only when addressed or when a message reads as a question it
+    can answer confidently; in private it always replies, and what it cannot answer goes to
+    the staff through `escalate`.
+    """
+
+    def __init__(
+        self,
+        *,
+        faq: FaqSource,
+        questions: QuestionLog,
+        ratings: Ratings,
+        escalate: Escalate,
+        translate: Translator,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.faq = faq
+        self.questions = questions
+        self.ratings = ratings
+        self.escalate = escalate
+        self.t = translate
+        self.clock = clock
+
+    def commands(self) -> list[tuple[Command, Handler]]:
+        return [
+            (Command("ask", "cmd_ask", aliases=("问",)), self._cmd_ask),
+            (
+                Command("unanswered", "cmd_unanswered", Role.STAFF, group_ok=False),
+                self._cmd_unanswered,
+            ),
+            (Command("ratings", "cmd_ratings", Role.STAFF, group_ok=False), self._cmd_ratings),
+            (Command("reload", "cmd_reload", Role.ADMIN), self._cmd_reload),
+        ]
+
+    def actions(self) -> list[tuple[Action, Handler]]:
+        return [
+            (Action("faq"), self._show_entry),
+            (Action("rate"), self._rate),
+            (Action("askstaff"), self._ask_staff),
+        ]
+
+    # ---- a message -----------------------------------------------------------------------
+
+    def on_question(self, turn: Turn, text: str) -> list[Outgoing]:
+        if not self.faq.matcher.analyzer.tokens(text):
+            # Only greetings, thanks or emoji: friendly in private, silent in groups.
+            return [turn.reply(self.t(turn.lang, "greeting"))] if turn.private else []
+        decision = self.faq.matcher.match(text)
+        log.debug(
+            "match %r -> %s %.3f %s", text, decision.kind, decision.score, decision.ranked[:3]
+        )
+        if not turn.must_reply:
+            return self._overheard(turn, text, decision)
+        if not turn.private:
+            return self._addressed_in_group(turn, text, decision)
+        if decision.kind == "none":
+            self._log_question(turn, text, "none")
+            category = decision.suggestions[0].category if decision.suggestions else "其他"
+            return self.escalate(turn, text, category)
+        ask_staff = Button(
+            self.t(turn.lang, "ask_staff_button"),
+            f"askstaff:{self._log_question(turn, text, decision.kind)}",
+        )
+        if decision.kind == "answer" and decision.entry is not None:
+            return [self.answer(turn, decision.entry, extra=(ask_staff,))]
+        return [self._suggest(turn, decision, extra=(ask_staff,))]
+
+    def _overheard(self, turn: Turn, text: str, decision: Decision) -> list[Outgoing]:
+        """A group message not addressed to the bot: only a confident answer to a question."""
+        if not self.faq.matcher.analyzer.is_question(text):
+            return []
+        if decision.kind == "answer" and decision.entry is not None:
+            return [self.answer(turn, decision.entry)]
+        self._log_question(turn, text, "group")
+        return []
+
+    def _addressed_in_group(self, turn: Turn, text: str, decision: Decision) -> list[Outgoing]:
+        if decision.kind == "answer" and decision.entry is not None:
+            return [self.answer(turn, decision.entry)]
+        if decision.kind == "suggest":
+            return [self._suggest(turn, decision)]
+        self._log_question(turn, text, "none")
+        return [turn.reply(self.t(turn.lang, "faq_none_addressed"))]
+
+    def answer(self, turn: Turn, entry: FaqEntry, extra: tuple[Button, ...] = ()) -> Outgoing:
+        base = Path(self.faq.path).parent
+        return turn.reply(
+            f"📌 {entry.title}\n{entry.answer}",
+            (
+                Button(self.t(turn.lang, "rate_up"), f"rate:up:{entry.id}"),
+                Button(self.t(turn.lang, "rate_down"), f"rate:down:{entry.id}"),
+                *extra,
+            ),
+            files=tuple(str(base / a) for a in entry.attachments),
+        )
+
+    def _suggest(self, turn: Turn, decision: Decision, extra: tuple[Button, ...] = ()) -> Outgoing:
+        buttons = tuple(Button(e.title, f"faq:{e.id}") for e in decision.suggestions)
+        return turn.reply(self.t(turn.lang, "faq_suggest_header"), buttons + extra)
+
+    def _log_question(self, turn: Turn, text: str, outcome: str) -> int:
+        """Record a question the FAQ did not settle; its id backs the 'ask staff' button."""
+        if outcome != "answer":
+            log.info(
+                "question not answered (%s) from %s in %s", outcome, turn.sender_key, turn.msg.chat
+            )
+        return self.questions.record(
+            self.clock(),
+            turn.sender_key,
+            name=turn.sender_name,
+            chat=str(turn.msg.chat),
+            text=text,
+            outcome=outcome,
+        )
+
+    # ---- buttons -------------------------------------------------------------------------
+
+    async def _show_entry(self, turn: Turn, entry_id: str) -> list[Outgoing]:
+        entry = self.faq.matcher.faq.get(entry_id)
+        if entry is None:
+            raise UserError("error_unknown_action")
+        return [self.answer(turn, entry)]
+
+    async def _rate(self, turn: Turn, rest: str) -> list[Outgoing]:
+        verdict, _, entry_id = rest.partition(":")
+        if verdict not in ("up", "down") or self.faq.matcher.faq.get(entry_id) is None:
+            raise UserError("error_unknown_action")
+        self.ratings.rate(self.clock(), turn.sender_key, entry_id, verdict == "up")
+        key = "rate_thanks" if verdict == "up" else "rate_sorry"
+        return [turn.reply(self.t(turn.lang, key))]
+
+    async def _ask_staff(self, turn: Turn, question_id: str) -> list[Outgoing]:
+        question = self.questions.get(int(question_id)) if question_id.isdigit() else None
+        if question is None or question.person != turn.sender_key:
+            raise UserError("error_unknown_action")
+        decision = self.faq.matcher.match(question.text)
+        best = decision.entry or (decision.suggestions[0] if decision.suggestions else None)
+        return self.escalate(turn, question.text, best.category if best else "其他")
+
+    # ---- commands ------------------------------------------------------------------------
+
+    async def _cmd_ask(self, turn: Turn, args: str) -> list[Outgoing]:
+        if not args:
+            raise UserError("error_usage", usage=Localized("usage_ask"))
+        return self.on_question(turn, args)
+
+    async def _cmd_unanswered(self, turn: Turn, args: str) -> list[Outgoing]:
+        if args and not (args.isdigit() and 1 <= int(args) <= 50):
+            raise UserError("error_usage", usage=Localized("usage_unanswered"))
+        rows = self.questions.recent(int(args) if args else 10, unanswered_only=True)
+        if not rows:
+            return [turn.reply(self.t(turn.lang, "unanswered_empty"))]
+        lines = [self.t(turn.lang, "unanswered_header", count=len(rows))]
+        lines += [
+            self.t(
+                turn.lang,
+                "unanswered_line",
+                when=r.at[:16].replace("T", " "),
+                who=r.name or r.person,
+                text=r.text,
+            )
+            for r in rows
+        ]
+        return [turn.reply("\n".join(lines))]
+
+    async def _cmd_ratings(self, turn: Turn, args: str) -> list[Outgoing]:
+        rows = self.ratings.summary()
+        if not rows:
+            return [turn.reply(self.t(turn.lang, "ratings_empty"))]
+        lines = [self.t(turn.lang, "ratings_header")]
+        lines += [self.t(turn.lang, "ratings_line", id=i, up=u, down=d) for i, u, d in rows[:20]]
+        return [turn.reply("\n".join(lines))]
+
+    async def _cmd_reload(self, turn: Turn, args: str) -> list[Outgoing]:
+        result = self.faq.reload()
+        key = "reload_ok" if result.ok else "reload_failed"
+        return [turn.reply(self.t(turn.lang, key, count=result.entries, error=result.error))]

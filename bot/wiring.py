@@ -1,0 +1,140 @@
+"""Wiring: builds every service and job source from the settings, the store and the clock.
+
+The one place where the bot's parts are constructed and connected; everything else gets
+its dependencies passed in. `build_core` is what `yishiting run` and the tests start;
+its scheduling half is `bot.scheduling`, which `schedules list` uses alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock, zone
+from bot.config import Settings
+from bot.core import Conversation
+from bot.desk.intake import Intake
+from bot.desk.lifecycle import Lifecycle
+from bot.desk.report_flow import Dialogues
+from bot.desk.residents import ResidentDesk
+from bot.desk.staff import StaffDesk
+from bot.desk.views import TicketViews
+from bot.faq.answers import FaqAnswers
+from bot.faq.feedback import FaqSuggestions, QuestionLog, Ratings
+from bot.faq.source import FaqSource
+from bot.faq.text import TextAnalyzer
+from bot.roles import Roles
+from bot.schedule.book import load_schedules
+from bot.schedule.jobs import JobSource
+from bot.schedule.worktime import WorkTime
+from bot.scheduling import Scheduling, build_scheduling, job_sources
+from bot.store.folder import Store
+from bot.store.outbox import Dispatch, Outbox
+
+
+@dataclass
+class Core:
+    """The channel-independent half of the bot: the conversation and what it is built on."""
+
+    conversation: Conversation
+    faq: FaqSource
+    store: Store
+    outbox: Outbox
+    scheduling: Scheduling
+
+    @property
+    def worktime(self) -> WorkTime:
+        return self.scheduling.worktime
+
+    @property
+    def roles(self) -> Roles:
+        return self.scheduling.roles
+
+    def job_sources(self, dispatch: Dispatch) -> list[JobSource]:
+        return job_sources(self.scheduling, dispatch)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_core(
+    settings: Settings,
+    clock: Clock | None = None,
+    analyzer: TextAnalyzer | None = None,
+) -> Core:
+    """Load the FAQ and schedules first (cheap to fail), then take the data folder."""
+    tz = zone(settings.timezone)
+    if clock is None:
+        clock = lambda: datetime.now(tz)  # noqa: E731 - the system clock
+    schedules = load_schedules(settings.schedules_path, tz)
+    analyzers: Callable[[], TextAnalyzer] = TextAnalyzer if analyzer is None else lambda: analyzer
+    faq = FaqSource(settings.faq_path, settings.match_settings, analyzers)
+    store = Store(settings.data_dir)
+    s = build_scheduling(settings, store, clock, schedules)
+    translate = s.translate
+    lifecycle = Lifecycle(tickets=s.tickets, translate=translate, clock=clock)
+    views = TicketViews(translate)
+    intake = Intake(
+        settings=settings,
+        tickets=s.tickets,
+        lifecycle=lifecycle,
+        cards=s.cards,
+        faq=faq,
+        translate=translate,
+        clock=clock,
+    )
+    answers = FaqAnswers(
+        faq=faq,
+        questions=store.repo(QuestionLog),
+        ratings=store.repo(Ratings),
+        escalate=intake.open_question,
+        translate=translate,
+        clock=clock,
+    )
+    staff = StaffDesk(
+        settings=settings,
+        tickets=s.tickets,
+        people=store.people,
+        suggestions=store.repo(FaqSuggestions),
+        lifecycle=lifecycle,
+        cards=s.cards,
+        views=views,
+        sla=s.sla,
+        faq=faq,
+        translate=translate,
+        clock=clock,
+    )
+    residents = ResidentDesk(
+        settings=settings,
+        tickets=s.tickets,
+        lifecycle=lifecycle,
+        cards=s.cards,
+        views=views,
+        translate=translate,
+    )
+    reports = Dialogues(
+        repo=store.dialogues,
+        intake=intake,
+        translate=translate,
+        clock=clock,
+        timeout=timedelta(minutes=settings.dialogue_timeout_minutes),
+    )
+    conversation = Conversation(
+        settings=settings,
+        roles=s.roles,
+        people=store.people,
+        groups=store.groups,
+        translate=translate,
+        clock=clock,
+        answers=answers,
+        cards=s.cards,
+        staff=staff,
+        reports=reports,
+        appointments=s.appointments,
+        broadcasts=s.broadcasts,
+        capabilities=[answers, residents, staff, reports, s.appointments, s.broadcasts],
+    )
+    retry = timedelta(seconds=settings.outbox_retry_seconds)
+    outbox = Outbox(store.outbox, clock, retry_after=retry)
+    return Core(conversation, faq, store, outbox, s)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bot.models import Address, ChatKind, Incoming, Outgoing, Person, Role
-from channels.base import Deliver, SentRef
+from channels.base import ChannelError, Deliver, SentRef
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,10 @@ class ConsoleChannel:
             lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(out.buttons, 1)))
             self._buttons[out.to] = [b.action for b in out.buttons]
         lines += [f"(附件 {a})" for a in (*out.files, *out.attachments)]
-        self._write("\n".join(lines) + "\n")
+        try:
+            self._write("\n".join(lines) + "\n")
+        except OSError as exc:  # the terminal or the script's reader went away
+            raise ChannelError(f"console: cannot write: {exc}", retryable=False) from exc
         return SentRef(self.name, out.to.chat_id, _new_id())
 
     async def stop(self) -> None:

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
-from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
-from bot.wiring import build_core
 from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
 from channels.telegram import TelegramChannel, TelegramSettings
 from tests.fakes import FakeClock
+from tests.harness import start_bot
 from tests.synapse import User, register, server, unique
 from tests.tg_standin import TOKEN, StandIn
 
@@ -39,7 +37,6 @@ async def test_resident_on_matrix_staff_on_telegram(
         roles=RolesConfig(staff=(f"telegram:{STAFF_USER}",), trusted_role_channels=()),
         staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
     )
-    core = build_core(settings, clock=clock, analyzer=analyzer)
     matrix = MatrixChannel(
         MatrixSettings.model_validate(
             {
@@ -62,11 +59,9 @@ async def test_resident_on_matrix_staff_on_telegram(
             }
         )
     )
-    app = App(core, [matrix, telegram], settings)
+    bot = await start_bot(settings, clock, analyzer, channels=[matrix, telegram])
     resident = await User.create(srv, "resident")
     try:
-        await matrix.start(app.deliver)
-        await telegram.start(app.deliver)
         room = await resident.create_room(invite=(bot_id,))
         await resident.wait_members(room, bot_id, timeout=15)
 
@@ -88,15 +83,13 @@ async def test_resident_on_matrix_staff_on_telegram(
         )
         relay = await resident.wait_message(bot_id, room, contains="工作人员回复", timeout=15)
         assert relay.body == "工作人员回复 #1001：这个我们答不了，建议看彩票站公告"
-        ticket = core.store.repo(TicketRepo).get(1001)
+        ticket = bot.tickets.get(1001)
         assert ticket is not None
         assert [(e.action, e.via) for e in ticket.history] == [
             ("open", "matrix"),
             ("reply", "telegram"),
         ]
     finally:
-        await telegram.stop()
-        await matrix.stop()
+        await bot.stop()
         await resident.close()
         await standin.close()
-        core.close()

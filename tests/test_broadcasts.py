@@ -14,12 +14,13 @@ from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing, Role
 from channels.base import ChannelError
 from tests.fakes import FakeClock
-from tests.scheduled import ADMIN, Scheduled, button, start, stop, when
+from tests.harness import Bot, start_bot
+from tests.scheduled import ADMIN, button, when
 
 GROUP_A, GROUP_B = "fake:g:丰仓小区群", "other:g:粮库宿舍群"
 
 
-async def confirm(bot: Scheduled, command: str) -> list[Outgoing]:
+async def confirm(bot: Bot, command: str) -> list[Outgoing]:
     """An admin sends `command` in private and taps "确认发送" under the preview."""
     admin = bot.chat("admin")
     (preview,) = await admin.say(command)
@@ -29,11 +30,11 @@ async def confirm(bot: Scheduled, command: str) -> list[Outgoing]:
     return replies
 
 
-def got(bot: Scheduled, address: str, text: str) -> int:
+def got(bot: Bot, address: str, text: str) -> int:
     return sum(text in t for t in bot.texts(address))
 
 
-async def test_now_to_all_reaches_every_group_on_both_networks(sched: Scheduled) -> None:
+async def test_now_to_all_reaches_every_group_on_both_networks(sched: Bot) -> None:
     admin = sched.chat("admin")
     (preview,) = await admin.say("/broadcast now to all: 明天上午停水，请提前储水")
     assert "发到 2 个群" in preview.text and "明天上午停水" in preview.text
@@ -49,7 +50,7 @@ async def test_now_to_all_reaches_every_group_on_both_networks(sched: Scheduled)
     assert got(sched, GROUP_A, "停水") == 1
 
 
-async def test_residents_and_staff_may_not_broadcast(sched: Scheduled) -> None:
+async def test_residents_and_staff_may_not_broadcast(sched: Bot) -> None:
     for chat in (sched.chat("zhang"), sched.chat("staff", role=Role.STAFF)):
         (refused,) = await chat.say("/broadcast now to all: 测试")
         assert "只有管理员可以使用" in refused.text
@@ -68,7 +69,7 @@ async def test_residents_and_staff_may_not_broadcast(sched: Scheduled) -> None:
         ("/broadcast now to all:", "用法"),
     ],
 )
-async def test_bad_broadcasts_are_explained(sched: Scheduled, command: str, expected: str) -> None:
+async def test_bad_broadcasts_are_explained(sched: Bot, command: str, expected: str) -> None:
     (reply,) = await sched.chat("admin").say(command)
     assert expected in reply.text
 
@@ -80,7 +81,7 @@ async def test_targets_by_compound_tag_and_explicit_chat(
     analyzer: TextAnalyzer,
 ) -> None:
     settings = sched_settings.model_copy(update={"compound_tags": {"老旧小区": ("粮库宿舍",)}})
-    bot = await start(settings, clock, analyzer)
+    bot = await start_bot(settings, clock, analyzer, scheduler=True)
     try:
         await confirm(bot, "/broadcast now to 老旧小区: 改造说明会")
         await confirm(bot, "/broadcast now to 丰仓小区, fake:zhang: 丰仓通知")
@@ -88,10 +89,10 @@ async def test_targets_by_compound_tag_and_explicit_chat(
         assert got(bot, GROUP_B, "改造说明会") == 1 and got(bot, GROUP_A, "改造说明会") == 0
         assert got(bot, GROUP_A, "丰仓通知") == 1 and got(bot, "fake:zhang", "丰仓通知") == 1
     finally:
-        stop(bot)
+        bot.close()
 
 
-async def test_a_scheduled_broadcast_can_be_listed_and_cancelled(sched: Scheduled) -> None:
+async def test_a_scheduled_broadcast_can_be_listed_and_cancelled(sched: Bot) -> None:
     (scheduled,) = await confirm(sched, "/broadcast at 12-01 18:00 to all: 今晚放电影")
     assert "已安排广播 1" in scheduled.text and "12-01 18:00" in scheduled.text
     (listing,) = await sched.chat("admin").say("/broadcasts")
@@ -104,7 +105,7 @@ async def test_a_scheduled_broadcast_can_be_listed_and_cancelled(sched: Schedule
     assert "没有待发的广播 1" in gone.text
 
 
-async def test_a_recurring_broadcast_fires_each_time_once(sched: Scheduled) -> None:
+async def test_a_recurring_broadcast_fires_each_time_once(sched: Bot) -> None:
     await confirm(sched, '/broadcast cron "0 10 * * 3" to all: 周三例会')  # Wednesdays 10:00
     await sched.at(when(2, 10, 1))
     assert got(sched, GROUP_A, "周三例会") == 1
@@ -112,7 +113,7 @@ async def test_a_recurring_broadcast_fires_each_time_once(sched: Scheduled) -> N
     assert got(sched, GROUP_A, "周三例会") == 2 and got(sched, GROUP_B, "周三例会") == 2
 
 
-async def test_quiet_hours_hold_a_broadcast_unless_urgent(sched: Scheduled) -> None:
+async def test_quiet_hours_hold_a_broadcast_unless_urgent(sched: Bot) -> None:
     await sched.at(when(1, 22))
     await confirm(sched, "/broadcast now to all: 明天社区义诊")
     await confirm(sched, "/broadcast now urgent to all: 紧急：3号楼燃气泄漏，请勿开火")
@@ -124,7 +125,7 @@ async def test_quiet_hours_hold_a_broadcast_unless_urgent(sched: Scheduled) -> N
     assert got(sched, GROUP_A, "义诊") == 1 and got(sched, GROUP_B, "义诊") == 1
 
 
-async def test_a_failing_network_does_not_stop_the_others(sched: Scheduled) -> None:
+async def test_a_failing_network_does_not_stop_the_others(sched: Bot) -> None:
     sched.other.failures.append(ChannelError("429 Too Many Requests", retryable=True))
     await confirm(sched, "/broadcast now to all: 停电通知")
     await sched.app.scheduler.settle()
@@ -138,12 +139,12 @@ async def test_a_failing_network_does_not_stop_the_others(sched: Scheduled) -> N
 async def test_a_broadcast_missed_while_down_is_reported_not_sent(
     sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
 ) -> None:
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await confirm(bot, "/broadcast at 12-01 10:00 to all: 十点开会")
     await confirm(bot, "/broadcast at 12-01 11:50 to all: 十二点领口罩")
-    stop(bot)
+    bot.close()
     clock.now = when(1, 12, 10)  # down until 2 h 10 min after the first, 20 min after the second
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await bot.app.scheduler.settle()
     try:
         assert got(bot, GROUP_A, "十点开会") == 0  # later than the grace (30 min): not sent
@@ -156,13 +157,15 @@ async def test_a_broadcast_missed_while_down_is_reported_not_sent(
         (again,) = await bot.chat("admin").say(action=button(missed, "现在补发"))
         assert "已经补发过" in again.text
     finally:
-        stop(bot)
-    bot = await start(sched_settings, clock, analyzer)  # and nothing again after a restart
+        bot.close()
+    bot = await start_bot(
+        sched_settings, clock, analyzer, scheduler=True
+    )  # and nothing again after a restart
     await bot.app.scheduler.settle()
     try:
         assert bot.channel.sent == [] and bot.other.sent == []
     finally:
-        stop(bot)
+        bot.close()
 
 
 async def test_declarative_broadcasts_from_schedules(
@@ -178,14 +181,14 @@ async def test_declarative_broadcasts_from_schedules(
         "    text: {zh-CN: 周六垃圾分类宣传, en: Garbage sorting Saturday}\n",
         encoding="utf-8",
     )
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     try:
         await bot.at(when(5, 9, 1))
         assert got(bot, GROUP_B, "周六垃圾分类宣传") == 1 and got(bot, GROUP_A, "垃圾") == 0
         (listing,) = await bot.chat("admin").say("/broadcasts")
         assert "garbage-sorting" in listing.text
     finally:
-        stop(bot)
+        bot.close()
 
 
 def test_a_schedules_typo_names_file_entry_and_field(
@@ -225,7 +228,7 @@ async def test_explicit_matrix_rooms_and_a_space_before_the_colon(
 
 
 async def test_a_cancelled_broadcast_is_not_sent_even_if_its_job_was_planned(
-    sched: Scheduled,
+    sched: Bot,
 ) -> None:
     await confirm(sched, "/broadcast at 12-01 10:00 to all: 十点停水")
     doc = sched.app.core.store.repo(BroadcastRecords).get(1)
@@ -238,7 +241,7 @@ async def test_a_cancelled_broadcast_is_not_sent_even_if_its_job_was_planned(
     assert sched.app.core.store.repo(BroadcastRecords).get(1)["status"] == "cancelled"  # type: ignore[index]
 
 
-async def test_a_draft_for_a_time_that_passed_is_not_sent_on_confirm(sched: Scheduled) -> None:
+async def test_a_draft_for_a_time_that_passed_is_not_sent_on_confirm(sched: Bot) -> None:
     admin = sched.chat("admin")
     (preview,) = await admin.say("/broadcast at 12-01 10:00 to all: 十点开会")
     await sched.at(when(1, 11))
@@ -248,7 +251,7 @@ async def test_a_draft_for_a_time_that_passed_is_not_sent_on_confirm(sched: Sche
     assert got(sched, GROUP_A, "十点开会") == 0
 
 
-async def test_all_means_the_configured_groups_when_there_are_some(sched: Scheduled) -> None:
+async def test_all_means_the_configured_groups_when_there_are_some(sched: Bot) -> None:
     await sched.chat("stranger", group="别的群").say("大家好")  # a group not in groups:
     await confirm(sched, "/broadcast now to all: 通知")
     await sched.app.scheduler.settle()

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.app import App
 from bot.config import Settings
 from bot.faq.text import TextAnalyzer
-from bot.wiring import build_core
-from tests.conftest import Bot
-from tests.fakes import FakeChannel, FakeClock
+from tests.fakes import FakeClock
+from tests.harness import Bot, start_bot
 
 
 async def test_colloquial_question_gets_the_answer_with_rating_buttons(bot: Bot) -> None:
@@ -166,10 +164,7 @@ async def test_only_the_faqs_own_pictures_are_sent_as_files(
         "    attachments: [steps.png]\n",
         encoding="utf-8",
     )
-    settings = make_settings(faq=tmp_path / "faq.yaml")
-    core = build_core(settings, clock=FakeClock(), analyzer=analyzer)
-    channel, other = FakeChannel("fake"), FakeChannel("other")
-    bot = Bot(App(core, [channel, other], settings), channel, other)
+    bot = await start_bot(make_settings(faq=tmp_path / "faq.yaml"), FakeClock(), analyzer)
     try:
         (answer,) = await bot.chat("res").say("社区能借轮椅吗")
         assert answer.files == (str(tmp_path / "steps.png"),) and answer.attachments == ()
@@ -178,4 +173,4 @@ async def test_only_the_faqs_own_pictures_are_sent_as_files(
         (card,) = bot.sent_to("other:g:staffroom")
         assert card.attachments == ("/proc/self/environ",) and card.files == ()
     finally:
-        core.close()
+        bot.close()

@@ -7,13 +7,14 @@ from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
 from bot.schedule.joblog import JobLog
 from tests.fakes import FakeClock
-from tests.scheduled import STAFF_ROOM, Scheduled, button, start, stop, when
+from tests.harness import Bot, start_bot
+from tests.scheduled import STAFF_ROOM, button, when
 
 # The shipped schedules/evening-service.yaml: Mon–Thu, 18:00 (3), 18:30 (3), 19:00 (2),
 # the resident reminded 2 h before, the roster at 16:30, the group notice at 09:00.
 
 
-async def book(bot: Scheduled, user: str, day: str, slot: str, need: str) -> list[Outgoing]:
+async def book(bot: Bot, user: str, day: str, slot: str, need: str) -> list[Outgoing]:
     chat = bot.chat(user)
     (dates,) = await chat.say("/book")
     (slots,) = await chat.say(action=button(dates, day))
@@ -21,7 +22,7 @@ async def book(bot: Scheduled, user: str, day: str, slot: str, need: str) -> lis
     return await chat.say(action=button(needs, need))
 
 
-async def test_a_resident_books_tonight_and_is_reminded(sched: Scheduled) -> None:
+async def test_a_resident_books_tonight_and_is_reminded(sched: Bot) -> None:
     (done,) = await book(sched, "laowang", "今晚", "18:30", "手机操作")
     assert "预约成功" in done.text and "18:30" in done.text and "手机操作" in done.text
     await sched.at(when(1, 16, 29))
@@ -34,7 +35,7 @@ async def test_a_resident_books_tonight_and_is_reminded(sched: Scheduled) -> Non
     assert any("没来" in b.label for b in roster.buttons)
 
 
-async def test_typed_needs_and_the_group_notice(sched: Scheduled) -> None:
+async def test_typed_needs_and_the_group_notice(sched: Bot) -> None:
     chat = sched.chat("zhang")
     (dates,) = await chat.say("/预约")
     (slots,) = await chat.say(action=button(dates, "12-02"))
@@ -47,7 +48,7 @@ async def test_typed_needs_and_the_group_notice(sched: Scheduled) -> None:
         assert "18:00（余2）" in notice  # one place taken
 
 
-async def test_a_full_slot_is_not_offered(sched: Scheduled) -> None:
+async def test_a_full_slot_is_not_offered(sched: Bot) -> None:
     for user in ("a", "b"):
         (done,) = await book(sched, user, "今晚", "19:00", "医保缴费")
         assert "预约成功" in done.text
@@ -58,13 +59,13 @@ async def test_a_full_slot_is_not_offered(sched: Scheduled) -> None:
     assert not any("19:00" in label for label in labels)
 
 
-async def test_a_group_booking_continues_in_private(sched: Scheduled) -> None:
+async def test_a_group_booking_continues_in_private(sched: Bot) -> None:
     replies = await sched.chat("zhang", group="丰仓小区群").say("/book")
     assert [o.to.chat_id for o in replies] == ["g:丰仓小区群", "zhang"]
     assert "私信" in replies[0].text and replies[1].buttons
 
 
-async def test_cancel_and_move_from_mybookings(sched: Scheduled) -> None:
+async def test_cancel_and_move_from_mybookings(sched: Bot) -> None:
     await book(sched, "laowang", "今晚", "18:00", "医保缴费")
     chat = sched.chat("laowang")
     (_header, line) = await chat.say("/mybookings")
@@ -83,7 +84,7 @@ async def test_cancel_and_move_from_mybookings(sched: Scheduled) -> None:
     assert not any("⏰" in t for t in sched.texts("fake:laowang"))
 
 
-async def test_staff_mark_a_no_show_and_the_resident_may_rebook(sched: Scheduled) -> None:
+async def test_staff_mark_a_no_show_and_the_resident_may_rebook(sched: Bot) -> None:
     await book(sched, "laowang", "今晚", "18:00", "医保缴费")
     staff = sched.chat("zhu", group="staffroom", network="other")
     (roster,) = await staff.say("/roster")
@@ -98,7 +99,7 @@ async def test_staff_mark_a_no_show_and_the_resident_may_rebook(sched: Scheduled
 
 
 async def test_residents_cannot_mark_attendance_or_touch_others_bookings(
-    sched: Scheduled,
+    sched: Bot,
 ) -> None:
     await book(sched, "laowang", "今晚", "18:00", "医保缴费")
     (refused,) = await sched.chat("zhang").say(action="b:came:1")
@@ -112,21 +113,21 @@ async def test_residents_cannot_mark_attendance_or_touch_others_bookings(
 async def test_a_reminder_after_the_appointment_began_is_dropped(
     sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
 ) -> None:
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await book(bot, "laowang", "今晚", "18:00", "医保缴费")
-    stop(bot)
+    bot.close()
     clock.now = when(1, 18, 5)  # down from 09:00 until after the slot began
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await bot.app.scheduler.settle()
     try:
         assert bot.texts("fake:laowang") == []
         assert bot.app.core.store.repo(JobLog).outcomes("reminder:1:")[0]["outcome"] == "dropped"
     finally:
-        stop(bot)
+        bot.close()
 
 
 async def test_no_thanks_one_booking_per_slot_and_attended_keep_their_place(
-    sched: Scheduled,
+    sched: Bot,
 ) -> None:
     for user in ("a", "b"):
         await book(sched, user, "今晚", "19:00", "医保缴费")
@@ -150,7 +151,7 @@ async def test_no_thanks_one_booking_per_slot_and_attended_keep_their_place(
     assert "随时预约" in ok.text
 
 
-async def test_a_booking_inside_the_reminder_lead_gets_no_reminder(sched: Scheduled) -> None:
+async def test_a_booking_inside_the_reminder_lead_gets_no_reminder(sched: Bot) -> None:
     await sched.at(when(1, 17))
     (done,) = await book(sched, "laowang", "今晚", "18:00", "医保缴费")
     assert "预约成功" in done.text

@@ -6,13 +6,12 @@ import os
 import shutil
 from pathlib import Path
 
-from bot.app import App
 from bot.config import MatchSettings, RolesConfig, Settings
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
-from bot.wiring import build_core
 from tests.conftest import REPO
-from tests.fakes import Chat, FakeChannel, FakeClock
+from tests.fakes import FakeClock
+from tests.harness import start_bot
 
 
 def _touch_later(path: Path) -> None:
@@ -30,10 +29,8 @@ async def test_edit_is_picked_up_and_bad_edit_is_refused(
         faq=faq_path,
         roles=RolesConfig(admins=("fake:admin",), trusted_role_channels=()),
     )
-    core = build_core(settings, clock=FakeClock(), analyzer=analyzer)
-    channel = FakeChannel()
-    app = App(core, [channel], settings)
-    resident = Chat(app, channel, "resident")
+    bot = await start_bot(settings, FakeClock(), analyzer)
+    core, resident = bot.core, bot.chat("resident")
     try:
         before = core.faq.size
         assert core.faq.check_for_change() is None
@@ -64,7 +61,7 @@ async def test_edit_is_picked_up_and_bad_edit_is_refused(
         (still,) = await resident.say("社区能借轮椅吗")
         assert "借轮椅" in still.text
     finally:
-        core.close()
+        bot.close()
 
 
 def test_a_removed_keyword_stops_shaping_segmentation(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.i18n import Translator, language_of_text, normalize_language
-from tests.conftest import REPO, Bot
+from tests.conftest import REPO
+from tests.harness import Bot
 
 
 def test_code_uses_only_existing_keys() -> None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.app import App
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Outgoing
-from bot.wiring import build_core
 from channels.base import ChannelError, SentRef
-from tests.conftest import Bot
-from tests.fakes import Chat, FakeChannel, FakeClock
+from tests.fakes import FakeChannel, FakeClock
+from tests.harness import Bot, start_bot
 
 
 async def test_failed_relay_stays_pending_and_is_retried_once(bot: Bot, clock: FakeClock) -> None:
@@ -59,22 +57,16 @@ async def test_pending_relays_survive_a_restart(
     make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
 ) -> None:
     settings = make_settings()
-    core = build_core(settings, clock=clock, analyzer=analyzer)
-    fake = FakeChannel("fake")
-    app = App(core, [fake], settings)  # the staff network is down: no "other" channel
-    staff_down = Chat(app, fake, "zhang", group="丰仓小区群")
-    await staff_down.say("/report 东门积水很深")
-    core.close()
-
-    core = build_core(settings, clock=clock, analyzer=analyzer)
-    fake, other = FakeChannel("fake"), FakeChannel("other")
-    app = App(core, [fake, other], settings)
-    await app.flush_outbox(at_start=True)  # at start, retry pauses do not apply
+    # The staff network is down: no "other" channel.
+    bot = await start_bot(settings, clock, analyzer, channels=[FakeChannel("fake")])
+    await bot.chat("zhang", group="丰仓小区群").say("/report 东门积水很深")
+    bot = await bot.restart(channels=[FakeChannel("fake"), FakeChannel("other")])
+    await bot.app.flush_outbox(at_start=True)  # at start, retry pauses do not apply
     try:
-        (card,) = other.sent
+        (card,) = bot.other.sent
         assert "东门积水很深" in card.text
     finally:
-        core.close()
+        bot.close()
 
 
 async def test_same_key_is_recorded_once(bot: Bot) -> None:

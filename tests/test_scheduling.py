@@ -1,4 +1,4 @@
-"""Scheduled work through the real core and APScheduler: follow-ups, quiet hours, restarts."""
+"""Bot work through the real core and APScheduler: follow-ups, quiet hours, restarts."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from bot.models import Role
 from bot.schedule.joblog import JobLog
 from channels.base import ChannelError
 from tests.fakes import FakeClock
-from tests.scheduled import ADMIN, STAFF_ROOM, Scheduled, button, start, stop, when
+from tests.harness import Bot, start_bot
+from tests.scheduled import ADMIN, STAFF_ROOM, button, staff_cards, when
 
 # ---- ticket follow-ups -------------------------------------------------------------------
 
 
-async def test_unclaimed_ticket_comes_back_then_goes_to_admins(sched: Scheduled) -> None:
+async def test_unclaimed_ticket_comes_back_then_goes_to_admins(sched: Bot) -> None:
     await sched.chat("zhang", group="丰仓小区群").say("/report 3号楼路灯不亮")
     assert len(sched.sent_to(STAFF_ROOM)) == 1
     await sched.at(when(1, 10, 59))  # SLA: 2 working hours
@@ -31,24 +32,24 @@ async def test_unclaimed_ticket_comes_back_then_goes_to_admins(sched: Scheduled)
     (escalation,) = sched.texts(ADMIN)
     assert "⚠️ #1001" in escalation
     await sched.at(when(3, 9))  # nothing more, however long it waits
-    assert len(sched.cards(1001)) == 2 and len(sched.texts(ADMIN)) == 1
+    assert len(staff_cards(sched, 1001)) == 2 and len(sched.texts(ADMIN)) == 1
 
 
-async def test_sla_counts_working_hours_only(sched: Scheduled) -> None:
+async def test_sla_counts_working_hours_only(sched: Bot) -> None:
     await sched.at(when(4, 17))  # Friday 17:00: half an hour of office time left
     await sched.chat("zhang", group="丰仓小区群").say("/report 东门下水道堵了")
     await sched.at(when(7, 9, 59))  # the weekend does not count: Monday 08:30 + 1.5 h = 10:00
-    assert len(sched.cards(1001)) == 1
+    assert len(staff_cards(sched, 1001)) == 1
     staff = sched.chat("zhu", group="staffroom", network="other")
     (listing,) = await staff.say("/tickets overdue")
     assert "#1001" not in listing.text
     await sched.at(when(7, 10, 1))
-    assert len(sched.cards(1001)) == 2 and "⏰ #1001" in sched.cards(1001)[-1]
+    assert len(staff_cards(sched, 1001)) == 2 and "⏰ #1001" in staff_cards(sched, 1001)[-1]
     (listing,) = await staff.say("/tickets overdue")
     assert "#1001" in listing.text
 
 
-async def test_claimed_then_stale_then_not_fixed_reopens(sched: Scheduled) -> None:
+async def test_claimed_then_stale_then_not_fixed_reopens(sched: Bot) -> None:
     resident = sched.chat("zhang", group="丰仓小区群")
     await resident.say("/report 楼道灯坏了")
     staff = sched.chat("zhu", group="staffroom", network="other")
@@ -58,7 +59,7 @@ async def test_claimed_then_stale_then_not_fixed_reopens(sched: Scheduled) -> No
     await sched.at(when(3, 9, 1))
     (reminder,) = sched.texts("other:zhu")
     assert "#1001" in reminder and "2 个工作日" in reminder
-    assert len(sched.cards(1001)) == 1  # a claimed ticket is not re-posted
+    assert len(staff_cards(sched, 1001)) == 1  # a claimed ticket is not re-posted
     await staff.say("/resolve 1001 换了灯泡")
     await sched.at(when(4, 9, 30))  # 24 h after resolving
     ask = sched.sent_to("fake:zhang")[-1]
@@ -66,14 +67,14 @@ async def test_claimed_then_stale_then_not_fixed_reopens(sched: Scheduled) -> No
     private = sched.chat("zhang")
     (reply,) = await private.say(action=button(ask, "没有"))  # the card goes to "other"
     assert "重新打开" in reply.text
-    assert len(sched.cards(1001)) == 2 and "🔁" in sched.cards(1001)[-1]
+    assert len(staff_cards(sched, 1001)) == 2 and "🔁" in staff_cards(sched, 1001)[-1]
     ticket = sched.app.core.store.repo(TicketRepo).get(1001)
     assert ticket is not None and ticket.status is Status.REOPENED
     # a reopened ticket gets fresh follow-ups
     assert any(k.startswith("followup:1001:unclaimed:") for k in _planned(sched))
 
 
-async def test_solved_closes_and_silence_closes_too(sched: Scheduled) -> None:
+async def test_solved_closes_and_silence_closes_too(sched: Bot) -> None:
     staff = sched.chat("zhu", group="staffroom", network="other")
     for text in ("1号楼门口积水", "东门路灯坏了"):
         await sched.chat("zhang", group="丰仓小区群").say(f"/report {text}")
@@ -90,7 +91,7 @@ async def test_solved_closes_and_silence_closes_too(sched: Scheduled) -> None:
     assert "auto" in tickets.get(1002).history[-1].text  # type: ignore[union-attr]
 
 
-async def test_nobody_is_asked_at_night(sched: Scheduled) -> None:
+async def test_nobody_is_asked_at_night(sched: Bot) -> None:
     await sched.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
     await sched.at(when(1, 21, 30))
     await sched.chat("zhu", group="staffroom", network="other").say("/resolve 1001")
@@ -104,7 +105,7 @@ async def test_nobody_is_asked_at_night(sched: Scheduled) -> None:
     assert "问题解决了吗" in sched.sent_to("fake:zhang")[-1].text
 
 
-async def test_morning_digest_on_working_days(sched: Scheduled) -> None:
+async def test_morning_digest_on_working_days(sched: Bot) -> None:
     await sched.chat("zhang", group="丰仓小区群").say("/report 路灯不亮")
     await sched.at(when(2, 8, 31))
     digest = sched.texts(STAFF_ROOM)[-1]
@@ -120,31 +121,31 @@ async def test_morning_digest_on_working_days(sched: Scheduled) -> None:
 async def test_jobs_pending_at_a_stop_run_once_after_the_start(
     sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
 ) -> None:
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await bot.chat("zhang", group="丰仓小区群").say("/report 3号楼路灯不亮")
-    stop(bot)
+    bot.close()
     clock.now = when(1, 16)  # the bot was down while both follow-ups fell due
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await bot.app.scheduler.settle()
     try:
         # a fresh process: its channels have sent nothing before
         assert ["⏰ #1001" in t for t in bot.texts(STAFF_ROOM)] == [True]
         assert len(bot.texts(ADMIN)) == 1
     finally:
-        stop(bot)
-    bot = await start(sched_settings, clock, analyzer)
+        bot.close()
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await bot.app.scheduler.settle()
     try:
         assert bot.texts(STAFF_ROOM) == [] and bot.texts(ADMIN) == []  # not again
     finally:
-        stop(bot)
+        bot.close()
 
 
-def _planned(bot: Scheduled) -> list[str]:
+def _planned(bot: Bot) -> list[str]:
     return [job.key for job in bot.app.scheduler.planned()]
 
 
-async def test_the_store_not_memory_decides_what_is_pending(sched: Scheduled) -> None:
+async def test_the_store_not_memory_decides_what_is_pending(sched: Bot) -> None:
     await sched.chat("zhang", group="丰仓小区群").say("/report 路灯不亮")
     planned = _planned(sched)
     assert "followup:1001:unclaimed:0" in planned and "followup:1001:escalate:0" in planned
@@ -157,24 +158,24 @@ async def test_the_store_not_memory_decides_what_is_pending(sched: Scheduled) ->
 async def test_a_digest_missed_while_down_does_not_take_the_next_ones_place(
     sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
 ) -> None:
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await bot.chat("zhang", group="丰仓小区群").say("/report 路灯不亮")
-    stop(bot)
+    bot.close()
     clock.now = when(3, 7)  # down over Wednesday's digest
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     try:
         await bot.app.scheduler.settle()
         await bot.at(when(3, 8, 31))
         digests = [t for t in bot.texts(STAFF_ROOM) if "早报" in t]
         assert len(digests) == 2  # Wednesday's, late, and Thursday's own
     finally:
-        stop(bot)
+        bot.close()
 
 
 async def test_a_restart_at_night_does_not_wake_residents_with_old_messages(
     sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
 ) -> None:
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     await bot.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
     await bot.at(when(1, 10))
     await bot.chat("zhu", group="staffroom", network="other").say("/resolve 1001")
@@ -182,13 +183,13 @@ async def test_a_restart_at_night_does_not_wake_residents_with_old_messages(
     bot.channel.failures.append(ChannelError("network down", retryable=True))
     await bot.at(when(2, 10))  # the question fails to go out …
     assert not any("问题解决了吗" in t for t in bot.texts("fake:zhang"))
-    stop(bot)
+    bot.close()
     clock.now = when(2, 23)  # … and the bot restarts at night
-    bot = await start(sched_settings, clock, analyzer)
+    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
     try:
         await bot.app.scheduler.settle()
         assert bot.texts("fake:zhang") == []
         await bot.at(when(3, 8, 1))
         assert any("问题解决了吗" in t for t in bot.texts("fake:zhang"))
     finally:
-        stop(bot)
+        bot.close()

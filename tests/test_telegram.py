@@ -16,10 +16,10 @@ from bot.config import RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Outgoing
-from bot.wiring import build_core
 from channels.base import ChannelError
 from channels.telegram import TelegramChannel, TelegramSettings, split_text
 from tests.fakes import FakeClock
+from tests.harness import start_bot
 from tests.tg_standin import BOT_USERNAME, TOKEN, Call, StandIn
 
 RESIDENT = 1001  # a private chat's id is the user's id
@@ -84,16 +84,13 @@ async def harness(
         roles=RolesConfig(staff=(f"telegram:{STAFF}",), trusted_role_channels=()),
         staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
     )
-    core = build_core(settings, clock=clock, analyzer=analyzer)
     channel = channel_for(standin)
-    app = App(core, [channel], settings)
-    await channel.start(app.deliver)
+    bot = await start_bot(settings, clock, analyzer, channels=[channel])
     try:
-        yield Harness(app, channel, standin)
+        yield Harness(bot.app, channel, standin)
     finally:
-        await channel.stop()
+        await bot.stop()
         await channel.stop()  # idempotent
-        core.close()
 
 
 def markup(call: Call) -> list[str]:
@@ -326,10 +323,10 @@ async def test_runs_under_the_app(
     clock: FakeClock,
 ) -> None:
     settings = make_settings(staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),))
-    core = build_core(settings, clock=clock, analyzer=analyzer)
-    app = App(core, [channel_for(standin)], settings)
+    channels = [channel_for(standin)]
+    bot = await start_bot(settings, clock, analyzer, channels=channels, start_channels=False)
     stop = asyncio.Event()
-    task = asyncio.create_task(app.run(stop))
+    task = asyncio.create_task(bot.app.run(stop))  # starts the channels itself
     standin.push_message(RESIDENT, RESIDENT, "小区路灯不亮了找谁修？")
     (answer,) = await standin.wait_for("sendMessage")
     assert "/report" in answer.params["text"]
@@ -360,8 +357,6 @@ async def test_webhook_mode_accepts_only_the_secret(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = make_settings()
-    core = build_core(settings, clock=clock, analyzer=analyzer)
     channel = channel_for(
         standin,
         mode="webhook",
@@ -371,8 +366,7 @@ async def test_webhook_mode_accepts_only_the_secret(
         webhook_url="https://bot.example.org/tg-hook",
         secret_token="s3cret-Token",
     )
-    app = App(core, [channel], settings)
-    await channel.start(app.deliver)
+    bot = await start_bot(make_settings(), clock, analyzer, channels=[channel])
     try:
         assert standin.webhook is not None
         assert standin.webhook["url"] == "https://bot.example.org/tg-hook"
@@ -400,5 +394,4 @@ async def test_webhook_mode_accepts_only_the_secret(
         (answer,) = await standin.wait_for("sendMessage")
         assert "路灯" in str(answer.params["text"])
     finally:
-        await channel.stop()
-        core.close()
+        await bot.stop()

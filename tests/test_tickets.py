@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.app import App
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.faq.feedback import FaqSuggestions
 from bot.faq.text import TextAnalyzer
-from bot.wiring import build_core
-from tests.conftest import Bot
-from tests.fakes import Chat, FakeChannel, FakeClock
+from tests.fakes import FakeClock
+from tests.harness import Bot, start_bot
 
 STAFF_ROOM = "other:g:staffroom"
 
@@ -68,23 +66,15 @@ async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) ->
 async def test_private_report_dialogue_resumes_after_restart(
     make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
 ) -> None:
-    settings = make_settings()
-
-    def start() -> tuple[App, Chat, FakeChannel]:
-        core = build_core(settings, clock=clock, analyzer=analyzer)
-        fake, other = FakeChannel("fake"), FakeChannel("other")
-        app = App(core, [fake, other], settings)
-        return app, Chat(app, fake, "li"), other
-
-    app, li, _ = start()
+    bot = await start_bot(make_settings(), clock, analyzer)
+    li = bot.chat("li")
     (categories,) = await li.say("/report")
     assert categories.text == "请选择问题类别："
     drains = next(b for b in categories.buttons if b.label == "排水/雨污分流")
     (ask_text,) = await li.say(action=drains.action)
     assert "描述问题" in ask_text.text
-    app.core.close()  # the bot restarts in the middle of the dialogue
-
-    app, li, other = start()
+    bot = await bot.restart()  # in the middle of the dialogue
+    li = bot.chat("li")
     (ask_compound,) = await li.say("院里下水道堵了，污水往外冒")
     assert [b.label for b in ask_compound.buttons] == ["丰仓小区", "粮库宿舍"]
     (ask_photo,) = await li.press(ask_compound, "粮库宿舍")
@@ -93,9 +83,9 @@ async def test_private_report_dialogue_resumes_after_restart(
     assert "照片：已附上" in confirm.text and "粮库宿舍" in confirm.text
     (created,) = await li.press(confirm, "submit")
     assert created.text.startswith("已登记，编号 #1001")
-    (card,) = other.sent
+    (card,) = bot.other.sent
     assert card.attachments == ("photo-file-1",) and "排水/雨污分流" in card.text
-    app.core.close()
+    bot.close()
 
 
 async def test_me_too_joins_the_open_report(bot: Bot) -> None:

@@ -1,5 +1,4 @@
-"""The ticket desk: tickets and their history, intake, staff commands, residents' views,
-SLA deadlines and follow-ups.
+"""The ticket desk: tickets, intake, staff commands, residents' views, SLA and follow-ups.
 
 May import: bot.faq, bot.schedule, bot.dialogue, bot.store and the foundation modules.
 """

@@ -1,6 +1,4 @@
-"""Time: the job model and cron, the APScheduler runtime, the job log, working time and
-holidays, and the operators' schedules/ folder.
+"""Time: jobs and cron, the APScheduler runtime, the job log, working time, schedules/ files.
 
-May import: bot.store and the foundation modules. Only `bot.schedule.runtime` imports
-apscheduler.
+May import: bot.store and the foundation modules. apscheduler is imported only here.
 """

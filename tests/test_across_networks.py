@@ -13,7 +13,8 @@ from bot.config import RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
 from bot.faq.text import TextAnalyzer
 from bot.wiring import build_core
-from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
+from channels.matrix.channel import MatrixChannel
+from channels.matrix.settings import FileTokenStore, MatrixSettings
 from channels.telegram import TelegramChannel, TelegramSettings
 from tests.fakes import FakeClock
 from tests.synapse import User, register, server, unique

@@ -21,15 +21,12 @@ from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Incoming, Outgoing
 from bot.wiring import Core, build_core
 from channels.base import ChannelError
-from channels.matrix.channel import (
-    ENCRYPTED_NOTICE,
-    OPTIONS_KEY,
+from channels.matrix.channel import ENCRYPTED_NOTICE, OPTIONS_KEY, MatrixChannel, split_text
+from channels.matrix.settings import (
     FileTokenStore,
-    MatrixChannel,
     MatrixSettings,
     MemoryTokenStore,
     settings_from_env,
-    split_text,
 )
 from tests.conftest import REPO
 from tests.fakes import FakeClock

@@ -21,7 +21,8 @@ from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Incoming, Outgoing
 from bot.wiring import Core, build_core
 from channels.base import ChannelError
-from channels.matrix.channel import ENCRYPTED_NOTICE, OPTIONS_KEY, MatrixChannel, split_text
+from channels.matrix.channel import ENCRYPTED_NOTICE, OPTIONS_KEY, MatrixChannel
+from channels.matrix.content import split_text
 from channels.matrix.settings import (
     FileTokenStore,
     MatrixSettings,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import io
 import logging
 import mimetypes
@@ -62,17 +61,14 @@ from nio import (  # type: ignore[import-untyped]
     WhoamiResponse,
 )
 
-from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Person
+from bot.models import Address, ChatKind, Incoming, Outgoing, Person
 from channels.base import ChannelError, Deliver, SentRef
+from channels.matrix.content import image_content, render_options, split_text, text_content
 from channels.matrix.settings import NAME, MatrixSettings, SecretFilter, TokenStore
 from channels.media import is_mxc, read_local_file
-from channels.splitting import split_lines
 
 log = logging.getLogger(__name__)
 
-# One event may be 65,536 bytes of JSON; nio escapes non-ASCII (6 bytes a character) and the text
-# goes out twice (body + formatted_body): 4,000 characters a message stays well inside.
-MAX_TEXT = 4000
 OPTIONS_MEMORY = 10_000  # events whose numbered options (or their absence) are remembered
 OPTIONS_KEY = "org.yishiting.options"  # the actions of a message's numbered options, in order
 MAX_OPTIONS = 99  # what `_number` can address
@@ -131,19 +127,6 @@ R = TypeVar("R")
 
 # Where a secret could be logged: the client library and the adapter itself.
 _SECRET_LOGGERS = ("nio", "nio.client", "nio.client.async_client", "nio.responses", __name__)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split at line boundaries into chunks of at most `limit` characters."""
-    return split_lines(text, limit)
-
-
-def render_options(buttons: tuple[Button, ...]) -> str:
-    return "\n".join(f"{i}. {b.label}" for i, b in enumerate(buttons, 1))
-
-
-def _html(text: str) -> str:
-    return html.escape(text, quote=False).replace("\n", "<br>")
 
 
 def _number(text: str) -> int | None:
@@ -503,7 +486,7 @@ class MatrixChannel:
         self._warned.add(room_id)
         log.info("matrix: %s is encrypted; telling the room it is not supported", room_id)
         try:
-            await self._send_event(room_id, self._text_content(ENCRYPTED_NOTICE, None))
+            await self._send_event(room_id, text_content(ENCRYPTED_NOTICE, None))
         except ChannelError as exc:
             log.warning("matrix: cannot tell %s about encryption: %s", room_id, exc)
 
@@ -762,7 +745,7 @@ class MatrixChannel:
             if not is_mxc(ref):
                 log.warning("not sending %r to %s: not Matrix media", ref[:40], room_id)
                 continue
-            last = await self._send_event(room_id, self._image_content(ref, reply))
+            last = await self._send_event(room_id, image_content(ref, reply))
             reply = None
         for path in out.files:
             last = await self._send_event(room_id, await self._upload_content(path, reply))
@@ -770,7 +753,7 @@ class MatrixChannel:
         if text or last is None:
             chunks = split_text(text) if text else ["…"]
             for i, chunk in enumerate(chunks, 1):
-                content = self._text_content(chunk, reply)
+                content = text_content(chunk, reply)
                 if actions and i == len(chunks):  # the part that ends with the options
                     content[OPTIONS_KEY] = list(actions)
                 last = await self._send_event(room_id, content)
@@ -779,25 +762,6 @@ class MatrixChannel:
         if actions:
             self._remember(room_id, last, actions, latest=True)
         return SentRef(NAME, room_id, last)
-
-    @staticmethod
-    def _text_content(text: str, reply_to: str | None) -> dict[str, Any]:
-        content: dict[str, Any] = {
-            "msgtype": "m.notice",
-            "body": text,
-            "format": "org.matrix.custom.html",
-            "formatted_body": _html(text),
-        }
-        if reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        return content
-
-    @staticmethod
-    def _image_content(url: str, reply_to: str | None) -> dict[str, Any]:
-        content: dict[str, Any] = {"msgtype": "m.image", "body": "image", "url": url}
-        if reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        return content
 
     async def _upload_content(self, path_text: str, reply_to: str | None) -> dict[str, Any]:
         """Upload a local file the core chose (read with a size cap) as an image event."""
@@ -819,7 +783,7 @@ class MatrixChannel:
         if isinstance(resp, ErrorResponse):
             raise self._error("upload", resp)
         assert isinstance(resp, UploadResponse)
-        content = self._image_content(resp.content_uri, reply_to)
+        content = image_content(resp.content_uri, reply_to)
         content.update(body=path.name, info={"mimetype": mime, "size": len(data)})
         return content
 

@@ -3,15 +3,9 @@
 Translation only: timeline events of joined rooms become `Incoming`, an `Outgoing` becomes one or
 more `m.room.message` events. What Matrix lacks, the adapter makes up for here:
 
-- Buttons are rendered as numbered options under the text ("1. 👍 有用"). A message that is just
-  the number, a Matrix reply with the number to that message, or a keycap reaction (1️⃣ …) on it
-  is delivered as `Incoming(action=...)`. The platform is the store: the actions travel in the
-  event itself (``content["org.yishiting.options"] = [action, ...]``, ignored by clients), so
-  they survive a restart. In memory they are only a cache, per room (the latest message with
-  options, in timeline order) and per event. A miss is looked up on the server: the event a reply
-  or reaction names (``/rooms/{room}/event/{id}``), or, for a bare number, the bot's latest
-  messages before it (``/messages`` backwards from the batch's ``prev_batch``). Only events sent
-  by the bot's own user id count; a failed lookup is logged and the number stays plain text.
+- Buttons are rendered as numbered options under the text; a number answering them is
+  delivered as `Incoming(action=...)`. The actions travel in the event itself, so they survive a
+  restart (`options.py`).
 - A private address is a user id (``@user:server``): the adapter finds the direct room it shares
   with that user, or creates one (``is_direct``) and invites them.
 - The sync position (``next_batch``) is kept in a `TokenStore`. Without a token the first sync
@@ -33,7 +27,6 @@ import io
 import logging
 import mimetypes
 import re
-import unicodedata
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -48,11 +41,9 @@ from nio import (  # type: ignore[import-untyped]
     JoinedMembersResponse,
     LoginResponse,
     MatrixRoom,
-    MessageDirection,
     ProfileGetDisplayNameResponse,
     RoomCreateResponse,
     RoomGetEventResponse,
-    RoomMessagesResponse,
     RoomPreset,
     RoomResolveAliasResponse,
     RoomSendResponse,
@@ -63,19 +54,15 @@ from nio import (  # type: ignore[import-untyped]
 
 from bot.models import Address, ChatKind, Incoming, Outgoing, Person
 from channels.base import ChannelError, Deliver, SentRef
+from channels.matrix import options
 from channels.matrix.content import image_content, render_options, split_text, text_content
+from channels.matrix.options import KEYCAPS, OPTIONS_KEY, NumberedOptions, parse_number
 from channels.matrix.settings import NAME, MatrixSettings, SecretFilter, TokenStore
 from channels.media import is_mxc, read_local_file
 
 log = logging.getLogger(__name__)
 
-OPTIONS_MEMORY = 10_000  # events whose numbered options (or their absence) are remembered
-OPTIONS_KEY = "org.yishiting.options"  # the actions of a message's numbered options, in order
-MAX_OPTIONS = 99  # what `_number` can address
-LOOKBACK = 30  # the bot's own messages searched for options before a bare number
 SENT_MEMORY = 10_000  # event ids sent by the bot (reply_to_bot without a lookup)
-KEYCAPS = {f"{d}\ufe0f\u20e3": d for d in range(10)} | {"🔟": 10}
-KEYCAPS |= {f"{d}\u20e3": d for d in range(10)}  # without the variation selector
 ENCRYPTED_NOTICE = (
     "本聊天室启用了端到端加密，议事厅机器人暂时还不支持加密聊天室，看不到这里的消息。"
     "请在未加密的聊天室里与我对话，或直接私聊我（创建私聊时请关闭加密）。\n"
@@ -125,17 +112,15 @@ PERMANENT = {
 
 R = TypeVar("R")
 
-# Where a secret could be logged: the client library and the adapter itself.
-_SECRET_LOGGERS = ("nio", "nio.client", "nio.client.async_client", "nio.responses", __name__)
-
-
-def _number(text: str) -> int | None:
-    """'1', '１', ' 2 ', '2.' or a keycap emoji -> the option number."""
-    stripped = text.strip()
-    if stripped in KEYCAPS:
-        return KEYCAPS[stripped]
-    normal = unicodedata.normalize("NFKC", stripped).rstrip(".。")
-    return int(normal) if re.fullmatch(r"\d{1,2}", normal) else None
+# Where a secret could be logged: the client library and the adapter's modules that log.
+_SECRET_LOGGERS = (
+    "nio",
+    "nio.client",
+    "nio.client.async_client",
+    "nio.responses",
+    __name__,
+    options.__name__,
+)
 
 
 def _strip_reply_fallback(body: str) -> str:
@@ -171,12 +156,15 @@ class MatrixChannel:
         self._stopped = True
         self._connected = asyncio.Event()
         self._dm: dict[str, str] = {}  # user id -> direct room id
-        self._options: dict[str, tuple[str, tuple[str, ...]]] = {}  # room -> (event, actions)
-        self._options_by_event: OrderedDict[str, tuple[str, ...]] = OrderedDict()
-        self._no_options: OrderedDict[str, None] = OrderedDict()  # looked up: none to be had
-        self._looked_back: set[str] = set()  # rooms searched for options, none found
         self._prev_batch: dict[str, str] = {}  # room -> the timeline start of the batch at hand
         self._sent: OrderedDict[str, None] = OrderedDict()
+        self._options = NumberedOptions(
+            self.user_id,
+            client=lambda: self._client,
+            call=self._call,
+            sent=self._sent,
+            search_from=lambda room_id: self._prev_batch.get(room_id) or self._since,
+        )
         self._warned: set[str] = set()  # rooms told that encryption is not supported
         self._declined: set[str] = set()
         self._redact = SecretFilter()
@@ -465,9 +453,11 @@ class MatrixChannel:
             return
         if sender == self.user_id:
             if kind == "m.room.message":  # sent before a restart, or by send(): in timeline order
-                actions = self._actions_in(source)
+                actions = self._options.actions_in(source)
                 if actions:
-                    self._remember(room_id, str(source.get("event_id", "")), actions, latest=True)
+                    self._options.remember(
+                        room_id, str(source.get("event_id", "")), actions, latest=True
+                    )
             return
         if kind == "m.room.encrypted":
             await self._warn_encrypted(room_id)
@@ -539,9 +529,9 @@ class MatrixChannel:
             "message_id": event_id,
             "chat_title": self._title(room),
         }
-        number = _number(text) if text else None
+        number = parse_number(text) if text else None
         if number:
-            options = await self._options_for(room_id, reply_id)
+            options = await self._options.answered_by(room_id, reply_id)
             if options is not None and 1 <= number <= len(options[1]):
                 return Incoming(
                     **common,
@@ -558,14 +548,6 @@ class MatrixChannel:
             attachments=attachments,
         )
 
-    async def _options_for(
-        self, room_id: str, reply_id: str | None
-    ) -> tuple[str, tuple[str, ...]] | None:
-        if reply_id is not None:
-            actions = await self._event_options(room_id, reply_id)
-            return (reply_id, actions) if actions else None
-        return await self._latest_options(room_id)
-
     async def _from_reaction(
         self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
     ) -> Incoming | None:
@@ -576,7 +558,7 @@ class MatrixChannel:
         number = KEYCAPS.get(key) if isinstance(key, str) else None
         if not number:
             return None
-        actions = await self._event_options(room_id, target)
+        actions = await self._options.of_event(room_id, target)
         if not actions or not 1 <= number <= len(actions):
             return None
         return Incoming(
@@ -588,110 +570,6 @@ class MatrixChannel:
             reply_to_message_id=target,
             action=actions[number - 1],
         )
-
-    # ---- numbered options: cached here, stored in the events themselves -------------------
-
-    def _actions_in(self, source: dict[str, Any]) -> tuple[str, ...] | None:
-        """The options carried by an event, when the bot sent it (anyone can write the key)."""
-        if source.get("sender") != self.user_id or source.get("type") != "m.room.message":
-            return None
-        actions = (source.get("content") or {}).get(OPTIONS_KEY)
-        if (
-            not isinstance(actions, list)
-            or not 1 <= len(actions) <= MAX_OPTIONS
-            or not all(isinstance(a, str) and a for a in actions)
-        ):
-            return None
-        return tuple(actions)
-
-    def _remember(
-        self, room_id: str, event_id: str, actions: tuple[str, ...], latest: bool
-    ) -> None:
-        """Cache an event's options; `latest`: also the ones a bare number in the room answers."""
-        if not event_id:
-            return
-        if latest:
-            self._options[room_id] = (event_id, actions)
-            self._looked_back.discard(room_id)
-        self._options_by_event[event_id] = actions
-        self._options_by_event.move_to_end(event_id)
-        self._no_options.pop(event_id, None)
-        while len(self._options_by_event) > OPTIONS_MEMORY:
-            self._options_by_event.popitem(last=False)
-
-    def _forget(self, event_id: str) -> None:
-        self._no_options[event_id] = None
-        while len(self._no_options) > OPTIONS_MEMORY:
-            self._no_options.popitem(last=False)
-
-    async def _event_options(self, room_id: str, event_id: str) -> tuple[str, ...] | None:
-        """The options of the event a reply or reaction names: cached, else fetched."""
-        known = self._options_by_event.get(event_id)
-        if known is not None or event_id in self._no_options or self._client is None:
-            return known
-        try:
-            resp = await self._call("get event", self._client.room_get_event, room_id, event_id)
-        except ChannelError as exc:
-            log.warning("matrix: cannot look up the options of %s: %s", event_id, exc)
-            if not exc.retryable:  # M_NOT_FOUND, M_FORBIDDEN: asking again will not help
-                self._forget(event_id)
-            return None
-        except Exception:
-            log.exception("matrix: cannot look up the options of %s", event_id)
-            return None
-        event = getattr(resp, "event", None) if isinstance(resp, RoomGetEventResponse) else None
-        source = getattr(event, "source", None)
-        if not isinstance(source, dict):
-            return None
-        if source.get("sender") == self.user_id:
-            self._sent[event_id] = None
-        actions = self._actions_in(source)
-        if actions:
-            self._remember(room_id, event_id, actions, latest=False)
-        else:
-            self._forget(event_id)
-        return actions
-
-    async def _latest_options(self, room_id: str) -> tuple[str, tuple[str, ...]] | None:
-        """The options a bare number answers: cached, else the bot's latest messages before it.
-
-        The search goes backwards from the start of the batch being handled; what came later in
-        the batch was seen by the sync loop already (the bot's own messages are cached there).
-        """
-        known = self._options.get(room_id)
-        if known is not None or room_id in self._looked_back or self._client is None:
-            return known
-        start = self._prev_batch.get(room_id) or self._since
-        try:
-            resp = await self._call(
-                "messages",
-                self._client.room_messages,
-                room_id,
-                start=start,
-                direction=MessageDirection.back,
-                limit=LOOKBACK,
-                message_filter={"types": ["m.room.message"], "senders": [self.user_id]},
-            )
-        except ChannelError as exc:
-            log.warning("matrix: cannot look for options in %s: %s", room_id, exc)
-            return None
-        except Exception:
-            log.exception("matrix: cannot look for options in %s", room_id)
-            return None
-        if not isinstance(resp, RoomMessagesResponse):
-            return None
-        for event in resp.chunk:  # newest first
-            source = getattr(event, "source", None)
-            if not isinstance(source, dict):
-                continue
-            actions = self._actions_in(source)
-            event_id = source.get("event_id")
-            if actions and isinstance(event_id, str) and event_id:
-                log.info("matrix: recovered the options of %s in %s", event_id, room_id)
-                self._remember(room_id, event_id, actions, latest=True)
-                return self._options[room_id]
-        self._looked_back.add(room_id)
-        return None
 
     def _mentions(self, content: dict[str, Any], text: str) -> tuple[bool, str]:
         """Whether the bot is addressed, and the text without a leading 'Name: ' pill."""
@@ -760,7 +638,7 @@ class MatrixChannel:
                 reply = None
         assert last is not None
         if actions:
-            self._remember(room_id, last, actions, latest=True)
+            self._options.remember(room_id, last, actions, latest=True)
         return SentRef(NAME, room_id, last)
 
     async def _upload_content(self, path_text: str, reply_to: str | None) -> dict[str, Any]:

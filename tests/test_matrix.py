@@ -438,7 +438,7 @@ async def test_events_translate_mentions_replies_images_and_numbers() -> None:
 
     async def incoming(content: dict[str, Any]) -> Any:
         source = {"type": "m.room.message", "sender": "@a:localhost", "event_id": "$e"}
-        return await channel._from_message("!r:localhost", None, source, content)
+        return await channel._inbound.message("!r:localhost", None, source, content)
 
     pill = '<a href="https://matrix.to/#/@bot:localhost">议事厅</a>: 路灯找谁'
     mentioned = await incoming(
@@ -645,7 +645,7 @@ async def test_options_ride_on_the_last_part_and_failed_lookups_leave_text(
 
     async def incoming(content: dict[str, Any]) -> Any:
         source = {"type": "m.room.message", "sender": "@a:localhost", "event_id": "$in"}
-        return await channel._from_message(room, None, source, content)
+        return await channel._inbound.message(room, None, source, content)
 
     bare = await incoming({"msgtype": "m.text", "body": "1"})
     assert (bare.text, bare.action) == ("1", None)
@@ -656,7 +656,7 @@ async def test_options_ride_on_the_last_part_and_failed_lookups_leave_text(
     assert "$e2" not in channel._options.without  # a network error: not remembered as "no options"
     reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$e2", "key": "1️⃣"}}
     source = {"type": "m.reaction", "sender": "@a:localhost", "event_id": "$r"}
-    assert await channel._from_reaction(room, None, source, reaction) is None
+    assert await channel._inbound.reaction(room, None, source, reaction) is None
     assert "cannot look for options" in caplog.text and "cannot look up the options" in caplog.text
     # A user's message carrying the key is not the bot's: no options in it.
     fake = {"type": "m.room.message", "sender": "@a:localhost", "content": {OPTIONS_KEY: ["x"]}}

@@ -26,7 +26,6 @@ import contextlib
 import io
 import logging
 import mimetypes
-import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -43,7 +42,6 @@ from nio import (  # type: ignore[import-untyped]
     MatrixRoom,
     ProfileGetDisplayNameResponse,
     RoomCreateResponse,
-    RoomGetEventResponse,
     RoomPreset,
     RoomResolveAliasResponse,
     RoomSendResponse,
@@ -52,11 +50,12 @@ from nio import (  # type: ignore[import-untyped]
     WhoamiResponse,
 )
 
-from bot.models import Address, ChatKind, Incoming, Outgoing, Person
+from bot.models import Address, Incoming, Outgoing
 from channels.base import ChannelError, Deliver, SentRef
-from channels.matrix import options
+from channels.matrix import inbound, options
 from channels.matrix.content import image_content, render_options, split_text, text_content
-from channels.matrix.options import KEYCAPS, OPTIONS_KEY, NumberedOptions, parse_number
+from channels.matrix.inbound import Inbound
+from channels.matrix.options import OPTIONS_KEY, NumberedOptions
 from channels.matrix.settings import NAME, MatrixSettings, SecretFilter, TokenStore
 from channels.media import is_mxc, read_local_file
 
@@ -119,21 +118,9 @@ _SECRET_LOGGERS = (
     "nio.client.async_client",
     "nio.responses",
     __name__,
+    inbound.__name__,
     options.__name__,
 )
-
-
-def _strip_reply_fallback(body: str) -> str:
-    """Drop the '> <@user> quoted' lines older clients put before the text of a reply."""
-    lines = body.split("\n")
-    if not lines or not lines[0].startswith(">"):
-        return body
-    i = 0
-    while i < len(lines) and lines[i].startswith(">"):
-        i += 1
-    if i < len(lines) and not lines[i].strip():
-        i += 1
-    return "\n".join(lines[i:])
 
 
 class MatrixChannel:
@@ -164,6 +151,14 @@ class MatrixChannel:
             call=self._call,
             sent=self._sent,
             search_from=lambda room_id: self._prev_batch.get(room_id) or self._since,
+        )
+        self._inbound = Inbound(
+            self.user_id,
+            display_name=lambda: self.display_name,
+            options=self._options,
+            client=lambda: self._client,
+            call=self._call,
+            sent=self._sent,
         )
         self._warned: set[str] = set()  # rooms told that encryption is not supported
         self._declined: set[str] = set()
@@ -464,9 +459,9 @@ class MatrixChannel:
             return
         incoming: Incoming | None = None
         if kind == "m.room.message":
-            incoming = await self._from_message(room_id, room, source, content)
+            incoming = await self._inbound.message(room_id, room, source, content)
         elif kind == "m.reaction":
-            incoming = await self._from_reaction(room_id, room, source, content)
+            incoming = await self._inbound.reaction(room_id, room, source, content)
         if incoming is not None and self._deliver is not None:
             await self._deliver(incoming)
 
@@ -479,128 +474,6 @@ class MatrixChannel:
             await self._send_event(room_id, text_content(ENCRYPTED_NOTICE, None))
         except ChannelError as exc:
             log.warning("matrix: cannot tell %s about encryption: %s", room_id, exc)
-
-    # ---- in --------------------------------------------------------------------------------
-
-    def _person(self, room: Any, user_id: str) -> Person:
-        name = room.user_name(user_id) if room is not None else None
-        return Person(NAME, user_id, name or user_id)
-
-    @staticmethod
-    def _kind(room: Any) -> ChatKind:
-        return ChatKind.PRIVATE if room is not None and room.joined_count == 2 else ChatKind.GROUP
-
-    @staticmethod
-    def _title(room: Any) -> str:
-        return str(room.name or "") if room is not None else ""
-
-    async def _from_message(
-        self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
-    ) -> Incoming | None:
-        relates = content.get("m.relates_to") or {}
-        if relates.get("rel_type") == "m.replace":
-            return None  # edits: like Telegram's edited messages, not answered again
-        msgtype = content.get("msgtype")
-        body = content.get("body")
-        if not isinstance(body, str):
-            return None
-        reply_id = (relates.get("m.in_reply_to") or {}).get("event_id")
-        reply_id = reply_id if isinstance(reply_id, str) else None
-        attachments: tuple[str, ...] = ()
-        if msgtype in {"m.text", "m.emote"}:
-            text = _strip_reply_fallback(body) if reply_id else body
-        elif msgtype == "m.image" and isinstance(content.get("url"), str):
-            if not is_mxc(content["url"]):
-                # Only the homeserver's own media: a local path here would make the bot read
-                # (and upload to staff) a file of its own machine.
-                log.warning(
-                    "refused an image from %s whose url is not mxc://", source.get("sender")
-                )
-                return None
-            text, attachments = "", (content["url"],)
-        else:
-            return None  # m.notice (other bots), files, audio, locations …
-        event_id = str(source.get("event_id", ""))
-        sender = str(source.get("sender", ""))
-        common: dict[str, Any] = {
-            "chat": Address(NAME, room_id),
-            "sender": self._person(room, sender),
-            "chat_kind": self._kind(room),
-            "message_id": event_id,
-            "chat_title": self._title(room),
-        }
-        number = parse_number(text) if text else None
-        if number:
-            options = await self._options.answered_by(room_id, reply_id)
-            if options is not None and 1 <= number <= len(options[1]):
-                return Incoming(
-                    **common,
-                    reply_to_message_id=options[0],
-                    action=options[1][number - 1],
-                )
-        mentions, text = self._mentions(content, text)
-        return Incoming(
-            **common,
-            text=text,
-            mentions_bot=mentions,
-            reply_to_bot=reply_id is not None and await self._sent_by_me(room_id, reply_id),
-            reply_to_message_id=reply_id,
-            attachments=attachments,
-        )
-
-    async def _from_reaction(
-        self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
-    ) -> Incoming | None:
-        relates = content.get("m.relates_to") or {}
-        target, key = relates.get("event_id"), relates.get("key")
-        if relates.get("rel_type") != "m.annotation" or not isinstance(target, str):
-            return None
-        number = KEYCAPS.get(key) if isinstance(key, str) else None
-        if not number:
-            return None
-        actions = await self._options.of_event(room_id, target)
-        if not actions or not 1 <= number <= len(actions):
-            return None
-        return Incoming(
-            chat=Address(NAME, room_id),
-            sender=self._person(room, str(source.get("sender", ""))),
-            chat_kind=self._kind(room),
-            message_id=str(source.get("event_id", "")),
-            chat_title=self._title(room),
-            reply_to_message_id=target,
-            action=actions[number - 1],
-        )
-
-    def _mentions(self, content: dict[str, Any], text: str) -> tuple[bool, str]:
-        """Whether the bot is addressed, and the text without a leading 'Name: ' pill."""
-        me = self.user_id
-        names = [n for n in (self.display_name, me, me.partition(":")[0].lstrip("@")) if n]
-        found = False
-        explicit = content.get("m.mentions") or {}
-        if isinstance(explicit, dict) and me in (explicit.get("user_ids") or []):
-            found = True
-        formatted = content.get("formatted_body")
-        if isinstance(formatted, str) and (
-            f"matrix.to/#/{me}" in formatted or f"matrix.to/#/{me.replace('@', '%40')}" in formatted
-        ):
-            found = True
-        lowered = text.lower()
-        if any(n.lower() in lowered for n in names[:2]):
-            found = True
-        for name in names:
-            match = re.match(rf"\s*@?{re.escape(name)}(?:\s*[:,：，]\s*|\s+)", text, re.IGNORECASE)
-            if match and match.end() < len(text):
-                return True, text[match.end() :]
-        return found, text
-
-    async def _sent_by_me(self, room_id: str, event_id: str) -> bool:
-        if event_id in self._sent:
-            return True
-        try:
-            resp = await self._call("get event", self._client.room_get_event, room_id, event_id)
-        except ChannelError:
-            return False
-        return isinstance(resp, RoomGetEventResponse) and resp.event.sender == self.user_id
 
     # ---- out -------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ more `m.room.message` events. What Matrix lacks, the adapter makes up for here:
 - Buttons are rendered as numbered options under the text; a number answering them is
   delivered as `Incoming(action=...)`. The actions travel in the event itself, so they survive a
   restart (`options.py`).
-- A private address is a user id (``@user:server``): the adapter finds the direct room it shares
-  with that user, or creates one (``is_direct``) and invites them.
+- A private address is a user id (``@user:server``): it goes to the direct room the bot shares
+  with that user, created when there is none (`rooms.py`).
 - The sync position (``next_batch``) is kept in a `TokenStore`. Without a token the first sync
   only learns the rooms and ignores their timeline (no replay of history); afterwards every sync
   continues from the saved token, so a restart neither answers a message twice nor misses one
@@ -39,23 +39,20 @@ from nio import (  # type: ignore[import-untyped]
     ErrorResponse,
     JoinedMembersResponse,
     LoginResponse,
-    MatrixRoom,
     ProfileGetDisplayNameResponse,
-    RoomCreateResponse,
-    RoomPreset,
-    RoomResolveAliasResponse,
     RoomSendResponse,
     SyncResponse,
     UploadResponse,
     WhoamiResponse,
 )
 
-from bot.models import Address, Incoming, Outgoing
+from bot.models import Incoming, Outgoing
 from channels.base import ChannelError, Deliver, SentRef
-from channels.matrix import inbound, options
+from channels.matrix import inbound, options, rooms
 from channels.matrix.content import image_content, render_options, split_text, text_content
 from channels.matrix.inbound import Inbound
 from channels.matrix.options import OPTIONS_KEY, NumberedOptions
+from channels.matrix.rooms import Rooms
 from channels.matrix.settings import NAME, MatrixSettings, SecretFilter, TokenStore
 from channels.media import is_mxc, read_local_file
 
@@ -120,6 +117,7 @@ _SECRET_LOGGERS = (
     __name__,
     inbound.__name__,
     options.__name__,
+    rooms.__name__,
 )
 
 
@@ -142,7 +140,6 @@ class MatrixChannel:
         self._poll: asyncio.Task[Any] | None = None
         self._stopped = True
         self._connected = asyncio.Event()
-        self._dm: dict[str, str] = {}  # user id -> direct room id
         self._prev_batch: dict[str, str] = {}  # room -> the timeline start of the batch at hand
         self._sent: OrderedDict[str, None] = OrderedDict()
         self._options = NumberedOptions(
@@ -152,6 +149,7 @@ class MatrixChannel:
             sent=self._sent,
             search_from=lambda room_id: self._prev_batch.get(room_id) or self._since,
         )
+        self._rooms = Rooms(self.user_id, client=lambda: self._client, call=self._call)
         self._inbound = Inbound(
             self.user_id,
             display_name=lambda: self.display_name,
@@ -484,7 +482,7 @@ class MatrixChannel:
 
     async def send(self, out: Outgoing) -> SentRef:
         self._require_client()
-        room_id = await self._room_for(out.to)
+        room_id = await self._rooms.room_for(out.to)
         text = out.text
         if out.buttons:
             options = render_options(out.buttons)
@@ -550,51 +548,6 @@ class MatrixChannel:
         while len(self._sent) > SENT_MEMORY:
             self._sent.popitem(last=False)
         return event_id
-
-    async def _room_for(self, address: Address) -> str:
-        chat = address.chat_id
-        if chat.startswith("!"):
-            return chat
-        if chat.startswith("#"):
-            resp = await self._call("resolve alias", self._client.room_resolve_alias, chat)
-            assert isinstance(resp, RoomResolveAliasResponse)
-            return str(resp.room_id)
-        if not chat.startswith("@"):
-            raise ChannelError(f"matrix: {chat!r} is not a room or user id", retryable=False)
-        known = self._dm.get(chat)
-        if known is not None and self._still_shared(known, chat):
-            return known
-        room_id = self._find_direct(chat) or await self._create_direct(chat)
-        self._dm[chat] = room_id
-        return room_id
-
-    def _still_shared(self, room_id: str, user_id: str) -> bool:
-        room = self._client.rooms.get(room_id)
-        return room is None or user_id in room.users  # None: created, not synced yet
-
-    def _find_direct(self, user_id: str) -> str | None:
-        """A room the bot shares with exactly this user (joined or invited), unencrypted."""
-        best: str | None = None
-        room: MatrixRoom
-        for room_id, room in self._client.rooms.items():
-            members = set(room.users) | set(room.invited_users)
-            if members == {self.user_id, user_id} and not room.encrypted:
-                if user_id not in room.invited_users:
-                    return str(room_id)  # the user has joined: best
-                best = best or str(room_id)
-        return best
-
-    async def _create_direct(self, user_id: str) -> str:
-        resp = await self._call(
-            "create direct room",
-            self._client.room_create,
-            is_direct=True,
-            invite=[user_id],
-            preset=RoomPreset.trusted_private_chat,
-        )
-        assert isinstance(resp, RoomCreateResponse)
-        log.info("matrix: created a direct room %s with %s", resp.room_id, user_id)
-        return str(resp.room_id)
 
     async def joined_members(self, room_id: str) -> list[str]:
         resp = await self._call("members", self._require_client().joined_members, room_id)

@@ -15,8 +15,8 @@ more `m.room.message` events. What Matrix lacks, the adapter makes up for here:
 - End-to-end encrypted rooms are not supported: the room is told so in plain text (m.notice in
   Chinese and English) instead of the bot staying silent.
 - Rate limits (M_LIMIT_EXCEEDED) are not retried by nio; a short ``retry_after`` is honoured once,
-  a long one becomes a retryable `ChannelError`. Lost connections are retried by the sync loop
-  with exponential backoff, from the saved token.
+  a long one becomes a retryable `ChannelError` (`errors.py`). Lost connections are retried by
+  the sync loop with exponential backoff, from the saved token.
 """
 
 from __future__ import annotations
@@ -28,11 +28,9 @@ import logging
 import mimetypes
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from aiohttp import ClientError
 from nio import (  # type: ignore[import-untyped]
     AsyncClient,
     AsyncClientConfig,
@@ -48,8 +46,9 @@ from nio import (  # type: ignore[import-untyped]
 
 from bot.models import Incoming, Outgoing
 from channels.base import ChannelError, Deliver, SentRef
-from channels.matrix import inbound, options, rooms
+from channels.matrix import errors, inbound, options, rooms
 from channels.matrix.content import image_content, render_options, split_text, text_content
+from channels.matrix.errors import TRANSPORT_ERRORS, ApiCall, channel_error
 from channels.matrix.inbound import Inbound
 from channels.matrix.options import OPTIONS_KEY, NumberedOptions
 from channels.matrix.rooms import Rooms
@@ -81,33 +80,6 @@ FIRST_SYNC_FILTER: dict[str, Any] = {
     **SYNC_FILTER,
     "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}},
 }
-TRANSPORT_ERRORS = (ClientError, OSError, TimeoutError)
-# Error codes that will not go away by trying again (M_LIMIT_EXCEEDED, M_UNKNOWN and HTTP errors
-# without a Matrix error code are treated as retryable).
-PERMANENT = {
-    "M_FORBIDDEN",
-    "M_NOT_FOUND",
-    "M_UNKNOWN_TOKEN",
-    "M_MISSING_TOKEN",
-    "M_BAD_JSON",
-    "M_NOT_JSON",
-    "M_TOO_LARGE",
-    "M_INVALID_PARAM",
-    "M_MISSING_PARAM",
-    "M_UNRECOGNIZED",
-    "M_USER_DEACTIVATED",
-    "M_GUEST_ACCESS_FORBIDDEN",
-    "M_INVALID_USERNAME",
-    "M_UNSUPPORTED_ROOM_VERSION",
-    "M_USER_IN_USE",
-    "M_ROOM_IN_USE",
-    "M_INVALID_ROOM_STATE",
-    "M_EXCLUSIVE",
-    "M_BAD_STATE",
-}
-
-R = TypeVar("R")
-
 # Where a secret could be logged: the client library and the adapter's modules that log.
 _SECRET_LOGGERS = (
     "nio",
@@ -115,6 +87,7 @@ _SECRET_LOGGERS = (
     "nio.client.async_client",
     "nio.responses",
     __name__,
+    errors.__name__,
     inbound.__name__,
     options.__name__,
     rooms.__name__,
@@ -142,6 +115,7 @@ class MatrixChannel:
         self._connected = asyncio.Event()
         self._prev_batch: dict[str, str] = {}  # room -> the timeline start of the batch at hand
         self._sent: OrderedDict[str, None] = OrderedDict()
+        self._call = ApiCall(settings.max_retry_after)
         self._options = NumberedOptions(
             self.user_id,
             client=lambda: self._client,
@@ -530,7 +504,7 @@ class MatrixChannel:
         )
         resp = uploaded[0] if isinstance(uploaded, tuple) else uploaded
         if isinstance(resp, ErrorResponse):
-            raise self._error("upload", resp)
+            raise channel_error("upload", resp)
         assert isinstance(resp, UploadResponse)
         content = image_content(resp.content_uri, reply_to)
         content.update(body=path.name, info={"mimetype": mime, "size": len(data)})
@@ -553,41 +527,6 @@ class MatrixChannel:
         resp = await self._call("members", self._require_client().joined_members, room_id)
         assert isinstance(resp, JoinedMembersResponse)
         return [str(m.user_id) for m in resp.members]
-
-    # ---- errors ----------------------------------------------------------------------------
-
-    async def _call(
-        self, what: str, method: Callable[..., Awaitable[R]], *args: Any, **kw: Any
-    ) -> R:
-        """One API call: a short M_LIMIT_EXCEEDED is waited out once; errors become ChannelError."""
-        for attempt in (1, 2):
-            try:
-                resp = await method(*args, **kw)
-            except TRANSPORT_ERRORS as exc:
-                raise ChannelError(
-                    f"matrix: {what}: {type(exc).__name__}: {exc}", retryable=True
-                ) from exc
-            if isinstance(resp, ErrorResponse):
-                wait = (resp.retry_after_ms or 0) / 1000
-                if self._limited(resp) and attempt == 1 and wait <= self.settings.max_retry_after:
-                    log.info("matrix: rate limited, waiting %.1f s", wait)
-                    await asyncio.sleep(wait)
-                    continue
-                raise self._error(what, resp)
-            return resp
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _limited(resp: Any) -> bool:
-        status = getattr(getattr(resp, "transport_response", None), "status", None)
-        return bool(resp.status_code == "M_LIMIT_EXCEEDED" or status == 429)
-
-    def _error(self, what: str, resp: Any) -> ChannelError:
-        code = resp.status_code
-        message = f"matrix: {what}: {code or 'error'}: {resp.message}"
-        if self._limited(resp):
-            return ChannelError(message, retryable=True)
-        return ChannelError(message, retryable=code not in PERMANENT)
 
 
 __all__ = ["MatrixChannel"]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from nio import RoomGetEventResponse  # type: ignore[import-untyped]
 
 from bot.models import Address, ChatKind, Incoming, Person
 from channels.base import ChannelError
+from channels.matrix.errors import ApiCall
 from channels.matrix.options import KEYCAPS, NumberedOptions, parse_number
 from channels.matrix.settings import NAME
 from channels.media import is_mxc
@@ -60,7 +61,7 @@ class Inbound:
         display_name: Callable[[], str],  # the bot's name as people write it (known at start)
         options: NumberedOptions,
         client: Callable[[], Any],  # the nio client; None when not started
-        call: Callable[..., Awaitable[Any]],  # one API call, errors raised as ChannelError
+        call: ApiCall,
         sent: OrderedDict[str, None],  # the bot's own event ids
     ) -> None:
         self.user_id = user_id

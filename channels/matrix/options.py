@@ -17,7 +17,7 @@ import logging
 import re
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from nio import (  # type: ignore[import-untyped]
@@ -27,6 +27,7 @@ from nio import (  # type: ignore[import-untyped]
 )
 
 from channels.base import ChannelError
+from channels.matrix.errors import ApiCall
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class NumberedOptions:
         user_id: str,
         *,
         client: Callable[[], Any],  # the nio client; None when not started
-        call: Callable[..., Awaitable[Any]],  # one API call, errors raised as ChannelError
+        call: ApiCall,
         sent: OrderedDict[str, None],  # the bot's own event ids (a lookup adds to them)
         search_from: Callable[[str], str | None],  # where a room's search for options starts
     ) -> None:

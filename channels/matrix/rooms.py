@@ -7,7 +7,7 @@ with exactly that user, or creates one (``is_direct``) and invites them, and rem
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from nio import (  # type: ignore[import-untyped]
@@ -19,6 +19,7 @@ from nio import (  # type: ignore[import-untyped]
 
 from bot.models import Address
 from channels.base import ChannelError
+from channels.matrix.errors import ApiCall
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class Rooms:
         user_id: str,
         *,
         client: Callable[[], Any],  # the nio client, started
-        call: Callable[..., Awaitable[Any]],  # one API call, errors raised as ChannelError
+        call: ApiCall,
     ) -> None:
         self.user_id = user_id
         self._client = client

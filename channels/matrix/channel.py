@@ -46,10 +46,11 @@ from nio import (  # type: ignore[import-untyped]
 
 from bot.models import Incoming, Outgoing
 from channels.base import ChannelError, Deliver, SentRef
-from channels.matrix import errors, inbound, options, rooms
+from channels.matrix import errors, inbound, invites, options, rooms
 from channels.matrix.content import image_content, render_options, split_text, text_content
 from channels.matrix.errors import TRANSPORT_ERRORS, ApiCall, channel_error
 from channels.matrix.inbound import Inbound
+from channels.matrix.invites import Invitations
 from channels.matrix.options import OPTIONS_KEY, NumberedOptions
 from channels.matrix.rooms import Rooms
 from channels.matrix.settings import NAME, MatrixSettings, SecretFilter, TokenStore
@@ -89,6 +90,7 @@ _SECRET_LOGGERS = (
     __name__,
     errors.__name__,
     inbound.__name__,
+    invites.__name__,
     options.__name__,
     rooms.__name__,
 )
@@ -124,6 +126,13 @@ class MatrixChannel:
             search_from=lambda room_id: self._prev_batch.get(room_id) or self._since,
         )
         self._rooms = Rooms(self.user_id, client=lambda: self._client, call=self._call)
+        self._invites = Invitations(
+            self.user_id,
+            allowed=settings.allowed_inviters,
+            server=settings.server,
+            client=lambda: self._client,
+            call=self._call,
+        )
         self._inbound = Inbound(
             self.user_id,
             display_name=lambda: self.display_name,
@@ -133,7 +142,6 @@ class MatrixChannel:
             sent=self._sent,
         )
         self._warned: set[str] = set()  # rooms told that encryption is not supported
-        self._declined: set[str] = set()
         self._redact = SecretFilter()
         for secret in (settings.password, settings.access_token):
             if secret is not None:
@@ -231,7 +239,7 @@ class MatrixChannel:
             "sync", client.sync, timeout=0, full_state=True, sync_filter=FIRST_SYNC_FILTER
         )
         assert isinstance(resp, SyncResponse)
-        await self._handle_invites(resp)
+        await self._invites.handle(resp)
         self._since = resp.next_batch
         self.tokens.save(resp.next_batch)
         log.info("matrix: first start, history before now is not answered")
@@ -348,7 +356,7 @@ class MatrixChannel:
                 log.exception("matrix: cannot save the sync position (kept in memory)")
 
     async def _handle_sync(self, resp: SyncResponse) -> None:
-        await self._handle_invites(resp)
+        await self._invites.handle(resp)
         for room_id, info in resp.rooms.join.items():
             events = [e.source for e in info.timeline.events if isinstance(e.source, dict)]
             # A room joined in this batch: what was said before the bot came in is history.
@@ -373,41 +381,6 @@ class MatrixChannel:
             and source.get("state_key") == self.user_id
             and (source.get("content") or {}).get("membership") == "join"
         )
-
-    async def _handle_invites(self, resp: SyncResponse) -> None:
-        for room_id, info in resp.rooms.invite.items():
-            inviter = ""
-            for event in info.invite_state:
-                # nio pops "content" out of the stripped state's source: use its attributes.
-                if (
-                    getattr(event, "state_key", None) == self.user_id
-                    and getattr(event, "membership", None) == "invite"
-                ):
-                    inviter = str(getattr(event, "sender", "") or "")
-            if self._allowed_inviter(inviter):
-                log.info("matrix: joining %s, invited by %s", room_id, inviter)
-                try:
-                    await self._call("join", self._client.join, room_id)
-                except ChannelError as exc:
-                    log.warning("matrix: cannot join %s: %s", room_id, exc)
-            elif room_id not in self._declined:
-                self._declined.add(room_id)
-                log.info("matrix: declining %s, invited by %s (not allowed)", room_id, inviter)
-                with contextlib.suppress(ChannelError):
-                    await self._call("decline", self._client.room_leave, room_id)
-
-    def _allowed_inviter(self, inviter: str) -> bool:
-        if not inviter:
-            return False
-        allowed = self.settings.allowed_inviters
-        if allowed is None:
-            allowed = (f":{self.settings.server}",)
-        for entry in allowed:
-            if entry.startswith(":") and inviter.endswith(entry):
-                return True
-            if entry == inviter:
-                return True
-        return False
 
     async def _handle_event(self, room_id: str, room: Any, source: dict[str, Any]) -> None:
         kind = source.get("type")

@@ -18,7 +18,8 @@ from bot.app import App
 from bot.config import Settings
 from bot.faq.entries import load_faq
 from bot.wiring import build_core
-from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
+from channels.matrix.channel import MatrixChannel
+from channels.matrix.settings import FileTokenStore, MatrixSettings
 from tests.synapse import User, register, server, unique
 
 REPO = Path(__file__).resolve().parent.parent

@@ -234,8 +234,8 @@ class Settings(_Strict):
     # Adapter-owned settings, validated by the adapter (channels/telegram.py, TelegramSettings);
     # the token comes only from $YISHITING_TELEGRAM_TOKEN.
     telegram: dict[str, Any] = Field(default_factory=dict)
-    # Likewise channels/matrix.py (MatrixSettings); the password or access token come only from
-    # $YISHITING_MATRIX_PASSWORD / $YISHITING_MATRIX_ACCESS_TOKEN.
+    # Likewise channels/matrix/settings.py (MatrixSettings); the password or access token come
+    # only from $YISHITING_MATRIX_PASSWORD / $YISHITING_MATRIX_ACCESS_TOKEN.
     matrix: dict[str, Any] = Field(default_factory=dict)
     bot_names: tuple[str, ...] = ("议事厅", "小助手", "yishiting")
     match: dict[str, float] = Field(default_factory=dict)  # overrides of MatchSettings

@@ -10,7 +10,8 @@ import pytest
 
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.faq.text import TextAnalyzer
-from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
+from channels.matrix.channel import MatrixChannel
+from channels.matrix.settings import FileTokenStore, MatrixSettings
 from channels.telegram import TelegramChannel, TelegramSettings
 from tests.fakes import FakeClock
 from tests.harness import start_bot

@@ -358,7 +358,8 @@ def _fold_images(found: list[Seen]) -> list[Seen]:
 
 
 async def test_matrix_keeps_the_contract(tmp_path: Path) -> None:
-    from channels.matrix.channel import FileTokenStore, MatrixChannel, MatrixSettings
+    from channels.matrix.channel import MatrixChannel
+    from channels.matrix.settings import FileTokenStore, MatrixSettings
 
     srv = server()
     password = uuid.uuid4().hex

@@ -21,15 +21,14 @@ from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Incoming, Outgoing
 from bot.wiring import Core, build_core
 from channels.base import ChannelError
-from channels.matrix.channel import (
-    ENCRYPTED_NOTICE,
-    OPTIONS_KEY,
+from channels.matrix.channel import ENCRYPTED_NOTICE, MatrixChannel
+from channels.matrix.content import split_text
+from channels.matrix.options import OPTIONS_KEY
+from channels.matrix.settings import (
     FileTokenStore,
-    MatrixChannel,
     MatrixSettings,
     MemoryTokenStore,
     settings_from_env,
-    split_text,
 )
 from tests.conftest import REPO
 from tests.fakes import FakeClock
@@ -157,7 +156,7 @@ async def restart(world: World, old: MatrixChannel, handled: set[str], *events: 
     await until(lambda: all(e in handled for e in events))
     await old.stop()
     new = await start_recording(world)
-    assert not new[0]._options and not new[0]._options_by_event  # nothing learned from sync
+    assert not new[0]._options.latest and not new[0]._options.by_event  # nothing learned from sync
     return new
 
 
@@ -435,11 +434,11 @@ async def test_events_translate_mentions_replies_images_and_numbers() -> None:
         MemoryTokenStore(),
     )
     channel._sent["$card"] = None
-    channel._options_by_event["$card"] = ("t:claim:1", "t:reply:1")
+    channel._options.by_event["$card"] = ("t:claim:1", "t:reply:1")
 
     async def incoming(content: dict[str, Any]) -> Any:
         source = {"type": "m.room.message", "sender": "@a:localhost", "event_id": "$e"}
-        return await channel._from_message("!r:localhost", None, source, content)
+        return await channel._inbound.message("!r:localhost", None, source, content)
 
     pill = '<a href="https://matrix.to/#/@bot:localhost">议事厅</a>: 路灯找谁'
     mentioned = await incoming(
@@ -502,7 +501,7 @@ async def test_options_are_recovered_from_the_event_after_a_restart(world: World
     answer = await resident.send(room, "１")
     got = await inbox.next()
     assert (got.action, got.reply_to_message_id) == ("followup:solved:1001", ref.message_id)
-    assert channel._options[room] == (ref.message_id, tuple(b.action for b in buttons))
+    assert channel._options.latest[room] == (ref.message_id, tuple(b.action for b in buttons))
 
     # (c) a keycap reaction on the message: fetched by id as well
     channel, inbox, handled = await restart(world, channel, handled, answer)
@@ -591,12 +590,12 @@ async def test_options_sent_after_the_saved_token_are_learned_from_the_sync(worl
     world.tokens.save(token)  # the bot went down before its sync saw its own message
 
     channel, inbox, _ = await start_recording(world)
-    await until(lambda: room in channel._options)  # from its own event in the catch-up sync
-    assert channel._options[room] == (ref.message_id, tuple(b.action for b in buttons))
+    await until(lambda: room in channel._options.latest)  # from its own event in the catch-up sync
+    assert channel._options.latest[room] == (ref.message_id, tuple(b.action for b in buttons))
     await resident.send(room, "2")
     got = await inbox.next()
     assert (got.action, got.reply_to_message_id) == ("appointment:drop:7", ref.message_id)
-    assert not channel._looked_back
+    assert not channel._options.looked_back
 
 
 async def test_options_ride_on_the_last_part_and_failed_lookups_leave_text(
@@ -639,30 +638,30 @@ async def test_options_ride_on_the_last_part_and_failed_lookups_leave_text(
     assert [content.get(OPTIONS_KEY) for content, _ in sent] == [None, ["ok", "no"]]
     assert sent[1][0]["body"].endswith("\n\n1. 好\n2. 不") and ref.message_id == "$e2"
     assert len({tx for _, tx in sent}) == 2
-    assert channel._options[room] == ("$e2", ("ok", "no"))
+    assert channel._options.latest[room] == ("$e2", ("ok", "no"))
 
-    channel._options.clear()  # a restart, as far as memory goes
-    channel._options_by_event.clear()
+    channel._options.latest.clear()  # a restart, as far as memory goes
+    channel._options.by_event.clear()
 
     async def incoming(content: dict[str, Any]) -> Any:
         source = {"type": "m.room.message", "sender": "@a:localhost", "event_id": "$in"}
-        return await channel._from_message(room, None, source, content)
+        return await channel._inbound.message(room, None, source, content)
 
     bare = await incoming({"msgtype": "m.text", "body": "1"})
     assert (bare.text, bare.action) == ("1", None)
-    assert room not in channel._looked_back  # a failed search is tried again next time
+    assert room not in channel._options.looked_back  # a failed search is tried again next time
     relates = {"m.in_reply_to": {"event_id": "$e2"}}
     reply = await incoming({"msgtype": "m.text", "body": "1", "m.relates_to": relates})
     assert (reply.text, reply.action, reply.reply_to_message_id) == ("1", None, "$e2")
-    assert "$e2" not in channel._no_options  # a network error: not remembered as "no options"
+    assert "$e2" not in channel._options.without  # a network error: not remembered as "no options"
     reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$e2", "key": "1️⃣"}}
     source = {"type": "m.reaction", "sender": "@a:localhost", "event_id": "$r"}
-    assert await channel._from_reaction(room, None, source, reaction) is None
+    assert await channel._inbound.reaction(room, None, source, reaction) is None
     assert "cannot look for options" in caplog.text and "cannot look up the options" in caplog.text
     # A user's message carrying the key is not the bot's: no options in it.
     fake = {"type": "m.room.message", "sender": "@a:localhost", "content": {OPTIONS_KEY: ["x"]}}
-    assert channel._actions_in(fake) is None
-    assert channel._actions_in({**fake, "sender": "@bot:localhost"}) == ("x",)
+    assert channel._options.actions_in(fake) is None
+    assert channel._options.actions_in({**fake, "sender": "@bot:localhost"}) == ("x",)
 
 
 async def test_an_image_url_that_is_a_local_path_never_reaches_the_staff_card(

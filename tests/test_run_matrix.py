@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from bot.cli import serve as cli
-from channels.matrix import channel as matrix
+from channels.matrix import settings as matrix
 from tests.conftest import REPO
 from tests.synapse import User, register, server, unique
 

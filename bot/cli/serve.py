@@ -115,7 +115,8 @@ def network_channels(settings: Settings) -> list[Channel]:
     if os.environ.get(MATRIX_PASSWORD_ENV) or os.environ.get(MATRIX_ACCESS_TOKEN_ENV):
         from pydantic import ValidationError
 
-        from channels.matrix.channel import FileTokenStore, MatrixChannel, settings_from_env
+        from channels.matrix.channel import MatrixChannel
+        from channels.matrix.settings import FileTokenStore, settings_from_env
 
         try:
             matrix = settings_from_env(settings.matrix, dict(os.environ))

@@ -3,17 +3,11 @@
 Translation only: timeline events of joined rooms become `Incoming`, an `Outgoing` becomes one or
 more `m.room.message` events. What Matrix lacks, the adapter makes up for here:
 
-- Buttons are rendered as numbered options under the text ("1. 👍 有用"). A message that is just
-  the number, a Matrix reply with the number to that message, or a keycap reaction (1️⃣ …) on it
-  is delivered as `Incoming(action=...)`. The platform is the store: the actions travel in the
-  event itself (``content["org.yishiting.options"] = [action, ...]``, ignored by clients), so
-  they survive a restart. In memory they are only a cache, per room (the latest message with
-  options, in timeline order) and per event. A miss is looked up on the server: the event a reply
-  or reaction names (``/rooms/{room}/event/{id}``), or, for a bare number, the bot's latest
-  messages before it (``/messages`` backwards from the batch's ``prev_batch``). Only events sent
-  by the bot's own user id count; a failed lookup is logged and the number stays plain text.
-- A private address is a user id (``@user:server``): the adapter finds the direct room it shares
-  with that user, or creates one (``is_direct``) and invites them.
+- Buttons are rendered as numbered options under the text; a number answering them is
+  delivered as `Incoming(action=...)`. The actions travel in the event itself, so they survive a
+  restart (`options.py`).
+- A private address is a user id (``@user:server``): it goes to the direct room the bot shares
+  with that user, created when there is none (`rooms.py`).
 - The sync position (``next_batch``) is kept in a `TokenStore`. Without a token the first sync
   only learns the rooms and ignores their timeline (no replay of history); afterwards every sync
   continues from the saved token, so a restart neither answers a message twice nor misses one
@@ -21,70 +15,50 @@ more `m.room.message` events. What Matrix lacks, the adapter makes up for here:
 - End-to-end encrypted rooms are not supported: the room is told so in plain text (m.notice in
   Chinese and English) instead of the bot staying silent.
 - Rate limits (M_LIMIT_EXCEEDED) are not retried by nio; a short ``retry_after`` is honoured once,
-  a long one becomes a retryable `ChannelError`. Lost connections are retried by the sync loop
-  with exponential backoff, from the saved token.
+  a long one becomes a retryable `ChannelError` (`errors.py`). Lost connections are retried by
+  the sync loop with exponential backoff, from the saved token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import io
 import logging
 import mimetypes
-import os
-import re
-import tempfile
-import unicodedata
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from aiohttp import ClientError
 from nio import (  # type: ignore[import-untyped]
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
     JoinedMembersResponse,
     LoginResponse,
-    MatrixRoom,
-    MessageDirection,
     ProfileGetDisplayNameResponse,
-    RoomCreateResponse,
-    RoomGetEventResponse,
-    RoomMessagesResponse,
-    RoomPreset,
-    RoomResolveAliasResponse,
     RoomSendResponse,
     SyncResponse,
     UploadResponse,
     WhoamiResponse,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Person
+from bot.models import Incoming, Outgoing
 from channels.base import ChannelError, Deliver, SentRef
+from channels.matrix import errors, inbound, invites, options, rooms
+from channels.matrix.content import image_content, render_options, split_text, text_content
+from channels.matrix.errors import TRANSPORT_ERRORS, ApiCall, channel_error
+from channels.matrix.inbound import Inbound
+from channels.matrix.invites import Invitations
+from channels.matrix.options import OPTIONS_KEY, NumberedOptions
+from channels.matrix.rooms import Rooms
+from channels.matrix.settings import NAME, MatrixSettings, SecretFilter, TokenStore
 from channels.media import is_mxc, read_local_file
-from channels.splitting import split_lines
 
 log = logging.getLogger(__name__)
 
-NAME = "matrix"
-PASSWORD_ENV = "YISHITING_MATRIX_PASSWORD"
-ACCESS_TOKEN_ENV = "YISHITING_MATRIX_ACCESS_TOKEN"
-# One event may be 65,536 bytes of JSON; nio escapes non-ASCII (6 bytes a character) and the text
-# goes out twice (body + formatted_body): 4,000 characters a message stays well inside.
-MAX_TEXT = 4000
-OPTIONS_MEMORY = 10_000  # events whose numbered options (or their absence) are remembered
-OPTIONS_KEY = "org.yishiting.options"  # the actions of a message's numbered options, in order
-MAX_OPTIONS = 99  # what `_number` can address
-LOOKBACK = 30  # the bot's own messages searched for options before a bare number
 SENT_MEMORY = 10_000  # event ids sent by the bot (reply_to_bot without a lookup)
-KEYCAPS = {f"{d}\ufe0f\u20e3": d for d in range(10)} | {"🔟": 10}
-KEYCAPS |= {f"{d}\u20e3": d for d in range(10)}  # without the variation selector
 ENCRYPTED_NOTICE = (
     "本聊天室启用了端到端加密，议事厅机器人暂时还不支持加密聊天室，看不到这里的消息。"
     "请在未加密的聊天室里与我对话，或直接私聊我（创建私聊时请关闭加密）。\n"
@@ -107,179 +81,19 @@ FIRST_SYNC_FILTER: dict[str, Any] = {
     **SYNC_FILTER,
     "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}},
 }
-TRANSPORT_ERRORS = (ClientError, OSError, TimeoutError)
-# Error codes that will not go away by trying again (M_LIMIT_EXCEEDED, M_UNKNOWN and HTTP errors
-# without a Matrix error code are treated as retryable).
-PERMANENT = {
-    "M_FORBIDDEN",
-    "M_NOT_FOUND",
-    "M_UNKNOWN_TOKEN",
-    "M_MISSING_TOKEN",
-    "M_BAD_JSON",
-    "M_NOT_JSON",
-    "M_TOO_LARGE",
-    "M_INVALID_PARAM",
-    "M_MISSING_PARAM",
-    "M_UNRECOGNIZED",
-    "M_USER_DEACTIVATED",
-    "M_GUEST_ACCESS_FORBIDDEN",
-    "M_INVALID_USERNAME",
-    "M_UNSUPPORTED_ROOM_VERSION",
-    "M_USER_IN_USE",
-    "M_ROOM_IN_USE",
-    "M_INVALID_ROOM_STATE",
-    "M_EXCLUSIVE",
-    "M_BAD_STATE",
-}
-
-R = TypeVar("R")
-
-
-class TokenStore(Protocol):
-    """Where the sync position survives restarts (the bot backs it with its store)."""
-
-    def load(self) -> str | None: ...
-
-    def save(self, token: str) -> None: ...
-
-
-class MemoryTokenStore:
-    """A TokenStore for tests and one-off runs: forgotten when the process ends."""
-
-    def __init__(self, token: str | None = None) -> None:
-        self.token = token
-
-    def load(self) -> str | None:
-        return self.token
-
-    def save(self, token: str) -> None:
-        self.token = token
-
-
-class FileTokenStore:
-    """A TokenStore in one small file, replaced atomically (a crash leaves old or new)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def load(self) -> str | None:
-        try:
-            return self.path.read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
-            return None
-
-    def save(self, token: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".token-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(token)
-                f.flush()
-                os.fsync(f.fileno())
-            Path(tmp).replace(self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-class MatrixSettings(BaseModel):
-    """The adapter's own settings; the password or access token comes from the environment."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    homeserver: str  # https://matrix.example.org
-    user_id: str  # @yishiting:example.org
-    password: SecretStr | None = None  # from YISHITING_MATRIX_PASSWORD
-    access_token: SecretStr | None = None  # from YISHITING_MATRIX_ACCESS_TOKEN
-    device_id: str | None = None  # reuse one device across restarts (logged at the first login)
-    device_name: str = "yishiting"
-    display_name: str | None = None  # set on the bot's profile at start when different
-    # Whose invitations are accepted: user ids or ":server" suffixes; None = the bot's own server.
-    allowed_inviters: tuple[str, ...] | None = None
-    sync_timeout_ms: int = Field(default=30_000, ge=0)  # /sync long-poll
-    request_timeout: float = Field(default=30, gt=0)  # seconds for any other request
-    max_retry_after: float = Field(default=5, ge=0)  # honour an M_LIMIT_EXCEEDED this short once
-    reconnect_min: float = Field(default=1, gt=0)  # backoff after a failed /sync, doubling …
-    reconnect_max: float = Field(default=60, gt=0)  # … up to this
-
-    @model_validator(mode="after")
-    def _check(self) -> MatrixSettings:
-        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", self.homeserver):
-            raise ValueError("homeserver must be an http(s) URL like https://matrix.example.org")
-        if not re.fullmatch(r"@[^:\s]+:\S+", self.user_id):
-            raise ValueError("user_id must look like @name:server")
-        if (self.password is None) == (self.access_token is None):
-            raise ValueError(
-                f"set exactly one of {PASSWORD_ENV} or {ACCESS_TOKEN_ENV} in the environment"
-            )
-        if self.reconnect_max < self.reconnect_min:
-            raise ValueError("reconnect_max must not be below reconnect_min")
-        return self
-
-    @property
-    def server(self) -> str:
-        return self.user_id.partition(":")[2]
-
-
-class _Redact(logging.Filter):
-    """Replaces secrets (password, access token) in log records with '<secret>'."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:
-            return True
-        for secret in self.secrets:
-            if secret in message:
-                message = message.replace(secret, "<secret>")
-                record.msg, record.args = message, ()
-            if record.exc_text and secret in record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, "<secret>")
-        return True
-
-
-_SECRET_LOGGERS = ("nio", "nio.client", "nio.client.async_client", "nio.responses", __name__)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split at line boundaries into chunks of at most `limit` characters."""
-    return split_lines(text, limit)
-
-
-def render_options(buttons: tuple[Button, ...]) -> str:
-    return "\n".join(f"{i}. {b.label}" for i, b in enumerate(buttons, 1))
-
-
-def _html(text: str) -> str:
-    return html.escape(text, quote=False).replace("\n", "<br>")
-
-
-def _number(text: str) -> int | None:
-    """'1', '１', ' 2 ', '2.' or a keycap emoji -> the option number."""
-    stripped = text.strip()
-    if stripped in KEYCAPS:
-        return KEYCAPS[stripped]
-    normal = unicodedata.normalize("NFKC", stripped).rstrip(".。")
-    return int(normal) if re.fullmatch(r"\d{1,2}", normal) else None
-
-
-def _strip_reply_fallback(body: str) -> str:
-    """Drop the '> <@user> quoted' lines older clients put before the text of a reply."""
-    lines = body.split("\n")
-    if not lines or not lines[0].startswith(">"):
-        return body
-    i = 0
-    while i < len(lines) and lines[i].startswith(">"):
-        i += 1
-    if i < len(lines) and not lines[i].strip():
-        i += 1
-    return "\n".join(lines[i:])
+# Where a secret could be logged: the client library and the adapter's modules that log.
+_SECRET_LOGGERS = (
+    "nio",
+    "nio.client",
+    "nio.client.async_client",
+    "nio.responses",
+    __name__,
+    errors.__name__,
+    inbound.__name__,
+    invites.__name__,
+    options.__name__,
+    rooms.__name__,
+)
 
 
 class MatrixChannel:
@@ -301,16 +115,34 @@ class MatrixChannel:
         self._poll: asyncio.Task[Any] | None = None
         self._stopped = True
         self._connected = asyncio.Event()
-        self._dm: dict[str, str] = {}  # user id -> direct room id
-        self._options: dict[str, tuple[str, tuple[str, ...]]] = {}  # room -> (event, actions)
-        self._options_by_event: OrderedDict[str, tuple[str, ...]] = OrderedDict()
-        self._no_options: OrderedDict[str, None] = OrderedDict()  # looked up: none to be had
-        self._looked_back: set[str] = set()  # rooms searched for options, none found
         self._prev_batch: dict[str, str] = {}  # room -> the timeline start of the batch at hand
         self._sent: OrderedDict[str, None] = OrderedDict()
+        self._call = ApiCall(settings.max_retry_after)
+        self._options = NumberedOptions(
+            self.user_id,
+            client=lambda: self._client,
+            call=self._call,
+            sent=self._sent,
+            search_from=lambda room_id: self._prev_batch.get(room_id) or self._since,
+        )
+        self._rooms = Rooms(self.user_id, client=lambda: self._client, call=self._call)
+        self._invites = Invitations(
+            self.user_id,
+            allowed=settings.allowed_inviters,
+            server=settings.server,
+            client=lambda: self._client,
+            call=self._call,
+        )
+        self._inbound = Inbound(
+            self.user_id,
+            display_name=lambda: self.display_name,
+            options=self._options,
+            client=lambda: self._client,
+            call=self._call,
+            sent=self._sent,
+        )
         self._warned: set[str] = set()  # rooms told that encryption is not supported
-        self._declined: set[str] = set()
-        self._redact = _Redact()
+        self._redact = SecretFilter()
         for secret in (settings.password, settings.access_token):
             if secret is not None:
                 self._redact.secrets.add(secret.get_secret_value())
@@ -407,7 +239,7 @@ class MatrixChannel:
             "sync", client.sync, timeout=0, full_state=True, sync_filter=FIRST_SYNC_FILTER
         )
         assert isinstance(resp, SyncResponse)
-        await self._handle_invites(resp)
+        await self._invites.handle(resp)
         self._since = resp.next_batch
         self.tokens.save(resp.next_batch)
         log.info("matrix: first start, history before now is not answered")
@@ -524,7 +356,7 @@ class MatrixChannel:
                 log.exception("matrix: cannot save the sync position (kept in memory)")
 
     async def _handle_sync(self, resp: SyncResponse) -> None:
-        await self._handle_invites(resp)
+        await self._invites.handle(resp)
         for room_id, info in resp.rooms.join.items():
             events = [e.source for e in info.timeline.events if isinstance(e.source, dict)]
             # A room joined in this batch: what was said before the bot came in is history.
@@ -550,41 +382,6 @@ class MatrixChannel:
             and (source.get("content") or {}).get("membership") == "join"
         )
 
-    async def _handle_invites(self, resp: SyncResponse) -> None:
-        for room_id, info in resp.rooms.invite.items():
-            inviter = ""
-            for event in info.invite_state:
-                # nio pops "content" out of the stripped state's source: use its attributes.
-                if (
-                    getattr(event, "state_key", None) == self.user_id
-                    and getattr(event, "membership", None) == "invite"
-                ):
-                    inviter = str(getattr(event, "sender", "") or "")
-            if self._allowed_inviter(inviter):
-                log.info("matrix: joining %s, invited by %s", room_id, inviter)
-                try:
-                    await self._call("join", self._client.join, room_id)
-                except ChannelError as exc:
-                    log.warning("matrix: cannot join %s: %s", room_id, exc)
-            elif room_id not in self._declined:
-                self._declined.add(room_id)
-                log.info("matrix: declining %s, invited by %s (not allowed)", room_id, inviter)
-                with contextlib.suppress(ChannelError):
-                    await self._call("decline", self._client.room_leave, room_id)
-
-    def _allowed_inviter(self, inviter: str) -> bool:
-        if not inviter:
-            return False
-        allowed = self.settings.allowed_inviters
-        if allowed is None:
-            allowed = (f":{self.settings.server}",)
-        for entry in allowed:
-            if entry.startswith(":") and inviter.endswith(entry):
-                return True
-            if entry == inviter:
-                return True
-        return False
-
     async def _handle_event(self, room_id: str, room: Any, source: dict[str, Any]) -> None:
         kind = source.get("type")
         sender = str(source.get("sender", ""))
@@ -596,18 +393,20 @@ class MatrixChannel:
             return
         if sender == self.user_id:
             if kind == "m.room.message":  # sent before a restart, or by send(): in timeline order
-                actions = self._actions_in(source)
+                actions = self._options.actions_in(source)
                 if actions:
-                    self._remember(room_id, str(source.get("event_id", "")), actions, latest=True)
+                    self._options.remember(
+                        room_id, str(source.get("event_id", "")), actions, latest=True
+                    )
             return
         if kind == "m.room.encrypted":
             await self._warn_encrypted(room_id)
             return
         incoming: Incoming | None = None
         if kind == "m.room.message":
-            incoming = await self._from_message(room_id, room, source, content)
+            incoming = await self._inbound.message(room_id, room, source, content)
         elif kind == "m.reaction":
-            incoming = await self._from_reaction(room_id, room, source, content)
+            incoming = await self._inbound.reaction(room_id, room, source, content)
         if incoming is not None and self._deliver is not None:
             await self._deliver(incoming)
 
@@ -617,243 +416,9 @@ class MatrixChannel:
         self._warned.add(room_id)
         log.info("matrix: %s is encrypted; telling the room it is not supported", room_id)
         try:
-            await self._send_event(room_id, self._text_content(ENCRYPTED_NOTICE, None))
+            await self._send_event(room_id, text_content(ENCRYPTED_NOTICE, None))
         except ChannelError as exc:
             log.warning("matrix: cannot tell %s about encryption: %s", room_id, exc)
-
-    # ---- in --------------------------------------------------------------------------------
-
-    def _person(self, room: Any, user_id: str) -> Person:
-        name = room.user_name(user_id) if room is not None else None
-        return Person(NAME, user_id, name or user_id)
-
-    @staticmethod
-    def _kind(room: Any) -> ChatKind:
-        return ChatKind.PRIVATE if room is not None and room.joined_count == 2 else ChatKind.GROUP
-
-    @staticmethod
-    def _title(room: Any) -> str:
-        return str(room.name or "") if room is not None else ""
-
-    async def _from_message(
-        self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
-    ) -> Incoming | None:
-        relates = content.get("m.relates_to") or {}
-        if relates.get("rel_type") == "m.replace":
-            return None  # edits: like Telegram's edited messages, not answered again
-        msgtype = content.get("msgtype")
-        body = content.get("body")
-        if not isinstance(body, str):
-            return None
-        reply_id = (relates.get("m.in_reply_to") or {}).get("event_id")
-        reply_id = reply_id if isinstance(reply_id, str) else None
-        attachments: tuple[str, ...] = ()
-        if msgtype in {"m.text", "m.emote"}:
-            text = _strip_reply_fallback(body) if reply_id else body
-        elif msgtype == "m.image" and isinstance(content.get("url"), str):
-            if not is_mxc(content["url"]):
-                # Only the homeserver's own media: a local path here would make the bot read
-                # (and upload to staff) a file of its own machine.
-                log.warning(
-                    "refused an image from %s whose url is not mxc://", source.get("sender")
-                )
-                return None
-            text, attachments = "", (content["url"],)
-        else:
-            return None  # m.notice (other bots), files, audio, locations …
-        event_id = str(source.get("event_id", ""))
-        sender = str(source.get("sender", ""))
-        common: dict[str, Any] = {
-            "chat": Address(NAME, room_id),
-            "sender": self._person(room, sender),
-            "chat_kind": self._kind(room),
-            "message_id": event_id,
-            "chat_title": self._title(room),
-        }
-        number = _number(text) if text else None
-        if number:
-            options = await self._options_for(room_id, reply_id)
-            if options is not None and 1 <= number <= len(options[1]):
-                return Incoming(
-                    **common,
-                    reply_to_message_id=options[0],
-                    action=options[1][number - 1],
-                )
-        mentions, text = self._mentions(content, text)
-        return Incoming(
-            **common,
-            text=text,
-            mentions_bot=mentions,
-            reply_to_bot=reply_id is not None and await self._sent_by_me(room_id, reply_id),
-            reply_to_message_id=reply_id,
-            attachments=attachments,
-        )
-
-    async def _options_for(
-        self, room_id: str, reply_id: str | None
-    ) -> tuple[str, tuple[str, ...]] | None:
-        if reply_id is not None:
-            actions = await self._event_options(room_id, reply_id)
-            return (reply_id, actions) if actions else None
-        return await self._latest_options(room_id)
-
-    async def _from_reaction(
-        self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
-    ) -> Incoming | None:
-        relates = content.get("m.relates_to") or {}
-        target, key = relates.get("event_id"), relates.get("key")
-        if relates.get("rel_type") != "m.annotation" or not isinstance(target, str):
-            return None
-        number = KEYCAPS.get(key) if isinstance(key, str) else None
-        if not number:
-            return None
-        actions = await self._event_options(room_id, target)
-        if not actions or not 1 <= number <= len(actions):
-            return None
-        return Incoming(
-            chat=Address(NAME, room_id),
-            sender=self._person(room, str(source.get("sender", ""))),
-            chat_kind=self._kind(room),
-            message_id=str(source.get("event_id", "")),
-            chat_title=self._title(room),
-            reply_to_message_id=target,
-            action=actions[number - 1],
-        )
-
-    # ---- numbered options: cached here, stored in the events themselves -------------------
-
-    def _actions_in(self, source: dict[str, Any]) -> tuple[str, ...] | None:
-        """The options carried by an event, when the bot sent it (anyone can write the key)."""
-        if source.get("sender") != self.user_id or source.get("type") != "m.room.message":
-            return None
-        actions = (source.get("content") or {}).get(OPTIONS_KEY)
-        if (
-            not isinstance(actions, list)
-            or not 1 <= len(actions) <= MAX_OPTIONS
-            or not all(isinstance(a, str) and a for a in actions)
-        ):
-            return None
-        return tuple(actions)
-
-    def _remember(
-        self, room_id: str, event_id: str, actions: tuple[str, ...], latest: bool
-    ) -> None:
-        """Cache an event's options; `latest`: also the ones a bare number in the room answers."""
-        if not event_id:
-            return
-        if latest:
-            self._options[room_id] = (event_id, actions)
-            self._looked_back.discard(room_id)
-        self._options_by_event[event_id] = actions
-        self._options_by_event.move_to_end(event_id)
-        self._no_options.pop(event_id, None)
-        while len(self._options_by_event) > OPTIONS_MEMORY:
-            self._options_by_event.popitem(last=False)
-
-    def _forget(self, event_id: str) -> None:
-        self._no_options[event_id] = None
-        while len(self._no_options) > OPTIONS_MEMORY:
-            self._no_options.popitem(last=False)
-
-    async def _event_options(self, room_id: str, event_id: str) -> tuple[str, ...] | None:
-        """The options of the event a reply or reaction names: cached, else fetched."""
-        known = self._options_by_event.get(event_id)
-        if known is not None or event_id in self._no_options or self._client is None:
-            return known
-        try:
-            resp = await self._call("get event", self._client.room_get_event, room_id, event_id)
-        except ChannelError as exc:
-            log.warning("matrix: cannot look up the options of %s: %s", event_id, exc)
-            if not exc.retryable:  # M_NOT_FOUND, M_FORBIDDEN: asking again will not help
-                self._forget(event_id)
-            return None
-        except Exception:
-            log.exception("matrix: cannot look up the options of %s", event_id)
-            return None
-        event = getattr(resp, "event", None) if isinstance(resp, RoomGetEventResponse) else None
-        source = getattr(event, "source", None)
-        if not isinstance(source, dict):
-            return None
-        if source.get("sender") == self.user_id:
-            self._sent[event_id] = None
-        actions = self._actions_in(source)
-        if actions:
-            self._remember(room_id, event_id, actions, latest=False)
-        else:
-            self._forget(event_id)
-        return actions
-
-    async def _latest_options(self, room_id: str) -> tuple[str, tuple[str, ...]] | None:
-        """The options a bare number answers: cached, else the bot's latest messages before it.
-
-        The search goes backwards from the start of the batch being handled; what came later in
-        the batch was seen by the sync loop already (the bot's own messages are cached there).
-        """
-        known = self._options.get(room_id)
-        if known is not None or room_id in self._looked_back or self._client is None:
-            return known
-        start = self._prev_batch.get(room_id) or self._since
-        try:
-            resp = await self._call(
-                "messages",
-                self._client.room_messages,
-                room_id,
-                start=start,
-                direction=MessageDirection.back,
-                limit=LOOKBACK,
-                message_filter={"types": ["m.room.message"], "senders": [self.user_id]},
-            )
-        except ChannelError as exc:
-            log.warning("matrix: cannot look for options in %s: %s", room_id, exc)
-            return None
-        except Exception:
-            log.exception("matrix: cannot look for options in %s", room_id)
-            return None
-        if not isinstance(resp, RoomMessagesResponse):
-            return None
-        for event in resp.chunk:  # newest first
-            source = getattr(event, "source", None)
-            if not isinstance(source, dict):
-                continue
-            actions = self._actions_in(source)
-            event_id = source.get("event_id")
-            if actions and isinstance(event_id, str) and event_id:
-                log.info("matrix: recovered the options of %s in %s", event_id, room_id)
-                self._remember(room_id, event_id, actions, latest=True)
-                return self._options[room_id]
-        self._looked_back.add(room_id)
-        return None
-
-    def _mentions(self, content: dict[str, Any], text: str) -> tuple[bool, str]:
-        """Whether the bot is addressed, and the text without a leading 'Name: ' pill."""
-        me = self.user_id
-        names = [n for n in (self.display_name, me, me.partition(":")[0].lstrip("@")) if n]
-        found = False
-        explicit = content.get("m.mentions") or {}
-        if isinstance(explicit, dict) and me in (explicit.get("user_ids") or []):
-            found = True
-        formatted = content.get("formatted_body")
-        if isinstance(formatted, str) and (
-            f"matrix.to/#/{me}" in formatted or f"matrix.to/#/{me.replace('@', '%40')}" in formatted
-        ):
-            found = True
-        lowered = text.lower()
-        if any(n.lower() in lowered for n in names[:2]):
-            found = True
-        for name in names:
-            match = re.match(rf"\s*@?{re.escape(name)}(?:\s*[:,：，]\s*|\s+)", text, re.IGNORECASE)
-            if match and match.end() < len(text):
-                return True, text[match.end() :]
-        return found, text
-
-    async def _sent_by_me(self, room_id: str, event_id: str) -> bool:
-        if event_id in self._sent:
-            return True
-        try:
-            resp = await self._call("get event", self._client.room_get_event, room_id, event_id)
-        except ChannelError:
-            return False
-        return isinstance(resp, RoomGetEventResponse) and resp.event.sender == self.user_id
 
     # ---- out -------------------------------------------------------------------------------
 
@@ -864,7 +429,7 @@ class MatrixChannel:
 
     async def send(self, out: Outgoing) -> SentRef:
         self._require_client()
-        room_id = await self._room_for(out.to)
+        room_id = await self._rooms.room_for(out.to)
         text = out.text
         if out.buttons:
             options = render_options(out.buttons)
@@ -876,7 +441,7 @@ class MatrixChannel:
             if not is_mxc(ref):
                 log.warning("not sending %r to %s: not Matrix media", ref[:40], room_id)
                 continue
-            last = await self._send_event(room_id, self._image_content(ref, reply))
+            last = await self._send_event(room_id, image_content(ref, reply))
             reply = None
         for path in out.files:
             last = await self._send_event(room_id, await self._upload_content(path, reply))
@@ -884,34 +449,15 @@ class MatrixChannel:
         if text or last is None:
             chunks = split_text(text) if text else ["…"]
             for i, chunk in enumerate(chunks, 1):
-                content = self._text_content(chunk, reply)
+                content = text_content(chunk, reply)
                 if actions and i == len(chunks):  # the part that ends with the options
                     content[OPTIONS_KEY] = list(actions)
                 last = await self._send_event(room_id, content)
                 reply = None
         assert last is not None
         if actions:
-            self._remember(room_id, last, actions, latest=True)
+            self._options.remember(room_id, last, actions, latest=True)
         return SentRef(NAME, room_id, last)
-
-    @staticmethod
-    def _text_content(text: str, reply_to: str | None) -> dict[str, Any]:
-        content: dict[str, Any] = {
-            "msgtype": "m.notice",
-            "body": text,
-            "format": "org.matrix.custom.html",
-            "formatted_body": _html(text),
-        }
-        if reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        return content
-
-    @staticmethod
-    def _image_content(url: str, reply_to: str | None) -> dict[str, Any]:
-        content: dict[str, Any] = {"msgtype": "m.image", "body": "image", "url": url}
-        if reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        return content
 
     async def _upload_content(self, path_text: str, reply_to: str | None) -> dict[str, Any]:
         """Upload a local file the core chose (read with a size cap) as an image event."""
@@ -931,9 +477,9 @@ class MatrixChannel:
         )
         resp = uploaded[0] if isinstance(uploaded, tuple) else uploaded
         if isinstance(resp, ErrorResponse):
-            raise self._error("upload", resp)
+            raise channel_error("upload", resp)
         assert isinstance(resp, UploadResponse)
-        content = self._image_content(resp.content_uri, reply_to)
+        content = image_content(resp.content_uri, reply_to)
         content.update(body=path.name, info={"mimetype": mime, "size": len(data)})
         return content
 
@@ -950,111 +496,10 @@ class MatrixChannel:
             self._sent.popitem(last=False)
         return event_id
 
-    async def _room_for(self, address: Address) -> str:
-        chat = address.chat_id
-        if chat.startswith("!"):
-            return chat
-        if chat.startswith("#"):
-            resp = await self._call("resolve alias", self._client.room_resolve_alias, chat)
-            assert isinstance(resp, RoomResolveAliasResponse)
-            return str(resp.room_id)
-        if not chat.startswith("@"):
-            raise ChannelError(f"matrix: {chat!r} is not a room or user id", retryable=False)
-        known = self._dm.get(chat)
-        if known is not None and self._still_shared(known, chat):
-            return known
-        room_id = self._find_direct(chat) or await self._create_direct(chat)
-        self._dm[chat] = room_id
-        return room_id
-
-    def _still_shared(self, room_id: str, user_id: str) -> bool:
-        room = self._client.rooms.get(room_id)
-        return room is None or user_id in room.users  # None: created, not synced yet
-
-    def _find_direct(self, user_id: str) -> str | None:
-        """A room the bot shares with exactly this user (joined or invited), unencrypted."""
-        best: str | None = None
-        room: MatrixRoom
-        for room_id, room in self._client.rooms.items():
-            members = set(room.users) | set(room.invited_users)
-            if members == {self.user_id, user_id} and not room.encrypted:
-                if user_id not in room.invited_users:
-                    return str(room_id)  # the user has joined: best
-                best = best or str(room_id)
-        return best
-
-    async def _create_direct(self, user_id: str) -> str:
-        resp = await self._call(
-            "create direct room",
-            self._client.room_create,
-            is_direct=True,
-            invite=[user_id],
-            preset=RoomPreset.trusted_private_chat,
-        )
-        assert isinstance(resp, RoomCreateResponse)
-        log.info("matrix: created a direct room %s with %s", resp.room_id, user_id)
-        return str(resp.room_id)
-
     async def joined_members(self, room_id: str) -> list[str]:
         resp = await self._call("members", self._require_client().joined_members, room_id)
         assert isinstance(resp, JoinedMembersResponse)
         return [str(m.user_id) for m in resp.members]
 
-    # ---- errors ----------------------------------------------------------------------------
 
-    async def _call(
-        self, what: str, method: Callable[..., Awaitable[R]], *args: Any, **kw: Any
-    ) -> R:
-        """One API call: a short M_LIMIT_EXCEEDED is waited out once; errors become ChannelError."""
-        for attempt in (1, 2):
-            try:
-                resp = await method(*args, **kw)
-            except TRANSPORT_ERRORS as exc:
-                raise ChannelError(
-                    f"matrix: {what}: {type(exc).__name__}: {exc}", retryable=True
-                ) from exc
-            if isinstance(resp, ErrorResponse):
-                wait = (resp.retry_after_ms or 0) / 1000
-                if self._limited(resp) and attempt == 1 and wait <= self.settings.max_retry_after:
-                    log.info("matrix: rate limited, waiting %.1f s", wait)
-                    await asyncio.sleep(wait)
-                    continue
-                raise self._error(what, resp)
-            return resp
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _limited(resp: Any) -> bool:
-        status = getattr(getattr(resp, "transport_response", None), "status", None)
-        return bool(resp.status_code == "M_LIMIT_EXCEEDED" or status == 429)
-
-    def _error(self, what: str, resp: Any) -> ChannelError:
-        code = resp.status_code
-        message = f"matrix: {what}: {code or 'error'}: {resp.message}"
-        if self._limited(resp):
-            return ChannelError(message, retryable=True)
-        return ChannelError(message, retryable=code not in PERMANENT)
-
-
-def settings_from_env(values: dict[str, Any], environ: dict[str, str]) -> MatrixSettings:
-    """MatrixSettings from the `matrix:` settings section plus the secret from the environment."""
-    fields = dict(values)
-    for key in ("password", "access_token"):
-        if key in fields:
-            raise ValueError(f"{key} comes from the environment only, never from a settings file")
-    for key, env in (("password", PASSWORD_ENV), ("access_token", ACCESS_TOKEN_ENV)):
-        if environ.get(env):
-            fields[key] = environ[env]
-    return MatrixSettings.model_validate(fields)
-
-
-__all__ = [
-    "ACCESS_TOKEN_ENV",
-    "PASSWORD_ENV",
-    "FileTokenStore",
-    "MatrixChannel",
-    "MatrixSettings",
-    "MemoryTokenStore",
-    "TokenStore",
-    "settings_from_env",
-]
+__all__ = ["MatrixChannel"]

@@ -1,0 +1,186 @@
+"""Inbound Matrix events as `Incoming`: messages, images and keycap reactions of other users.
+
+Who is addressed (mentions, pills), what a reply quotes (the fallback older clients put before the
+text is dropped), whether the replied-to message is the bot's, the sender's name, the room's kind
+and title, and a typed number or keycap turned into the action of the bot's numbered options.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from nio import RoomGetEventResponse  # type: ignore[import-untyped]
+
+from bot.models import Address, ChatKind, Incoming, Person
+from channels.base import ChannelError
+from channels.matrix.errors import ApiCall
+from channels.matrix.options import KEYCAPS, NumberedOptions, parse_number
+from channels.matrix.settings import NAME
+from channels.media import is_mxc
+
+log = logging.getLogger(__name__)
+
+
+def _strip_reply_fallback(body: str) -> str:
+    """Drop the '> <@user> quoted' lines older clients put before the text of a reply."""
+    lines = body.split("\n")
+    if not lines or not lines[0].startswith(">"):
+        return body
+    i = 0
+    while i < len(lines) and lines[i].startswith(">"):
+        i += 1
+    if i < len(lines) and not lines[i].strip():
+        i += 1
+    return "\n".join(lines[i:])
+
+
+def _person(room: Any, user_id: str) -> Person:
+    name = room.user_name(user_id) if room is not None else None
+    return Person(NAME, user_id, name or user_id)
+
+
+def _kind(room: Any) -> ChatKind:
+    return ChatKind.PRIVATE if room is not None and room.joined_count == 2 else ChatKind.GROUP
+
+
+def _title(room: Any) -> str:
+    return str(room.name or "") if room is not None else ""
+
+
+class Inbound:
+    """Translates the room events of other users into `Incoming` for the core."""
+
+    def __init__(
+        self,
+        user_id: str,
+        *,
+        display_name: Callable[[], str],  # the bot's name as people write it (known at start)
+        options: NumberedOptions,
+        client: Callable[[], Any],  # the nio client; None when not started
+        call: ApiCall,
+        sent: OrderedDict[str, None],  # the bot's own event ids
+    ) -> None:
+        self.user_id = user_id
+        self._display_name = display_name
+        self.options = options
+        self._client = client
+        self._call = call
+        self._sent = sent
+
+    async def message(
+        self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
+    ) -> Incoming | None:
+        """An m.text, m.emote or m.image as `Incoming`; None for what the bot does not answer."""
+        relates = content.get("m.relates_to") or {}
+        if relates.get("rel_type") == "m.replace":
+            return None  # edits: like Telegram's edited messages, not answered again
+        msgtype = content.get("msgtype")
+        body = content.get("body")
+        if not isinstance(body, str):
+            return None
+        reply_id = (relates.get("m.in_reply_to") or {}).get("event_id")
+        reply_id = reply_id if isinstance(reply_id, str) else None
+        attachments: tuple[str, ...] = ()
+        if msgtype in {"m.text", "m.emote"}:
+            text = _strip_reply_fallback(body) if reply_id else body
+        elif msgtype == "m.image" and isinstance(content.get("url"), str):
+            if not is_mxc(content["url"]):
+                # Only the homeserver's own media: a local path here would make the bot read
+                # (and upload to staff) a file of its own machine.
+                log.warning(
+                    "refused an image from %s whose url is not mxc://", source.get("sender")
+                )
+                return None
+            text, attachments = "", (content["url"],)
+        else:
+            return None  # m.notice (other bots), files, audio, locations …
+        event_id = str(source.get("event_id", ""))
+        sender = str(source.get("sender", ""))
+        common: dict[str, Any] = {
+            "chat": Address(NAME, room_id),
+            "sender": _person(room, sender),
+            "chat_kind": _kind(room),
+            "message_id": event_id,
+            "chat_title": _title(room),
+        }
+        number = parse_number(text) if text else None
+        if number:
+            options = await self.options.answered_by(room_id, reply_id)
+            if options is not None and 1 <= number <= len(options[1]):
+                return Incoming(
+                    **common,
+                    reply_to_message_id=options[0],
+                    action=options[1][number - 1],
+                )
+        mentions, text = self.mentions(content, text)
+        return Incoming(
+            **common,
+            text=text,
+            mentions_bot=mentions,
+            reply_to_bot=reply_id is not None and await self.sent_by_me(room_id, reply_id),
+            reply_to_message_id=reply_id,
+            attachments=attachments,
+        )
+
+    async def reaction(
+        self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
+    ) -> Incoming | None:
+        """A keycap reaction on a message with numbered options, as the action it picks."""
+        relates = content.get("m.relates_to") or {}
+        target, key = relates.get("event_id"), relates.get("key")
+        if relates.get("rel_type") != "m.annotation" or not isinstance(target, str):
+            return None
+        number = KEYCAPS.get(key) if isinstance(key, str) else None
+        if not number:
+            return None
+        actions = await self.options.of_event(room_id, target)
+        if not actions or not 1 <= number <= len(actions):
+            return None
+        return Incoming(
+            chat=Address(NAME, room_id),
+            sender=_person(room, str(source.get("sender", ""))),
+            chat_kind=_kind(room),
+            message_id=str(source.get("event_id", "")),
+            chat_title=_title(room),
+            reply_to_message_id=target,
+            action=actions[number - 1],
+        )
+
+    def mentions(self, content: dict[str, Any], text: str) -> tuple[bool, str]:
+        """Whether the bot is addressed, and the text without a leading 'Name: ' pill."""
+        me = self.user_id
+        names = [n for n in (self._display_name(), me, me.partition(":")[0].lstrip("@")) if n]
+        found = False
+        explicit = content.get("m.mentions") or {}
+        if isinstance(explicit, dict) and me in (explicit.get("user_ids") or []):
+            found = True
+        formatted = content.get("formatted_body")
+        if isinstance(formatted, str) and (
+            f"matrix.to/#/{me}" in formatted or f"matrix.to/#/{me.replace('@', '%40')}" in formatted
+        ):
+            found = True
+        lowered = text.lower()
+        if any(n.lower() in lowered for n in names[:2]):
+            found = True
+        for name in names:
+            match = re.match(rf"\s*@?{re.escape(name)}(?:\s*[:,：，]\s*|\s+)", text, re.IGNORECASE)
+            if match and match.end() < len(text):
+                return True, text[match.end() :]
+        return found, text
+
+    async def sent_by_me(self, room_id: str, event_id: str) -> bool:
+        """Whether the bot sent this event: remembered, else asked of the homeserver."""
+        if event_id in self._sent:
+            return True
+        try:
+            resp = await self._call("get event", self._client().room_get_event, room_id, event_id)
+        except ChannelError:
+            return False
+        return isinstance(resp, RoomGetEventResponse) and resp.event.sender == self.user_id
+
+
+__all__ = ["Inbound"]

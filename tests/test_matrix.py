@@ -13,13 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
-from bot.desk.repo import TicketRepo
 from bot.faq.feedback import Ratings
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Incoming, Outgoing
-from bot.wiring import Core, build_core
 from channels.base import ChannelError
 from channels.matrix.channel import ENCRYPTED_NOTICE, MatrixChannel
 from channels.matrix.content import split_text
@@ -32,6 +29,7 @@ from channels.matrix.settings import (
 )
 from tests.conftest import REPO
 from tests.fakes import FakeClock
+from tests.harness import Bot, start_bot
 from tests.synapse import Server, User, register, server, unique
 
 
@@ -42,14 +40,18 @@ def srv() -> Server:
 
 @dataclass
 class World:
-    """A bot account and its people on one Synapse; `start` runs a bot on a given core."""
+    """A bot account and its people on one Synapse; `start` runs the bot (tests/harness.py)
+    with a Matrix channel for that account."""
 
     srv: Server
     bot_id: str
     bot_password: str
     tokens: FileTokenStore
+    clock: FakeClock
+    analyzer: TextAnalyzer
     users: list[User] = field(default_factory=list)
     channels: list[MatrixChannel] = field(default_factory=list)
+    bots: list[Bot] = field(default_factory=list)
 
     async def user(self, name: str) -> User:
         user = await User.create(self.srv, name)
@@ -72,39 +74,49 @@ class World:
         self.channels.append(channel)
         return channel
 
-    async def start(self, core: Core, settings: Settings, **overrides: Any) -> MatrixChannel:
-        channel = self.channel(**overrides)
-        app = App(core, [channel], settings)
-        await channel.start(app.deliver)
-        return channel
+    async def start(self, settings: Settings, **overrides: Any) -> Bot:
+        """The bot on `settings` with a Matrix channel (adapter settings `overrides`)."""
+        bot = await start_bot(
+            settings, self.clock, self.analyzer, channels=[self.channel(**overrides)]
+        )
+        self.bots.append(bot)
+        return bot
+
+    async def restart(self, bot: Bot, **overrides: Any) -> Bot:
+        """The same bot on the same data folder and sync token, with a fresh channel."""
+        fresh = await bot.restart(channels=[self.channel(**overrides)])
+        self.bots.append(fresh)
+        return fresh
 
 
 @pytest.fixture
-async def world(srv: Server, tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    srv: Server, tmp_path: Path, clock: FakeClock, analyzer: TextAnalyzer
+) -> AsyncIterator[World]:
     password = "bot-password-secret"
     bot_id = await register(srv, unique("yishiting"), password)
-    w = World(srv, bot_id, password, FileTokenStore(tmp_path / "matrix.token"))
+    tokens = FileTokenStore(tmp_path / "matrix.token")
+    w = World(srv, bot_id, password, tokens, clock, analyzer)
     try:
         yield w
     finally:
         for channel in w.channels:
             await channel.stop()
+        for bot in w.bots:
+            bot.close()
         for user in w.users:
             await user.close()
 
 
-def core_for(
+def settings_for(
     make_settings: Callable[..., Settings],
-    analyzer: TextAnalyzer,
-    clock: FakeClock,
     staff: tuple[str, ...] = (),
     staff_room: str | None = None,
-) -> tuple[Core, Settings]:
-    settings = make_settings(
+) -> Settings:
+    return make_settings(
         roles=RolesConfig(staff=tuple(f"matrix:{s}" for s in staff), trusted_role_channels=()),
         staff_rooms=(StaffRoom(chat=f"matrix:{staff_room or '!none:localhost'}"),),
     )
-    return build_core(settings, clock=clock, analyzer=analyzer), settings
 
 
 async def direct_room(world: World, user: User) -> str:
@@ -174,8 +186,9 @@ async def test_private_question_gets_the_answer_and_a_number_rates_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    core, settings = core_for(make_settings, analyzer, clock)
-    channel = await world.start(core, settings)
+    settings = settings_for(make_settings)
+    bot = await world.start(settings)
+    channel = world.channels[-1]
     assert await channel.whoami() == (world.bot_id, channel.device_id)
     resident = await world.user("resident")
     room = await direct_room(world, resident)  # invited by a user of its own server: joined
@@ -190,14 +203,13 @@ async def test_private_question_gets_the_answer_and_a_number_rates_it(
     await resident.send(room, "1")
     thanks = await resident.wait_message(world.bot_id, room, after=1)
     assert "谢谢" in thanks.body
-    assert core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
+    assert bot.core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
 
     # A keycap reaction on the answer is the same as typing its number: 2 = 👎.
     await resident.react(room, answer.event_id, "2\ufe0f\u20e3")
     await resident.wait_message(world.bot_id, room, after=2)
-    assert core.store.repo(Ratings).summary()[0][1:] == (0, 1)  # the rating was changed to 👎
+    assert bot.core.store.repo(Ratings).summary()[0][1:] == (0, 1)  # the rating was changed to 👎
     assert caplog.records and world.bot_password not in caplog.text
-    core.close()
 
 
 async def test_group_report_card_claim_and_reply_reach_the_resident(
@@ -212,10 +224,8 @@ async def test_group_report_card_claim_and_reply_reach_the_resident(
     await neighbour.join(group)
     staff_room = await staff.create_room("工作人员群", invite=(world.bot_id, staff2.user_id))
     await staff2.join(staff_room)
-    core, settings = core_for(
-        make_settings, analyzer, clock, staff=(staff.user_id,), staff_room=staff_room
-    )
-    await world.start(core, settings)  # the pending invitations are accepted at start
+    settings = settings_for(make_settings, staff=(staff.user_id,), staff_room=staff_room)
+    bot = await world.start(settings)  # the pending invitations are accepted at start
     await resident.wait_members(group, world.bot_id)
     await staff.wait_members(staff_room, world.bot_id)
 
@@ -233,14 +243,13 @@ async def test_group_report_card_claim_and_reply_reach_the_resident(
     await staff.send(staff_room, "1")  # 认领
     claimed = await staff.wait_message(world.bot_id, staff_room, after=1)
     assert "#1001" in claimed.body
-    ticket = core.store.repo(TicketRepo).get(1001)
+    ticket = bot.tickets.get(1001)
     assert ticket is not None and ticket.assignee == f"matrix:{staff.user_id}"
 
     before = len(resident.messages(world.bot_id, dm))
     await staff.send(staff_room, "明天上午电工过去换灯泡", reply_to=card.event_id)
     relayed = await resident.wait_message(world.bot_id, dm, after=before, contains="工作人员回复")
     assert relayed.body == "工作人员回复 #1001：明天上午电工过去换灯泡"
-    core.close()
 
 
 async def test_restart_neither_repeats_nor_misses_messages(
@@ -251,9 +260,10 @@ async def test_restart_neither_repeats_nor_misses_messages(
 ) -> None:
     resident = await world.user("resident")
     history = await resident.create_room(invite=(world.bot_id,))
-    core, settings = core_for(make_settings, analyzer, clock)
+    settings = settings_for(make_settings)
     await resident.send(history, "医保怎么在网上交费")  # before the bot ever ran: not answered
-    channel = await world.start(core, settings)
+    bot = await world.start(settings)
+    channel = world.channels[-1]
     await resident.wait_members(history, world.bot_id)
     room = await direct_room(world, resident)
     first = await resident.send(room, "医保怎么在网上交费")
@@ -262,7 +272,7 @@ async def test_restart_neither_repeats_nor_misses_messages(
     await channel.stop()
     await channel.stop()  # idempotent
     second = await resident.send(room, "小区路灯不亮了找谁修？")  # while the bot is down
-    await world.start(core, settings)
+    bot = await world.restart(bot)
     answer = await resident.wait_message(world.bot_id, room, after=1)
     assert replied_to(answer) == second
     third = await resident.send(room, "医保怎么在网上交费")
@@ -270,7 +280,6 @@ async def test_restart_neither_repeats_nor_misses_messages(
     answers = [replied_to(e) for e in resident.messages(world.bot_id, room)]
     assert answers == [first, second, third]  # each once, in order
     assert resident.messages(world.bot_id, history) == []  # older than the first start
-    core.close()
 
 
 async def test_bot_survives_a_homeserver_restart(
@@ -283,8 +292,7 @@ async def test_bot_survives_a_homeserver_restart(
         if os.environ.get("CI"):
             pytest.fail("SYNAPSE_DIR is not set under CI: source the env of .ci/synapse.sh")
         pytest.skip("SYNAPSE_DIR is not set: cannot restart the homeserver")
-    core, settings = core_for(make_settings, analyzer, clock)
-    await world.start(core, settings)
+    await world.start(settings_for(make_settings))
     resident = await world.user("resident")
     room = await direct_room(world, resident)
     script = str(REPO / ".ci" / "synapse.sh")
@@ -296,7 +304,6 @@ async def test_bot_survives_a_homeserver_restart(
     asked = await resident.send(room, "医保怎么在网上交费")
     answer = await resident.wait_message(world.bot_id, room, timeout=15)
     assert replied_to(answer) == asked
-    core.close()
 
 
 async def test_encrypted_rooms_are_told_and_strangers_invitations_declined(
@@ -306,8 +313,7 @@ async def test_encrypted_rooms_are_told_and_strangers_invitations_declined(
     clock: FakeClock,
 ) -> None:
     staff, stranger = await world.user("staff"), await world.user("stranger")
-    core, settings = core_for(make_settings, analyzer, clock)
-    await world.start(core, settings, allowed_inviters=(staff.user_id,))
+    await world.start(settings_for(make_settings), allowed_inviters=(staff.user_id,))
 
     secret = await staff.create_room("加密群", invite=(world.bot_id,), encrypted=True)
     notice = await staff.wait_message(world.bot_id, secret)
@@ -323,7 +329,6 @@ async def test_encrypted_rooms_are_told_and_strangers_invitations_declined(
                 break
             await asyncio.sleep(0.05)
     assert world.bot_id not in await stranger.members(refused)
-    core.close()
 
 
 async def test_outgoing_images_direct_chats_and_errors(
@@ -333,8 +338,8 @@ async def test_outgoing_images_direct_chats_and_errors(
     clock: FakeClock,
     tmp_path: Path,
 ) -> None:
-    core, settings = core_for(make_settings, analyzer, clock)
-    channel = await world.start(core, settings)
+    await world.start(settings_for(make_settings))
+    channel = world.channels[-1]
     resident = await world.user("resident")
 
     # A user id as the address: a direct room is created once and reused.
@@ -361,7 +366,6 @@ async def test_outgoing_images_direct_chats_and_errors(
     with pytest.raises(ChannelError, match="not a regular file") as device:
         await channel.send(Outgoing(to, "", files=("/dev/zero",)))
     assert not device.value.retryable
-    core.close()
 
 
 async def test_rate_limit_is_waited_out_once_then_retryable() -> None:
@@ -517,21 +521,17 @@ async def test_a_rating_after_a_restart_reaches_the_core(
     analyzer: TextAnalyzer,
     clock: FakeClock,
 ) -> None:
-    core, settings = core_for(make_settings, analyzer, clock)
-    channel = await world.start(core, settings)
+    bot = await world.start(settings_for(make_settings))
     resident = await world.user("resident")
     room = await direct_room(world, resident)
     await resident.send(room, "医保怎么在网上交费")
     answer = await resident.wait_message(world.bot_id, room)
     assert len(answer.content[OPTIONS_KEY]) == len(answer.body.split("\n1. ")[1].split("\n"))
-    await channel.stop()
-
-    await world.start(core, settings)  # fresh memory, same token store
+    bot = await world.restart(bot)  # fresh memory, same token store
     await resident.send(room, "1")
     thanks = await resident.wait_message(world.bot_id, room, after=1)
     assert "谢谢" in thanks.body
-    assert core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
-    core.close()
+    assert bot.core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
 
 
 async def test_numbers_without_the_bots_options_stay_text(world: World) -> None:
@@ -673,10 +673,8 @@ async def test_an_image_url_that_is_a_local_path_never_reaches_the_staff_card(
     """Security: an m.image whose url is a path of the bot's machine is refused at the door."""
     resident, staff = await world.user("resident"), await world.user("staff")
     staff_room = await staff.create_room("工作人员群", invite=(world.bot_id,))
-    core, settings = core_for(
-        make_settings, analyzer, clock, staff=(staff.user_id,), staff_room=staff_room
-    )
-    await world.start(core, settings)
+    settings = settings_for(make_settings, staff=(staff.user_id,), staff_room=staff_room)
+    bot = await world.start(settings)
     await staff.wait_members(staff_room, world.bot_id)
     room = await direct_room(world, resident)
 
@@ -697,10 +695,9 @@ async def test_an_image_url_that_is_a_local_path_never_reaches_the_staff_card(
     await resident.send(room, "1", reply_to=confirm.event_id)
     await staff.wait_message(world.bot_id, staff_room, contains="#1001")
 
-    ticket = core.store.repo(TicketRepo).get(1001)
+    ticket = bot.tickets.get(1001)
     assert ticket is not None and ticket.attachments == [mxc]
     images = [
         e for e in staff.messages(world.bot_id, staff_room) if e.content["msgtype"] == "m.image"
     ]
     assert [e.content["url"] for e in images] == [mxc]  # passed on, nothing uploaded
-    core.close()

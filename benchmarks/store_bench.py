@@ -85,8 +85,9 @@ def open_seconds_and_rss_mb(folder: Path) -> tuple[float, float]:
     """In a fresh process: time to open the store, and its peak resident memory."""
     code = (
         "import resource,sys,time;from pathlib import Path;from bot.store.folder import Store;"
+        "from bot.desk.repo import TicketRepo;"
         "t=time.perf_counter();s=Store(Path(sys.argv[1]),read_only=True);"
-        "n=s.tickets.count();d=time.perf_counter()-t;"
+        "n=s.repo(TicketRepo).count();d=time.perf_counter()-t;"
         "print(d, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, n)"
     )
     runs = [

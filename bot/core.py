@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.desk.cards import Cards
 from bot.desk.report_flow import Dialogues
 from bot.desk.staff import StaffDesk
+from bot.desk.threads import Threads
 from bot.errors import Localized, UserError
 from bot.evening.booking import BOOK, Appointments
 from bot.faq.answers import FaqAnswers
@@ -55,6 +56,7 @@ class Conversation:
         cards: Cards,
         staff: StaffDesk,
         reports: Dialogues,
+        threads: Threads,
         appointments: Appointments,
         broadcasts: Broadcasts,
         capabilities: Sequence[Capability],
@@ -69,6 +71,7 @@ class Conversation:
         self.cards = cards
         self.staff = staff
         self.reports = reports
+        self.threads = threads
         self.appointments = appointments
         self.broadcasts = broadcasts
         own = [
@@ -135,6 +138,9 @@ class Conversation:
             return self.appointments.on_message(turn, dialogue)
         if dialogue is not None:
             return self.reports.on_message(turn, dialogue)
+        routed = self.threads.route(turn) if text or msg.attachments else None
+        if routed is not None:
+            return routed
         if not text:
             if msg.attachments and turn.must_reply:
                 raise UserError("error_no_text")

@@ -17,6 +17,7 @@ from bot.desk.digest import MorningDigest
 from bot.desk.followups import TicketFollowups
 from bot.desk.repo import TicketRepo
 from bot.desk.sla import Sla
+from bot.desk.updates import StaffUpdates
 from bot.evening.booking import Appointments
 from bot.evening.jobs import EveningJobs
 from bot.i18n import Translator
@@ -94,6 +95,7 @@ def job_sources(s: Scheduling, dispatch: Dispatch) -> list[JobSource]:
         settings=s.settings,
         store=s.store,
         cards=s.cards,
+        updates=StaffUpdates(settings=s.settings, cards=s.cards, translate=s.translate),
         worktime=s.worktime,
         translate=s.translate,
         dispatch=dispatch,

@@ -19,9 +19,11 @@ from bot.desk.lifecycle import Lifecycle
 from bot.desk.report_flow import Dialogues
 from bot.desk.residents import ResidentDesk
 from bot.desk.staff import StaffDesk
+from bot.desk.threads import Threads
 from bot.desk.views import TicketViews
 from bot.faq.answers import FaqAnswers
 from bot.faq.feedback import FaqSuggestions, QuestionLog, Ratings
+from bot.faq.smalltalk import SmallTalk, bundled_phrases
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
 from bot.roles import Roles
@@ -89,6 +91,7 @@ def build_core(
         questions=store.repo(QuestionLog),
         ratings=store.repo(Ratings),
         escalate=intake.open_question,
+        small_talk=SmallTalk(bundled_phrases()),
         translate=translate,
         clock=clock,
     )
@@ -120,6 +123,14 @@ def build_core(
         clock=clock,
         timeout=timedelta(minutes=settings.dialogue_timeout_minutes),
     )
+    threads = Threads(
+        tickets=s.tickets,
+        lifecycle=lifecycle,
+        pending=store.dialogues,
+        ask_faq=answers.on_question,
+        translate=translate,
+        clock=clock,
+    )
     conversation = Conversation(
         settings=settings,
         roles=s.roles,
@@ -131,9 +142,10 @@ def build_core(
         cards=s.cards,
         staff=staff,
         reports=reports,
+        threads=threads,
         appointments=s.appointments,
         broadcasts=s.broadcasts,
-        capabilities=[answers, residents, staff, reports, s.appointments, s.broadcasts],
+        capabilities=[answers, residents, staff, reports, threads, s.appointments, s.broadcasts],
     )
     retry = timedelta(seconds=settings.outbox_retry_seconds)
     outbox = Outbox(store.outbox, clock, retry_after=retry)

@@ -174,3 +174,17 @@ async def test_only_the_faqs_own_pictures_are_sent_as_files(
         assert card.attachments == ("/proc/self/environ",) and card.files == ()
     finally:
         bot.close()
+
+
+async def test_small_talk_in_private_is_never_a_ticket(bot: Bot) -> None:
+    """哈哈, 收到, ok … get a friendly line; nothing reaches the staff room."""
+    chat = bot.chat("sun")
+    for text in ("哈哈", "收到", "好嘞", "ok", "完成", "Good morning everyone", "👍👍", "谢谢！"):
+        (reply,) = await chat.say(text)
+        assert "#10" not in reply.text, text
+    assert bot.sent_to("other:g:staffroom") == []
+    statement = await chat.say("我家阳台的月季今年开得特别好")  # not a question: they decide
+    assert [b.label for b in statement[0].buttons] == ["问工作人员"]
+    assert bot.sent_to("other:g:staffroom") == []
+    (created,) = await chat.press(statement[0], "问工作人员")
+    assert "#1001" in created.text

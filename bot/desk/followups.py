@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.desk.cards import Cards
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import ACTIVE, Event, Status, Ticket
+from bot.desk.updates import StaffUpdates
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
 from bot.schedule.jobs import Job, Outcome
@@ -47,6 +48,7 @@ class TicketFollowups:
         settings: Settings,
         store: Store,
         cards: Cards,
+        updates: StaffUpdates,
         worktime: WorkTime,
         translate: Translator,
         dispatch: Dispatch,
@@ -56,6 +58,7 @@ class TicketFollowups:
         self.config = settings.followups
         self.store = store
         self.cards = cards
+        self.updates = updates
         self.worktime = worktime
         self.t = translate
         self.dispatch = dispatch
@@ -64,7 +67,10 @@ class TicketFollowups:
     # ---- planning -------------------------------------------------------------------------
 
     def all_jobs(self, now: datetime) -> Iterator[Job]:
-        for ticket in self.store.repo(TicketRepo).in_status(FOLLOWED):
+        tickets = self.store.repo(TicketRepo)
+        for ticket in tickets.in_status(FOLLOWED):
+            yield from self._jobs(ticket)
+        for ticket in tickets.with_action("message", exclude=FOLLOWED):  # words after closing
             yield from self._jobs(ticket)
 
     def changed_records(self) -> list[str]:
@@ -83,6 +89,15 @@ class TicketFollowups:
         def job(key: str, at: datetime, run: Callable[..., Awaitable[Outcome]], label: str) -> Job:
             return Job(key, record, at, partial(run, n, key), label)
 
+        told = self.updates.due(ticket)
+        if told is not None:
+            yield job(
+                key=f"followup:{n}:update:{ticket.told}",
+                at=told,
+                run=self._update,
+                label=f"#{n} what the reporters added, to the staff rooms",
+            )
+
         if ticket.status in (Status.OPEN, Status.REOPENED):
             gen, since = _last_event(ticket, ("open", "reopen"))
             start = datetime.fromisoformat(since.at)
@@ -100,11 +115,11 @@ class TicketFollowups:
                 label=f"#{n} still unclaimed after {2 * sla:g} working hours: admins",
             )
         elif ticket.status in (Status.CLAIMED, Status.IN_PROGRESS) and ticket.assignee:
-            gen = len(ticket.history) - 1
+            gen, progressed = ticket.last_progress()
             days = self.config.stale_working_days
             yield job(
                 key=f"followup:{n}:stale:{gen}",
-                at=self.worktime.add_working_days(datetime.fromisoformat(ticket.updated), days),
+                at=self.worktime.add_working_days(datetime.fromisoformat(progressed), days),
                 run=self._stale,
                 label=f"#{n} no update for {days:g} working days: remind {ticket.assignee_name}",
             )
@@ -131,6 +146,16 @@ class TicketFollowups:
     def _still(self, number: int, *statuses: Status) -> Ticket | None:
         ticket = self.store.repo(TicketRepo).get(number)
         return ticket if ticket is not None and ticket.status in statuses else None
+
+    async def _update(self, number: int, key: str, now: datetime) -> Outcome:
+        ticket = self.store.repo(TicketRepo).get(number)
+        if ticket is None or not key.endswith(f":{ticket.told}") or not ticket.untold():
+            return "skipped"
+        outs = self.updates.messages(ticket)
+        self.updates.mark_told(ticket, now)
+        self.store.repo(TicketRepo).save(ticket)
+        await self.dispatch(key, outs)
+        return "sent"
 
     async def _unclaimed(self, number: int, key: str, now: datetime) -> Outcome:
         ticket = self._still(number, Status.OPEN, Status.REOPENED)

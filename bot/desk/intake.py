@@ -142,7 +142,7 @@ class Intake:
         if ticket is None or ticket.status not in ACTIVE:
             return
         ticket.attachments.extend(attachments)
-        self.lifecycle.step(turn, ticket, "detail", text)
+        self.lifecycle.step(turn, ticket, "detail", text, list(attachments))
 
     def open_question(self, turn: Turn, text: str, category: str) -> list[Outgoing]:
         """A question the FAQ could not settle, handed to the staff as a ticket."""

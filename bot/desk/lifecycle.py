@@ -23,7 +23,15 @@ class Lifecycle:
         self.t = translate
         self.clock = clock
 
-    def step(self, turn: Turn, ticket: Ticket, action: str, text: str = "", **fields: Any) -> None:
+    def step(
+        self,
+        turn: Turn,
+        ticket: Ticket,
+        action: str,
+        text: str = "",
+        attachments: list[str] | None = None,
+        **fields: Any,
+    ) -> None:
         """Apply one lifecycle step by the sender, set `fields`, and store the ticket.
 
         The transition is checked first, so a refused step changes nothing.
@@ -35,16 +43,20 @@ class Lifecycle:
             name=turn.sender_name,
             via=turn.msg.sender.channel,
             text=text,
+            attachments=attachments,
         )
         for name, value in fields.items():
             setattr(ticket, name, value)
         self.tickets.save(ticket)
 
     def tell_reporters(self, ticket: Ticket, key: str, **params: object) -> list[Outgoing]:
-        """One message to each reporter's private chat, in the reporter's language."""
+        """One message to each reporter's private chat, in the reporter's language; a reply to
+        it is a reply to the ticket (the tag records its platform id)."""
         return [
             Outgoing(
-                Address(r.channel, r.chat), self.t(r.lang, key, number=ticket.number, **params)
+                Address(r.channel, r.chat),
+                self.t(r.lang, key, number=ticket.number, **params),
+                tag=f"card:{ticket.number}",
             )
             for r in ticket.reporters
         ]

@@ -71,6 +71,16 @@ class TicketRepo:
             if doc["status"] in wanted
         ]
 
+    def with_action(self, action: str, exclude: Iterable[Status] = ()) -> list[Ticket]:
+        """Tickets whose history holds `action`, except those in `exclude`, oldest first."""
+        skip = {s.value for s in exclude}
+        fragment = f'"action":"{action}"'.encode()
+        return [
+            Ticket.from_doc(doc)
+            for _, doc in sorted(self._table.documents_containing((fragment,)))
+            if doc["status"] not in skip
+        ]
+
     def reported_by(self, person: str) -> list[Ticket]:
         fragment = ('"key":' + json.dumps(person, ensure_ascii=False)).encode()
         return [

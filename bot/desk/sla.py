@@ -24,8 +24,8 @@ class Sla:
             sla = self.config.sla_for(ticket.category)
             return self.worktime.add_working_hours(datetime.fromisoformat(since.at), sla)
         if ticket.status in (Status.CLAIMED, Status.IN_PROGRESS):
-            updated = datetime.fromisoformat(ticket.updated)
-            return self.worktime.add_working_days(updated, self.config.stale_working_days)
+            progressed = datetime.fromisoformat(ticket.last_progress()[1])
+            return self.worktime.add_working_days(progressed, self.config.stale_working_days)
         return None
 
     def overdue(self, ticket: Ticket, now: datetime) -> bool:

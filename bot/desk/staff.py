@@ -166,7 +166,18 @@ class StaffDesk:
         ticket, who = self._number_and_text(args, "assign", need_text=True)
         key, name = self._staff_member(who)
         self.lifecycle.step(turn, ticket, "assign", name, assignee=key, assignee_name=name)
-        return [turn.reply(self.t(turn.lang, "ticket_assigned", number=ticket.number, name=name))]
+        out = [turn.reply(self.t(turn.lang, "ticket_assigned", number=ticket.number, name=name))]
+        if key != turn.sender_key:  # the assignee hears it privately, on their network
+            lang = self.people.language(key) or self.settings.language
+            text = self.t(
+                lang,
+                "assigned_to_you",
+                name=turn.sender_name,
+                number=ticket.number,
+                text=ticket.text,
+            )
+            out.append(Outgoing(Address.parse(key), text, tag=f"card:{ticket.number}"))
+        return out + self.cards.team_notice(turn, ticket, "action_assign", name)
 
     def _staff_member(self, who: str) -> tuple[str, str]:
         known = set(self.settings.roles.staff) | set(self.settings.roles.admins)
@@ -216,6 +227,7 @@ class StaffDesk:
             *self.lifecycle.tell_reporters(
                 source, "notify_merged", source=source.number, target=target.number
             ),
+            *self.cards.team_notice(turn, source, "action_merge", f"→ #{target.number}"),
         ]
 
     async def _cmd_tickets(self, turn: Turn, args: str) -> list[Outgoing]:

@@ -41,7 +41,13 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
     "note": (frozenset(Status), None),
     "metoo": (ACTIVE, None),
     "detail": (ACTIVE, None),
+    # A reporter's words about the ticket, in any state: staff hear them (bot/desk/threads.py).
+    "message": (frozenset(Status), None),
+    "moved": (frozenset(Status), None),  # words the reporter took back to the FAQ
 }
+
+# What reporters add that the staff rooms must hear about (bot/desk/updates.py).
+RESIDENT_WORDS = frozenset({"message", "detail", "metoo"})
 
 
 @dataclass
@@ -65,6 +71,7 @@ class Event:
     name: str
     via: str
     text: str = ""
+    attachments: list[str] = field(default_factory=list)  # photos sent with it
 
 
 @dataclass
@@ -86,17 +93,45 @@ class Ticket:
     reason: str = ""
     merged_into: int | None = None
     history: list[Event] = field(default_factory=list)
-    cards: list[list[str]] = field(default_factory=list)  # [channel, chat_id, message_id]
+    # Every message the bot sent about the ticket, in every chat: [channel, chat_id, message_id].
+    # A reply to any of them is a reply to the ticket (staff: relayed; reporters: the thread).
+    cards: list[list[str]] = field(default_factory=list)
+    told: int = 1  # history events the staff rooms have been told about (the open is the card)
+    told_at: str = ""  # when they were last told of reporters' words
 
     @property
     def updated(self) -> str:
         return self.history[-1].at if self.history else self.created
 
+    def last_progress(self) -> tuple[int, str]:
+        """(index, time) of the last step that was not a reporter adding words: a resident's
+        messages do not reset the staleness clock of a ticket nobody works on."""
+        for index in range(len(self.history) - 1, -1, -1):
+            if self.history[index].action not in RESIDENT_WORDS:
+                return index, self.history[index].at
+        return 0, self.created
+
     def is_reporter(self, person_key: str) -> bool:
         return any(r.key == person_key for r in self.reporters)
 
+    def untold(self) -> list[Event]:
+        """Reporters' words and "me too"s the staff rooms have not been told about yet."""
+        return [
+            e
+            for e in self.history[self.told :]
+            if e.action in RESIDENT_WORDS and self.is_reporter(e.who)
+        ]
+
     def apply(
-        self, action: str, *, at: datetime, who: str, name: str, via: str, text: str = ""
+        self,
+        action: str,
+        *,
+        at: datetime,
+        who: str,
+        name: str,
+        via: str,
+        text: str = "",
+        attachments: list[str] | None = None,
     ) -> None:
         """Move the ticket by `action`, or raise UserError naming the current state."""
         allowed, target = TRANSITIONS[action]
@@ -109,7 +144,9 @@ class Ticket:
             )
         if target is not None:
             self.status = target
-        self.history.append(Event(at.isoformat(timespec="seconds"), action, who, name, via, text))
+        self.history.append(
+            Event(at.isoformat(timespec="seconds"), action, who, name, via, text, attachments or [])
+        )
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,4 +157,5 @@ class Ticket:
         data["status"] = Status(data["status"])
         data["reporters"] = [Reporter(**r) for r in data["reporters"]]
         data["history"] = [Event(**e) for e in data["history"]]
+        data.setdefault("told", len(data["history"]))  # older records: everything was seen
         return cls(**data)

@@ -12,6 +12,7 @@ from bot.errors import Localized, UserError
 from bot.faq.entries import FaqEntry
 from bot.faq.feedback import QuestionLog, Ratings
 from bot.faq.matcher import Decision
+from bot.faq.smalltalk import SmallTalk
 from bot.faq.source import FaqSource
 from bot.i18n import Translator
 from bot.models import Button, Outgoing, Role
@@ -38,6 +39,7 @@ class FaqAnswers:
         questions: QuestionLog,
         ratings: Ratings,
         escalate: Escalate,
+        small_talk: SmallTalk,
         translate: Translator,
         clock: Callable[[], datetime],
     ) -> None:
@@ -45,6 +47,7 @@ class FaqAnswers:
         self.questions = questions
         self.ratings = ratings
         self.escalate = escalate
+        self.small_talk = small_talk
         self.t = translate
         self.clock = clock
 
@@ -69,9 +72,13 @@ class FaqAnswers:
     # ---- a message -----------------------------------------------------------------------
 
     def on_question(self, turn: Turn, text: str) -> list[Outgoing]:
-        if not self.faq.matcher.analyzer.tokens(text):
-            # Only greetings, thanks or emoji: friendly in private, silent in groups.
+        analyzer = self.faq.matcher.analyzer
+        # Greetings, thanks, "ok", laughter or emoji: friendly in private, silent in groups,
+        # and never a ticket.
+        if not analyzer.tokens(text):
             return [turn.reply(self.t(turn.lang, "greeting"))] if turn.private else []
+        if self.small_talk.matches(analyzer, text):
+            return [turn.reply(self.t(turn.lang, "small_talk"))] if turn.private else []
         decision = self.faq.matcher.match(text)
         log.debug(
             "match %r -> %s %.3f %s", text, decision.kind, decision.score, decision.ranked[:3]
@@ -80,6 +87,12 @@ class FaqAnswers:
             return self._overheard(turn, text, decision)
         if not turn.private:
             return self._addressed_in_group(turn, text, decision)
+        if decision.kind == "none" and not analyzer.is_question(text):
+            # Not a question and nothing the FAQ knows: the resident decides whether it is
+            # for the staff (a statement may be a report, or just a remark).
+            question = self._log_question(turn, text, "none")
+            ask = Button(self.t(turn.lang, "ask_staff_button"), f"askstaff:{question}")
+            return [turn.reply(self.t(turn.lang, "faq_unsure_statement"), (ask,))]
         if decision.kind == "none":
             self._log_question(turn, text, "none")
             category = decision.suggestions[0].category if decision.suggestions else "其他"

@@ -8,12 +8,12 @@ import logging
 import signal
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.failpoints import Failpoints
 from bot.i18n import LANGUAGES
-from bot.models import Incoming, Outgoing
+from bot.models import ChatKind, Incoming, Outgoing
 from bot.pacing import Pacer
 from bot.schedule.joblog import JobLog
 from bot.schedule.runtime import Scheduler
@@ -22,6 +22,10 @@ from bot.wiring import Core
 from channels.base import Channel, ChannelError, SentRef
 
 log = logging.getLogger(__name__)
+
+# A resident who wrote to the bot this recently is in a conversation: relays to them are not
+# held for quiet hours (a staff reply at 21:10 to a question asked at 21:05 goes at once).
+LIVE_CONVERSATION = timedelta(minutes=30)
 
 
 class App:
@@ -40,6 +44,8 @@ class App:
         self.channels = {c.name: c for c in channels}
         self._stop = asyncio.Event()
         self._inflight: set[str] = set()
+        # When each person last wrote privately: a staff answer to them is not held at night.
+        self._heard: dict[str, datetime] = {}
         self.pacer = Pacer(settings.send_rates)
         self.scheduler = Scheduler(
             core.job_sources(self.dispatch),
@@ -58,20 +64,40 @@ class App:
         if incoming.message_id is not None and self.core.outbox.seen(base):
             log.info("%s was handled before (delivered again after a restart): skipped", base)
             return
+        now = self.core.conversation.clock()
+        if incoming.chat_kind is ChatKind.PRIVATE:
+            self._heard[incoming.sender.key] = now
         outs = await self.core.conversation.handle(incoming)
         self.scheduler.sync()  # records it changed (a cancelled broadcast) re-planned at once
         if incoming.message_id is not None:
             self.core.outbox.mark_seen(base)
         keys: dict[int, str | None] = {}
+        held: dict[int, datetime | None] = {}
         for i, out in enumerate(outs):
             if out.to != incoming.chat:
                 key = f"{base}|{i}"
-                keys[i] = key if self.core.outbox.enqueue(key, out) else None
+                held[i] = self._quiet_until(out, now, live=True)
+                added = self.core.outbox.enqueue(
+                    key, out, not_before=held[i], quiet=not self._staff(out)
+                )
+                keys[i] = key if added else None
         for i, out in enumerate(outs):
             if i not in keys:
                 await self.route(out)
-            elif (recorded := keys[i]) is not None:  # None: a duplicate, already handled
+            elif (recorded := keys[i]) is not None and held[i] is None:  # None: a duplicate
                 await self.relay(recorded, out)
+
+    def _quiet_until(self, out: Outgoing, now: datetime, *, live: bool) -> datetime | None:
+        """When a message for residents must wait because it is night: staff chats never
+        wait, nor (`live`) a resident who wrote to the bot in the last LIVE_CONVERSATION —
+        the answer to what they just said is expected now."""
+        worktime = self.core.worktime
+        if self._staff(out) or not worktime.is_quiet(now):
+            return None
+        heard = self._heard.get(f"{out.to.channel}:{out.to.chat_id}")
+        if live and heard is not None and now - heard <= LIVE_CONVERSATION:
+            return None
+        return worktime.after_quiet(now)
 
     async def dispatch(
         self, key: str, outs: Sequence[Outgoing], *, urgent: bool = False
@@ -82,10 +108,9 @@ class App:
         `urgent`; staff rooms and staff members' chats are never held.
         """
         now = self.core.conversation.clock()
-        worktime = self.core.worktime
         for out in outs:
             considerate = not urgent and not self._staff(out)  # keeps quiet hours
-            held = worktime.after_quiet(now) if considerate and worktime.is_quiet(now) else None
+            held = self._quiet_until(out, now, live=False) if considerate else None
             record = f"{key}|{out.to}"
             added = self.core.outbox.enqueue(record, out, not_before=held, quiet=considerate)
             if added and held is None:

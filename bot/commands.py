@@ -14,8 +14,8 @@ from bot.errors import UserError
 from bot.models import Outgoing, Role
 from bot.turn import Turn
 
-PREFIXES = ("/", "!", "！")
-_COMMAND = re.compile(r"^[/!！](\S+?)(?:@(\S+))?(?:\s+(.*))?$", re.DOTALL)
+PREFIXES = ("/", "!", "！", "／")  # full-width ones: what a Chinese IME types
+_COMMAND = re.compile(r"^[/!！／](\S+?)(?:@(\S+))?(?:\s+(.*))?$", re.DOTALL)
 _NUMBER = re.compile(r"#?(\d{1,9})")
 
 Handler = Callable[[Turn, str], Awaitable[list[Outgoing]]]

@@ -124,7 +124,8 @@ class Conversation:
             return await self._on_action(turn, msg.action)
         text = msg.text.strip()
         if len(text) > self.settings.max_text_chars:
-            if turn.must_reply:
+            # A command is addressed to the bot wherever it is typed: it gets the reason.
+            if turn.must_reply or parse_command(text) is not None:
                 raise UserError("error_too_long", limit=self.settings.max_text_chars)
             return []
         parsed = parse_command(text) if text else None

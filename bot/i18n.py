@@ -14,6 +14,7 @@ DEFAULT_LANGUAGE = "zh-CN"
 LANGUAGES = ("zh-CN", "en")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]{2,}")
+ENGLISH_WORDS = 2  # a message "is English" with at least this many Latin words and no Han
 
 
 def normalize_language(code: str | None) -> str | None:
@@ -29,10 +30,11 @@ def normalize_language(code: str | None) -> str | None:
 
 
 def language_of_text(text: str) -> str | None:
-    """The language a message is written in, when the script makes it plain."""
+    """The language a message is written in, when the script makes it plain: any Han is
+    Chinese; English needs a sentence, not one Latin token ('ok', 'foo', a name)."""
     if _HAN.search(text):
         return "zh-CN"
-    if _LATIN.search(text):
+    if len(_LATIN.findall(text)) >= ENGLISH_WORDS:
         return "en"
     return None
 

@@ -72,6 +72,7 @@ def build_scheduling(
         translate=translate,
         clock=clock,
         admins=roles.admin_addresses,
+        worktime=worktime,
     )
     return Scheduling(
         settings=settings,

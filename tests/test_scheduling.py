@@ -95,6 +95,10 @@ async def test_nobody_is_asked_at_night(sched: Bot) -> None:
     await sched.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
     await sched.at(when(1, 21, 30))
     await sched.chat("zhu", group="staffroom", network="other").say("/resolve 1001")
+    # Staff work late; the resident hears it in the morning (they were not just talking).
+    assert not any("已处理完毕" in t for t in sched.texts("fake:zhang"))
+    await sched.at(when(2, 8, 0))
+    assert "已处理完毕" in sched.texts("fake:zhang")[-1]
     before = len(sched.sent_to("fake:zhang"))
     await sched.at(when(2, 21, 31))  # the question is due now, in quiet hours
     assert len(sched.sent_to("fake:zhang")) == before

@@ -19,6 +19,7 @@ from bot.models import Address, Button, Outgoing, Role
 from bot.schedule.book import ScheduleBook
 from bot.schedule.jobs import CronError, cron_occurrences
 from bot.schedule.targets import TargetError, resolve_targets
+from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
 from bot.store.outbox import Delivery
 from bot.turn import Turn
@@ -72,9 +73,11 @@ class Broadcasts:
         translate: Translator,
         clock: Callable[[], datetime],
         admins: Callable[[], list[Address]],
+        worktime: WorkTime,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.worktime = worktime
         self.book = book
         self.t = translate
         self.clock = clock
@@ -191,13 +194,22 @@ class Broadcasts:
         return "broadcast_unknown_target", {"target": exc.target}
 
     def _when(self, lang: str, plan: Plan) -> str:
+        """When it goes out, as the groups will see it: a time in quiet hours is held until
+        they end (unless urgent), and the admin is told so."""
+        now = self.clock()
         if plan.cron:
-            upcoming = cron_occurrences(plan.cron, self.clock(), 1)
+            upcoming = cron_occurrences(plan.cron, now, 1)
             first = upcoming[0].strftime("%m-%d %H:%M") if upcoming else "-"
-            return self.t(lang, "broadcast_when_cron", cron=plan.cron, next=first)
-        if plan.at is None or plan.immediate:
-            return self.t(lang, "broadcast_when_now")
-        return plan.at.strftime("%m-%d %H:%M")
+            text = self.t(lang, "broadcast_when_cron", cron=plan.cron, next=first)
+            due = upcoming[0] if upcoming else None
+        elif plan.at is None or plan.immediate:
+            text, due = self.t(lang, "broadcast_when_now"), now
+        else:
+            text, due = plan.at.strftime("%m-%d %H:%M"), plan.at
+        if due is not None and not plan.urgent and self.worktime.is_quiet(due):
+            held = self.worktime.after_quiet(due).strftime("%m-%d %H:%M")
+            text += self.t(lang, "broadcast_held", time=held)
+        return text
 
     async def _cmd_list(self, turn: Turn, args: str) -> list[Outgoing]:
         lines = [self.t(turn.lang, "broadcasts_header")]

@@ -1,0 +1,51 @@
+"""The same rules everywhere: quiet hours, honest broadcast times, language, commands (issue 12)."""
+
+from __future__ import annotations
+
+from bot.i18n import language_of_text
+from tests.harness import Bot
+from tests.scheduled import STAFF_ROOM, when
+
+
+async def test_a_late_answer_reaches_a_resident_who_is_talking_but_not_one_who_sleeps(
+    sched: Bot,
+) -> None:
+    staff = sched.chat("zhu", group="staffroom", network="other")
+    await sched.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
+    await sched.chat("li", group="丰仓小区群").say("/report 单元门关不上了")
+    await sched.chat("zhang").say("完成")
+    await sched.at(when(1, 21, 40))
+    await sched.chat("li").say("完成")  # 李 is typing to the bot right now
+    await staff.say("/reply 1002 明早去修门")
+    await staff.say("/reply 1001 明早去换灯")
+    assert "明早去修门" in sched.texts("fake:li")[-1]  # a live conversation: at once
+    assert not any("明早去换灯" in t for t in sched.texts("fake:zhang"))  # 张 sleeps
+    await sched.at(when(2, 8, 0))
+    assert "明早去换灯" in sched.texts("fake:zhang")[-1]
+    assert sched.texts(STAFF_ROOM)  # staff rooms are never held
+
+
+async def test_a_night_broadcast_preview_says_when_it_really_goes_out(sched: Bot) -> None:
+    await sched.at(when(1, 23, 0))
+    admin = sched.chat("admin")
+    (preview,) = await admin.say("/broadcast now to all: 明天上午停水，请提前储水")
+    assert "立即（夜间免打扰：居民群将在 12-02 08:00 收到" in preview.text
+    (urgent,) = await admin.say("/broadcast now urgent to all: 燃气泄漏，请立即撤离")
+    assert "免打扰" not in urgent.text
+
+
+async def test_one_latin_word_does_not_switch_a_chinese_user_to_english(bot: Bot) -> None:
+    chat = bot.chat("zhang", language="zh-hans")
+    (reply,) = await chat.say("foo")
+    assert language_of_text(reply.text) == "zh-CN", reply.text
+    (english,) = await chat.say("What are the office hours of the service centre?")
+    assert "8:30" in english.text
+
+
+async def test_full_width_commands_and_a_long_command_in_a_group(bot: Bot) -> None:
+    (helped,) = await bot.chat("zhang").say("／help")
+    assert "/report" in helped.text
+    group = bot.chat("zhang", group="丰仓小区群")
+    (too_long,) = await group.say("/报修 " + "路灯" * 600)
+    assert "太长" in too_long.text
+    assert await group.say("路灯" * 600) == []  # chatter in a group stays unanswered

@@ -174,6 +174,9 @@ class StaffRoom(_Strict):
     chat: str
     categories: tuple[str, ...] = ()
     compounds: tuple[str, ...] = ()
+    # Other names residents use for a compound (丰仓: [豐倉小區, 老粮站]); matched anywhere
+    # in what they type, Traditional or Simplified.
+    compound_aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @field_validator("chat")
     @classmethod
@@ -242,6 +245,9 @@ class Settings(_Strict):
     roles: RolesConfig = RolesConfig()
     admin_chats: tuple[str, ...] = ()
     compounds: tuple[str, ...] = ()
+    # Other names residents use for a compound (丰仓: [豐倉小區, 老粮站]); matched anywhere
+    # in what they type, Traditional or Simplified.
+    compound_aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     groups: dict[str, str] = Field(default_factory=dict)  # 'channel:chat_id' -> compound
     compound_tags: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # tag -> compounds
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES

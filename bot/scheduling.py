@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.broadcast.broadcasts import Broadcasts
 from bot.broadcast.jobs import BroadcastJobs
 from bot.clock import Clock, zone
+from bot.compounds import Compounds
 from bot.config import Settings
 from bot.desk.cards import Cards
 from bot.desk.digest import MorningDigest
@@ -48,6 +49,7 @@ class Scheduling:
     sla: Sla
     appointments: Appointments
     broadcasts: Broadcasts
+    compounds: Compounds
 
 
 def build_scheduling(
@@ -56,6 +58,7 @@ def build_scheduling(
     translate = Translator()
     worktime = WorkTime(settings.work, zone(settings.timezone))
     roles = Roles(settings, store.people)
+    compounds = Compounds(settings.compounds, settings.compound_aliases)
     tickets = store.repo(TicketRepo)
     appointments = Appointments(
         settings=settings,
@@ -73,6 +76,7 @@ def build_scheduling(
         clock=clock,
         admins=roles.admin_addresses,
         worktime=worktime,
+        compounds=compounds,
     )
     return Scheduling(
         settings=settings,
@@ -87,6 +91,7 @@ def build_scheduling(
         sla=Sla(settings.followups, worktime),
         appointments=appointments,
         broadcasts=broadcasts,
+        compounds=compounds,
     )
 
 

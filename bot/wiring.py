@@ -82,6 +82,7 @@ def build_core(
         tickets=s.tickets,
         lifecycle=lifecycle,
         cards=s.cards,
+        compounds=s.compounds,
         faq=faq,
         translate=translate,
         clock=clock,

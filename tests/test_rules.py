@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.compounds import Compounds
+from bot.config import Settings
+from bot.faq.text import TextAnalyzer
 from bot.i18n import language_of_text
-from tests.harness import Bot
+from tests.fakes import FakeClock
+from tests.harness import Bot, start_bot
 from tests.scheduled import STAFF_ROOM, when
 
 
@@ -49,3 +55,33 @@ async def test_full_width_commands_and_a_long_command_in_a_group(bot: Bot) -> No
     (too_long,) = await group.say("/报修 " + "路灯" * 600)
     assert "太长" in too_long.text
     assert await group.say("路灯" * 600) == []  # chatter in a group stays unanswered
+
+
+def test_compound_names_as_residents_type_them() -> None:
+    compounds = Compounds(("康乐小区", "丰仓小区"), {"丰仓小区": ("老粮站",)})
+    assert compounds.normalize("康樂小區3號樓") == ("康乐小区", "3号楼")
+    assert compounds.normalize("康乐小区 3号楼东边") == ("康乐小区", "3号楼东边")
+    assert compounds.normalize("老粮站5栋") == ("丰仓小区", "5栋")
+    assert compounds.normalize("丰仓小区群") == ("丰仓小区", "")
+    assert compounds.normalize("东关里12号院") == ("东关里", "12号院")  # not configured
+
+
+async def test_a_typed_compound_is_stored_normalised_with_its_location(
+    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+) -> None:
+    settings = make_settings(compounds=("康乐小区", "丰仓小区"))
+    bot = await start_bot(settings, clock, analyzer)
+    try:
+        resident = bot.chat("zhang")
+        (ask_compound,) = await resident.say("/report 楼道灯坏了")
+        assert "小区" in ask_compound.text
+        (ask_photo,) = await resident.say("康樂小區3號樓")
+        (confirm,) = await resident.press(ask_photo, "skip")
+        assert "康乐小区 3号楼" in confirm.text
+        await resident.press(confirm, "submit")
+        ticket = bot.tickets.get(1001)
+        assert ticket is not None and (ticket.compound, ticket.location) == ("康乐小区", "3号楼")
+        (card,) = bot.sent_to("other:g:staffroom")
+        assert "康乐小区 3号楼" in card.text
+    finally:
+        bot.close()

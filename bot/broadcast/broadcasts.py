@@ -11,7 +11,7 @@ from typing import Any
 from bot.broadcast.plan import CANCELLED, DRAFT, SCHEDULED, BroadcastRecords, Plan
 from bot.clock import parse_clock
 from bot.commands import Action, Command, Handler, parse_number
-from bot.compounds import compound_from_title
+from bot.compounds import Compounds
 from bot.config import Settings
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
@@ -74,8 +74,10 @@ class Broadcasts:
         clock: Callable[[], datetime],
         admins: Callable[[], list[Address]],
         worktime: WorkTime,
+        compounds: Compounds,
     ) -> None:
         self.settings = settings
+        self.compounds = compounds
         self.store = store
         self.worktime = worktime
         self.book = book
@@ -99,7 +101,7 @@ class Broadcasts:
             return dict(self.settings.groups)
         staff = {room.chat for room in self.settings.staff_rooms}
         return {
-            chat: compound_from_title(title)
+            chat: self.compounds.name_of(title)
             for chat, title in self.store.groups.titles().items()
             if chat not in staff
         }

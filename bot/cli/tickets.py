@@ -8,6 +8,7 @@ import io
 import sys
 
 from bot.cli.output import say
+from bot.compounds import Compounds
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Status, Ticket
@@ -96,7 +97,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.data_dir, read_only=True)
     try:
         if args.tickets_command == "list":
-            lines = tickets_list(store, args.status, args.compound)
+            wanted = args.compound
+            if wanted is not None:  # as residents' tickets store it: 康樂小區 → 康乐小区
+                wanted = Compounds(settings.compounds, settings.compound_aliases).name_of(wanted)
+            lines = tickets_list(store, args.status, wanted)
             say("\n".join(lines) if lines else "(no tickets)")
         elif args.tickets_command == "show":
             say("\n".join(ticket_show(store, args.number)))

@@ -50,7 +50,11 @@ class Cards:
             number=ticket.number,
             kind=self.t(lang, f"card_kind_{ticket.kind}"),
             category=ticket.category,
-            compound=ticket.compound or self.t(lang, "unknown_compound"),
+            compound=" ".join(
+                p
+                for p in (ticket.compound or self.t(lang, "unknown_compound"), ticket.location)
+                if p
+            ),
             text=ticket.text,
             reporters=self.t(lang, "list_separator").join(r.name for r in ticket.reporters),
             channel=ticket.reporters[0].channel,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
-from bot.compounds import compound_from_title
+from bot.compounds import Compounds
 from bot.config import Settings
 from bot.desk.cards import Cards
 from bot.desk.lifecycle import Lifecycle
@@ -34,6 +34,7 @@ class NewReport:
     compound: str
     text: str
     attachments: tuple[str, ...] = ()
+    location: str = ""  # the building, unit … typed with the compound
 
 
 class Intake:
@@ -46,11 +47,13 @@ class Intake:
         tickets: TicketRepo,
         lifecycle: Lifecycle,
         cards: Cards,
+        compounds: Compounds,
         faq: FaqSource,
         translate: Translator,
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
+        self.compounds = compounds
         self.tickets = tickets
         self.lifecycle = lifecycle
         self.cards = cards
@@ -63,7 +66,7 @@ class Intake:
         configured = self.settings.groups.get(str(turn.msg.chat))
         if configured:
             return configured
-        return compound_from_title(turn.msg.chat_title) if not turn.private else ""
+        return self.compounds.name_of(turn.msg.chat_title) if not turn.private else ""
 
     def guess_category(self, text: str) -> str:
         best, hits = self.settings.categories[-1].name, 0
@@ -101,6 +104,7 @@ class Intake:
             kind=report.kind,
             category=report.category,
             compound=report.compound,
+            location=report.location,
             text=report.text,
             attachments=list(report.attachments),
             reporters=[

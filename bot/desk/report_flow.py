@@ -191,7 +191,7 @@ class Dialogues:
             turn.lang,
             "report_confirm",
             category=state["category"],
-            compound=state["compound"],
+            compound=" ".join(p for p in (state["compound"], state.get("location", "")) if p),
             text=state["text"],
             photo=photo,
         )
@@ -222,7 +222,7 @@ class Dialogues:
             state["attachments"] = state.get("attachments", []) + list(turn.msg.attachments)
             return self._ask_compound(turn, state)
         if step == "compound" and text:
-            state["compound"] = text
+            state["compound"], state["location"] = self.intake.compounds.normalize(text)
             return self._ask_photo(turn, state)
         if step == "photo" and turn.msg.attachments:
             state["attachments"] = list(turn.msg.attachments)
@@ -295,6 +295,7 @@ class Dialogues:
             state.get("compound", ""),
             state["text"],
             tuple(state.get("attachments", [])),
+            state.get("location", ""),
         )
 
     def _submit(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:

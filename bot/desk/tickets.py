@@ -87,6 +87,7 @@ class Ticket:
     origin: str
     created: str
     status: Status = Status.OPEN
+    location: str = ""  # where in the compound, as the resident typed it (3号楼东边)
     attachments: list[str] = field(default_factory=list)
     assignee: str = ""
     assignee_name: str = ""

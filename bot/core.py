@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.broadcast.broadcasts import Broadcasts
 from bot.commands import (
     PREFIXES,
+    Action,
     ActionRegistry,
     Capability,
     Command,
@@ -18,12 +19,14 @@ from bot.commands import (
 )
 from bot.config import Settings
 from bot.desk.cards import Cards
+from bot.desk.intake import Intake
 from bot.desk.report_flow import Dialogues
 from bot.desk.staff import StaffDesk
 from bot.desk.threads import Threads
 from bot.errors import Localized, UserError
 from bot.evening.booking import BOOK, Appointments
 from bot.faq.answers import FaqAnswers
+from bot.faq.entries import FaqAction
 from bot.faq.source import ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
 from bot.models import ChatKind, Incoming, Outgoing, Role
@@ -57,6 +60,7 @@ class Conversation:
         staff: StaffDesk,
         reports: Dialogues,
         threads: Threads,
+        intake: Intake,
         appointments: Appointments,
         broadcasts: Broadcasts,
         capabilities: Sequence[Capability],
@@ -72,6 +76,7 @@ class Conversation:
         self.staff = staff
         self.reports = reports
         self.threads = threads
+        self.intake = intake
         self.appointments = appointments
         self.broadcasts = broadcasts
         own = [
@@ -82,7 +87,10 @@ class Conversation:
             (Command("cancel", "cmd_cancel", aliases=("取消",)), self._cmd_cancel),
         ]
         self.commands = CommandRegistry(own + [c for cap in capabilities for c in cap.commands()])
-        self.actions = ActionRegistry([a for cap in capabilities for a in cap.actions()])
+        own_actions = [(Action("faqdo"), self._faq_button)]
+        self.actions = ActionRegistry(
+            own_actions + [a for cap in capabilities for a in cap.actions()]
+        )
 
     async def handle(self, msg: Incoming) -> list[Outgoing]:
         turn = self._turn(msg)
@@ -139,6 +147,9 @@ class Conversation:
             return self.appointments.on_message(turn, dialogue)
         if dialogue is not None:
             return self.reports.on_message(turn, dialogue)
+        entry = self.answers.faq.matcher.faq.with_keyword(text) if turn.private and text else None
+        if entry is not None and entry.action is not None:
+            return self._faq_action(turn, entry.action, text)
         routed = self.threads.route(turn) if text or msg.attachments else None
         if routed is not None:
             return routed
@@ -167,6 +178,21 @@ class Conversation:
         ):
             raise UserError("error_staff_room_only", command=name)
         return await handler(turn.addressed_copy(), parsed.args)
+
+    def _faq_action(self, turn: Turn, action: FaqAction, text: str) -> list[Outgoing]:
+        """An FAQ entry's keyword or button: what its answer promised happens."""
+        if action.do == "book":
+            return self.appointments.start_booking(turn)
+        if action.do == "report":
+            return self.reports.start_report(turn, "")
+        request = text if text != action.keyword else action.keyword
+        return self.intake.open_request(turn, request, action.category, action.staff_room)
+
+    async def _faq_button(self, turn: Turn, entry_id: str) -> list[Outgoing]:
+        entry = self.answers.faq.matcher.faq.get(entry_id)
+        if entry is None or entry.action is None:
+            raise UserError("error_unknown_action")
+        return self._faq_action(turn, entry.action, entry.action.keyword or entry.title)
 
     async def _on_action(self, turn: Turn, text: str) -> list[Outgoing]:
         found = self.actions.find(text)

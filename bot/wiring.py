@@ -27,12 +27,14 @@ from bot.faq.smalltalk import SmallTalk, bundled_phrases
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
 from bot.roles import Roles
-from bot.schedule.book import load_schedules
+from bot.schedule.book import ScheduleBook, load_schedules
 from bot.schedule.jobs import JobSource
 from bot.schedule.worktime import WorkTime
 from bot.scheduling import Scheduling, build_scheduling, job_sources
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch, Outbox
+
+_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 @dataclass
@@ -58,6 +60,22 @@ class Core:
 
     def close(self) -> None:
         self.store.close()
+
+
+def placeholder_values(settings: Settings, book: ScheduleBook) -> dict[str, str]:
+    """The text of every FAQ placeholder (bot/faq/placeholders.py) for this deployment, from
+    the settings and schedules/ (evening ones only when there is an evening service)."""
+    found = {"office_hours": "、".join(p.replace("-", "–") for p in settings.work.office_hours)}
+    evening = book.evening
+    if evening is not None:
+        found.update(
+            evening_days="、".join(_WEEKDAYS[d] for d in sorted(evening.weekdays)),
+            evening_hours=f"{evening.slots[0].start:%H:%M}–{evening.slots[-1].end:%H:%M}",
+            evening_slots="、".join(f"{s.start:%H:%M}" for s in evening.slots),
+            evening_place=evening.place,
+            booking_days_ahead=str(evening.booking_days_ahead),
+        )
+    return found
 
 
 def build_core(
@@ -93,6 +111,7 @@ def build_core(
         ratings=store.repo(Ratings),
         escalate=intake.open_question,
         small_talk=SmallTalk(bundled_phrases()),
+        placeholders=placeholder_values(settings, schedules),
         translate=translate,
         clock=clock,
     )
@@ -106,6 +125,7 @@ def build_core(
         views=views,
         sla=s.sla,
         faq=faq,
+        answers=answers,
         translate=translate,
         clock=clock,
     )
@@ -144,6 +164,7 @@ def build_core(
         staff=staff,
         reports=reports,
         threads=threads,
+        intake=intake,
         appointments=s.appointments,
         broadcasts=s.broadcasts,
         capabilities=[answers, residents, staff, reports, threads, s.appointments, s.broadcasts],

@@ -12,7 +12,8 @@ from typing import Any
 from bot.cli.output import say
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.faq.entries import load_faq
+from bot.faq import placeholders
+from bot.faq.entries import Faq, load_faq
 from bot.faq.evaluation import evaluate, load_cases
 from bot.faq.feedback import FaqSuggestions
 from bot.faq.matcher import FaqMatcher
@@ -42,7 +43,7 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
         )
         for name, count in sorted(categories.items(), key=lambda kv: -kv[1]):
             say(f"  {name}: {count}")
-        return 0
+        return _check_promises(faq, str(path))
     if args.faq_command == "match":
         matcher = FaqSource(path, settings.match_settings).matcher
         for line in sys.stdin:
@@ -108,3 +109,25 @@ def _decision_json(matcher: FaqMatcher, query: str) -> dict[str, Any]:
         "score": round(d.score, 4),
         "suggestions": [e.id for e in d.suggestions][:3],
     }
+
+
+def _check_promises(faq: Faq, path: str) -> int:
+    """Answers may only promise what exists: a placeholder the bot fills, a command, or an
+    entry's action keyword. Unknown placeholders are errors (exit 2); a promise to send
+    something that is no command or keyword is a warning."""
+    keywords = {e.action.keyword for e in faq.entries if e.action and e.action.keyword}
+    bad = 0
+    for entry in faq.entries:
+        for name in placeholders.unknown(entry.answer):
+            bad += 1
+            known = ", ".join(sorted(placeholders.NAMES))
+            say(
+                f"{path}, entry {entry.id!r}, field 'answer': unknown placeholder {{{name}}} ({known})"
+            )
+        for target in placeholders.promises(entry.answer):
+            if not target.startswith(("/", "!")) and target not in keywords:
+                say(
+                    f"{path}, entry {entry.id!r}: warning: the answer asks residents to send "
+                    f"“{target}”, which is no command and no entry's action keyword"
+                )
+    return 2 if bad else 0

@@ -124,3 +124,6 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `yishiting … | head`: the reader has all it wanted
+        sys.stderr.close()
+        return 0

@@ -33,6 +33,8 @@ class Cards:
         return any(Address.parse(room.chat) == chat for room in self.settings.staff_rooms)
 
     def rooms_for(self, ticket: Ticket) -> list[Address]:
+        if ticket.room:
+            return [Address.parse(ticket.room)]
         rooms = [
             r
             for r in self.settings.staff_rooms

@@ -95,8 +95,10 @@ class Intake:
                 best = (score, ticket)
         return best[1]
 
-    def create(self, turn: Turn, report: NewReport) -> tuple[Ticket, list[Outgoing]]:
-        """Store the ticket durably, then post its card to the staff rooms."""
+    def create(
+        self, turn: Turn, report: NewReport, room: str = ""
+    ) -> tuple[Ticket, list[Outgoing]]:
+        """Store the ticket durably, then post its card to the staff rooms (or `room`)."""
         now = self.clock()
         sender = turn.msg.sender
         ticket = Ticket(
@@ -112,6 +114,7 @@ class Intake:
             ],
             origin=str(turn.msg.chat),
             created=now.isoformat(timespec="seconds"),
+            room=room,
         )
         ticket.apply(
             "open",
@@ -147,6 +150,14 @@ class Intake:
             return
         ticket.attachments.extend(attachments)
         self.lifecycle.step(turn, ticket, "detail", text, list(attachments))
+
+    def open_request(self, turn: Turn, text: str, category: str, room: str) -> list[Outgoing]:
+        """A private request an FAQ entry offers ('维权站'): a ticket for the staff of
+        `category` (or of `room`), who contact the resident one to one."""
+        report = NewReport("question", category or self.guess_category(text), "", text)
+        created, cards = self.create(turn, report, room)
+        reply = turn.reply(self.t(turn.lang, "faq_action_ticket", number=created.number))
+        return [reply, *cards]
 
     def open_question(self, turn: Turn, text: str, category: str) -> list[Outgoing]:
         """A question the FAQ could not settle, handed to the staff as a ticket."""

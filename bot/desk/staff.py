@@ -14,6 +14,7 @@ from bot.desk.sla import Sla
 from bot.desk.tickets import ACTIVE, Ticket
 from bot.desk.views import TicketViews, short
 from bot.errors import Localized, UserError
+from bot.faq.answers import FaqAnswers
 from bot.faq.feedback import FaqSuggestions
 from bot.faq.source import FaqSource
 from bot.i18n import Translator
@@ -38,6 +39,7 @@ class StaffDesk:
         views: TicketViews,
         sla: Sla,
         faq: FaqSource,
+        answers: FaqAnswers,
         translate: Translator,
         clock: Callable[[], datetime],
     ) -> None:
@@ -50,6 +52,7 @@ class StaffDesk:
         self.views = views
         self.sla = sla
         self.faq = faq
+        self.answers = answers
         self.t = translate
         self.clock = clock
 
@@ -272,7 +275,7 @@ class StaffDesk:
             raise UserError("ticket_unknown_faq", id=entry_id)
         self.lifecycle.step(turn, ticket, "answer", entry.id)
         self.suggestions.add(self.clock(), entry.id, ticket.text, ticket.number)
-        answer = f"📌 {entry.title}\n{entry.answer}"
+        answer = self.answers.text_of(entry)
         out = [
             Outgoing(
                 Address(r.channel, r.chat),

@@ -88,6 +88,7 @@ class Ticket:
     created: str
     status: Status = Status.OPEN
     location: str = ""  # where in the compound, as the resident typed it (3号楼东边)
+    room: str = ""  # a staff room chosen for it (an FAQ action's), else routed by category
     attachments: list[str] = field(default_factory=list)
     assignee: str = ""
     assignee_name: str = ""

@@ -137,6 +137,10 @@ class Appointments:
     # ---- the booking dialogue ---------------------------------------------------------------
 
     async def _cmd_book(self, turn: Turn, args: str) -> list[Outgoing]:
+        return self.start_booking(turn)
+
+    def start_booking(self, turn: Turn) -> list[Outgoing]:
+        """The /book dialogue from its first step (in private; from a group it moves there)."""
         self._service()
         if turn.private:
             return self._ask_date(turn, {"flow": BOOK})

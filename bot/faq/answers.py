@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from bot.errors import Localized, UserError
 from bot.faq.entries import FaqEntry
 from bot.faq.feedback import QuestionLog, Ratings
 from bot.faq.matcher import Decision
+from bot.faq.placeholders import fill
 from bot.faq.smalltalk import SmallTalk
 from bot.faq.source import FaqSource
 from bot.i18n import Translator
@@ -40,6 +41,7 @@ class FaqAnswers:
         ratings: Ratings,
         escalate: Escalate,
         small_talk: SmallTalk,
+        placeholders: Mapping[str, str],
         translate: Translator,
         clock: Callable[[], datetime],
     ) -> None:
@@ -48,6 +50,7 @@ class FaqAnswers:
         self.ratings = ratings
         self.escalate = escalate
         self.small_talk = small_talk
+        self.placeholders = placeholders
         self.t = translate
         self.clock = clock
 
@@ -122,11 +125,25 @@ class FaqAnswers:
         self._log_question(turn, text, "none")
         return [turn.reply(self.t(turn.lang, "faq_none_addressed"))]
 
+    def text_of(self, entry: FaqEntry) -> str:
+        """An entry as residents read it, its placeholders filled from the schedules."""
+        return f"📌 {entry.title}\n{fill(entry.answer, self.placeholders)}"
+
     def answer(self, turn: Turn, entry: FaqEntry, extra: tuple[Button, ...] = ()) -> Outgoing:
         base = Path(self.faq.path).parent
-        return turn.reply(
-            f"📌 {entry.title}\n{entry.answer}",
+        act = (
             (
+                Button(
+                    self.t(turn.lang, f"faq_action_{entry.action.do}_button"), f"faqdo:{entry.id}"
+                ),
+            )
+            if entry.action is not None
+            else ()
+        )
+        return turn.reply(
+            self.text_of(entry),
+            (
+                *act,
                 Button(self.t(turn.lang, "rate_up"), f"rate:up:{entry.id}"),
                 Button(self.t(turn.lang, "rate_down"), f"rate:down:{entry.id}"),
                 *extra,

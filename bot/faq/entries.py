@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,22 @@ from bot.errors import ConfigError
 from bot.operator_files import Fields, check_version, parse_yaml, read_text
 
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_ENTRY_KEYS = ("id", "category", "questions", "answer", "attachments", "keywords")
+_ENTRY_KEYS = ("id", "category", "questions", "answer", "attachments", "keywords", "action")
+_ACTION_KEYS = ("do", "keyword", "category", "staff_room")
+ACTIONS = ("ticket", "book", "report")
 _TOP_KEYS = {"version", "entries"}
 SUPPORTED_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FaqAction:
+    """What happens when a resident sends the entry's keyword or taps its button: a private
+    ticket for the staff (in `category`, to `staff_room` when given), /book or /report."""
+
+    do: str
+    keyword: str = ""
+    category: str = ""
+    staff_room: str = ""
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,7 @@ class FaqEntry:
     answer: str
     attachments: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    action: FaqAction | None = None
 
     @property
     def title(self) -> str:
@@ -41,6 +56,22 @@ class Faq:
 
     def get(self, entry_id: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.id == entry_id), None)
+
+    def with_keyword(self, text: str) -> FaqEntry | None:
+        """The entry whose action keyword is exactly what was sent ('维权站', '“送餐”')."""
+        wanted = _bare(text)
+        return next(
+            (
+                e
+                for e in self.entries
+                if e.action and e.action.keyword and _bare(e.action.keyword) == wanted
+            ),
+            None,
+        )
+
+
+def _bare(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().strip("\"'“”‘’「」『』。.!！ ").lower()
 
 
 def load_faq(path: Path) -> Faq:
@@ -93,7 +124,26 @@ def _parse_entry(raw: Any, index: int, name: str, base_dir: Path | None) -> FaqE
         answer=fields.text("answer"),
         attachments=attachments,
         keywords=fields.text_list("keywords", required=False, unique=False),
+        action=_parse_action(raw.get("action"), name, label),
     )
+
+
+def _parse_action(raw: Any, name: str, label: str) -> FaqAction | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(name, "must be a mapping with 'do'", entry=label, field="action")
+    fields = Fields(raw, name, label, prefix="action.")
+    fields.check_keys(_ACTION_KEYS)
+    do = fields.text("do")
+    if do not in ACTIONS:
+        raise fields.error("do", f"must be one of {', '.join(ACTIONS)}, not {do!r}")
+    keyword = fields.text("keyword") if do == "ticket" or raw.get("keyword") else ""
+    room = raw.get("staff_room")
+    if room is not None and (not isinstance(room, str) or ":" not in room):
+        raise fields.error("staff_room", f"{room!r} must look like 'channel:chat_id'")
+    category = fields.text("category") if raw.get("category") is not None else ""
+    return FaqAction(do, keyword, category, room or "")
 
 
 def _check_attachment(path: str, name: str, label: str, base_dir: Path | None) -> None:

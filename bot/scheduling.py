@@ -22,6 +22,7 @@ from bot.evening.jobs import EveningJobs
 from bot.i18n import Translator
 from bot.roles import Roles
 from bot.schedule.book import ScheduleBook
+from bot.schedule.holidays import CoverageNotice
 from bot.schedule.jobs import JobSource
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
@@ -53,7 +54,7 @@ def build_scheduling(
     settings: Settings, store: Store, clock: Clock, schedules: ScheduleBook
 ) -> Scheduling:
     translate = Translator()
-    worktime = WorkTime(settings.work, zone(settings.timezone))
+    worktime = WorkTime(settings.work, zone(settings.timezone), schedules.holidays)
     roles = Roles(settings, store.people)
     tickets = store.repo(TicketRepo)
     appointments = Appointments(
@@ -108,7 +109,21 @@ def job_sources(s: Scheduling, dispatch: Dispatch) -> list[JobSource]:
         dispatch=dispatch,
         bookings_tonight=s.appointments.count_on,
     )
-    sources: list[JobSource] = [followups, digest, BroadcastJobs(s.broadcasts, dispatch)]
+    coverage = CoverageNotice(
+        calendar=s.worktime.calendar,
+        store=s.store,
+        tz=s.worktime.tz,
+        language=s.settings.language,
+        translate=s.translate,
+        dispatch=dispatch,
+        admins=s.roles.admin_addresses,
+    )
+    sources: list[JobSource] = [
+        followups,
+        digest,
+        BroadcastJobs(s.broadcasts, dispatch),
+        coverage,
+    ]
     if s.schedules.evening is not None:
         evening = EveningJobs(
             appointments=s.appointments,

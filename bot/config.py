@@ -83,6 +83,8 @@ class WorkTimeConfig(BaseModel):
 
     office_hours: tuple[str, ...] = ("08:30-12:00", "14:00-17:30")
     quiet_hours: str = "21:00-08:00"  # may wrap midnight; "" disables
+    # Deprecated: schedules/holidays.yaml says the same with line-numbered errors and can mark
+    # a year complete (bot/schedule/holidays.py). Still honoured, below the file's entries.
     extra_holidays: tuple[date, ...] = ()
     extra_workdays: tuple[date, ...] = ()
 

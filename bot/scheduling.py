@@ -24,6 +24,7 @@ from bot.evening.jobs import EveningJobs
 from bot.i18n import Translator
 from bot.roles import Roles
 from bot.schedule.book import ScheduleBook
+from bot.schedule.holidays import CoverageNotice
 from bot.schedule.jobs import JobSource
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
@@ -56,7 +57,7 @@ def build_scheduling(
     settings: Settings, store: Store, clock: Clock, schedules: ScheduleBook
 ) -> Scheduling:
     translate = Translator()
-    worktime = WorkTime(settings.work, zone(settings.timezone))
+    worktime = WorkTime(settings.work, zone(settings.timezone), schedules.holidays)
     roles = Roles(settings, store.people)
     compounds = Compounds(settings.compounds, settings.compound_aliases)
     tickets = store.repo(TicketRepo)
@@ -116,7 +117,21 @@ def job_sources(s: Scheduling, dispatch: Dispatch) -> list[JobSource]:
         dispatch=dispatch,
         bookings_tonight=s.appointments.count_on,
     )
-    sources: list[JobSource] = [followups, digest, BroadcastJobs(s.broadcasts, dispatch)]
+    coverage = CoverageNotice(
+        calendar=s.worktime.calendar,
+        store=s.store,
+        tz=s.worktime.tz,
+        language=s.settings.language,
+        translate=s.translate,
+        dispatch=dispatch,
+        admins=s.roles.admin_addresses,
+    )
+    sources: list[JobSource] = [
+        followups,
+        digest,
+        BroadcastJobs(s.broadcasts, dispatch),
+        coverage,
+    ]
     if s.schedules.evening is not None:
         evening = EveningJobs(
             appointments=s.appointments,

@@ -58,12 +58,17 @@ async def bot(
 
 @pytest.fixture
 def sched_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Settings:
-    """The shipped evening service; no declarative broadcasts (tests make their own)."""
+    """The shipped evening service; no declarative broadcasts (tests make their own); 2027's
+    holidays acknowledged as they are, so the admins get no calendar notice in December 2026
+    (tests/test_holidays.py tells that story)."""
     from tests.scheduled import GROUPS
 
     schedules = tmp_path / "schedules"
     schedules.mkdir()
     shutil.copy(REPO / "schedules" / "evening-service.yaml", schedules)
+    (schedules / "holidays.yaml").write_text(
+        "version: 1\nholidays:\n  - {year: 2027, complete: true}\n", encoding="utf-8"
+    )
     return make_settings(groups=GROUPS, schedules_dir=schedules)
 
 

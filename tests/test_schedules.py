@@ -96,7 +96,10 @@ def _names(err: ConfigError, file: Path, entry: str | None, field: str | None) -
 def test_shipped_schedules_load_with_the_expected_shape() -> None:
     folder = REPO / "schedules"
     book = load_schedules(folder, TZ)
-    assert book.files == (str(folder / "broadcasts.yaml"), str(folder / "evening-service.yaml"))
+    assert book.files == tuple(
+        str(folder / name) for name in ("broadcasts.yaml", "evening-service.yaml", "holidays.yaml")
+    )
+    assert book.holidays == ()  # the shipped holidays.yaml is an explained example only
     evening = book.evening
     assert evening is not None and evening.file == str(folder / "evening-service.yaml")
     assert evening.weekdays == frozenset({0, 1, 2, 3})
@@ -191,7 +194,10 @@ def test_runs_on_follows_weekdays_and_the_holiday_calendar(tmp_path: Path) -> No
     assert evening.runs_on(date(2026, 12, 3), workday)  # an ordinary Thursday
     assert not evening.runs_on(date(2026, 12, 4), workday)  # Friday is not listed
     assert not evening.runs_on(date(2026, 10, 1), workday)  # National Day, a Thursday
-    assert evening.runs_on(date(2040, 10, 1), workday)  # a Monday the calendar does not cover yet
+    # beyond the official schedules the holidays package estimates: National Day 2040 is off,
+    # an ordinary Monday is not
+    assert not evening.runs_on(date(2040, 10, 1), workday)
+    assert evening.runs_on(date(2040, 10, 15), workday)
     _write(tmp_path / "t", "e.yaml", _doc({**EVENING, "skip_non_working_days": False}))
     every_week = _load(tmp_path / "t").evening
     assert every_week is not None and every_week.runs_on(date(2026, 10, 1), workday)

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -92,9 +93,25 @@ def steps(stdout: str) -> list[list[Block]]:
 
 
 def write_config(folder: Path, **settings: Any) -> Path:
-    """朱书记 is the admin: escalations and missed-broadcast notices go to that private chat."""
+    """朱书记 is the admin: escalations and missed-broadcast notices go to that private chat.
+
+    The shipped schedules, with this year's and next year's holidays acknowledged as they are,
+    so that no calendar notice to the admin (bot/schedule/holidays.py) joins the counted sends.
+    """
     path = folder / "yishiting.yaml"  # JSON is YAML
-    base: dict[str, Any] = {"roles": {"admins": [f"console:{ADMIN}"]}}
+    schedules = folder / "schedules"
+    if not schedules.exists():
+        shutil.copytree(REPO / "schedules", schedules)
+        year = datetime.now(TZ).year
+        (schedules / "holidays.yaml").write_text(
+            f"version: 1\nholidays: [{{year: {year}, complete: true}},"
+            f" {{year: {year + 1}, complete: true}}]\n",
+            encoding="utf-8",
+        )
+    base: dict[str, Any] = {
+        "roles": {"admins": [f"console:{ADMIN}"]},
+        "schedules_dir": str(schedules),
+    }
     path.write_text(json.dumps({**base, **settings}, ensure_ascii=False), encoding="utf-8")
     return path
 

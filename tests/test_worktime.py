@@ -130,33 +130,37 @@ def test_is_workday_wants_a_date(wt: WorkTime) -> None:
         wt.is_workday(at(2026, 6, 1, 9))
 
 
-def test_beyond_the_package_data_falls_back_to_weekdays_and_warns_once(
+def test_beyond_the_official_schedules_the_package_estimates_and_warns_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     wt = WorkTime(WorkTimeConfig(), SH)
-    with caplog.at_level(logging.WARNING, logger="bot.schedule.worktime"):
-        # 2027-01-01 is New Year's Day, but the package knows nothing of 2027: Mon-Fri rules.
-        assert wt.is_workday(date(2027, 1, 1)) is True  # Friday
+    with caplog.at_level(logging.WARNING, logger="bot.schedule.holidays"):
+        # 2027 has no State Council schedule in the package yet: its statutory festivals are
+        # off (moved off the weekend), but no weekend is worked.
+        assert wt.is_workday(date(2027, 1, 1)) is False  # New Year's Day, a Friday
         assert wt.is_workday(date(2027, 1, 2)) is False  # Saturday
-        assert wt.is_workday(date(2027, 1, 3)) is False  # Sunday
         assert wt.is_workday(date(2027, 1, 4)) is True  # Monday
-        assert wt.next_workday(date(2027, 10, 1)) == date(2027, 10, 4)
-        assert wt.add_working_hours(at(2027, 10, 1, 17), 1) == at(2027, 10, 4, 9)
+        for day in range(5, 11):  # 除夕 (Friday 02-05) to Wednesday 02-10
+            assert wt.is_workday(date(2027, 2, day)) is False, day
+        assert wt.is_workday(date(2027, 2, 11)) is True
+        assert wt.next_workday(date(2027, 2, 4)) == date(2027, 2, 11)
+        assert wt.add_working_hours(at(2027, 2, 4, 17), 1) == at(2027, 2, 11, 9)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "2027" in warnings[0].getMessage()
+    assert "2027" in warnings[0].getMessage() and "estimate" in warnings[0].getMessage()
 
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.schedule.worktime"):
-        assert wt.is_workday(date(2003, 1, 1)) is True  # before the data, too
-        assert wt.is_workday(date(2003, 1, 4)) is False
+    with caplog.at_level(logging.WARNING, logger="bot.schedule.holidays"):
+        assert wt.is_workday(date(2003, 1, 1)) is False  # official since 2001: no warning
         assert wt.is_workday(date(2027, 3, 1)) is True  # 2027 already warned
-        assert wt.is_workday(date(2026, 10, 1)) is False  # within the data: no warning
-    assert [r.getMessage()[:30] for r in caplog.records] == ["no Chinese holiday data for 20"]
-    assert "2003" in caplog.records[0].getMessage()
+        assert wt.is_workday(date(2026, 10, 1)) is False
+        assert wt.is_workday(date(1949, 10, 3)) is True  # before the package: Monday–Friday
+    assert [r.getMessage()[:45] for r in caplog.records] == [
+        "no official Chinese holiday schedule for 1949"
+    ]
 
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.schedule.worktime"):
+    with caplog.at_level(logging.WARNING, logger="bot.schedule.holidays"):
         WorkTime(WorkTimeConfig(), SH).is_workday(date(2027, 1, 4))  # memo is per instance
     assert len(caplog.records) == 1
 
@@ -171,8 +175,8 @@ def test_operator_overrides_win() -> None:
     assert wt.is_workday(date(2026, 10, 10)) is False  # package's 调休 Saturday overridden
     assert wt.is_workday(date(2026, 6, 6)) is True  # ordinary Saturday made a workday
     assert wt.is_workday(date(2026, 10, 1)) is True  # National Day overridden
-    assert wt.is_workday(date(2027, 1, 1)) is False  # fills the package's gap
-    assert wt.is_workday(date(2027, 1, 2)) is True
+    assert wt.is_workday(date(2027, 1, 1)) is False  # the package estimates it off too
+    assert wt.is_workday(date(2027, 1, 2)) is True  # a Saturday made a working day
     assert wt.is_office_time(at(2026, 6, 6, 9)) is True
     assert wt.is_office_time(at(2026, 6, 1, 9)) is False
     assert wt.add_working_hours(at(2026, 5, 29, 17), 1) == at(2026, 6, 2, 9)
@@ -180,7 +184,7 @@ def test_operator_overrides_win() -> None:
 
 def test_overrides_silence_nothing_but_themselves(caplog: pytest.LogCaptureFixture) -> None:
     wt = WorkTime(WorkTimeConfig(extra_holidays=(date(2027, 1, 1),)), SH)
-    with caplog.at_level(logging.WARNING, logger="bot.schedule.worktime"):
+    with caplog.at_level(logging.WARNING, logger="bot.schedule.holidays"):
         assert wt.is_workday(date(2027, 1, 1)) is False
     assert caplog.records == []  # an override answers without consulting the package
 
@@ -342,7 +346,7 @@ STARTS = [
     at(2026, 10, 4, 3, 0),
     at(2026, 10, 9, 16, 0),
     at(2026, 2, 12, 11, 11),
-    at(2026, 12, 30, 14, 0),  # runs into the 2027 fallback
+    at(2026, 12, 30, 14, 0),  # runs into the 2027 estimate
     at(2026, 6, 1, 0, 30, tz=UTC),
 ]
 AMOUNTS = [0.01, 0.25, 1, 2.5, 3.5, 7, 10.75, 23.3, 40, 100, 333.333]

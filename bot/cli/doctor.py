@@ -1,4 +1,4 @@
-"""`yishiting doctor`: one line per concern (FAQ, schedules, data folder, each network)."""
+"""`yishiting doctor`: one line per concern (FAQ, schedules, calendar, data, each network)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.faq.entries import load_faq
 from bot.schedule.book import load_schedules
+from bot.schedule.holidays import doctor_line
 from bot.store.folder import Store
 from channels.base import ChannelError
 
@@ -37,6 +38,7 @@ async def run(settings: Settings) -> int:
     except ConfigError as exc:
         ok = False
         say(f"schedules FAILED  {exc}")
+    say(doctor_line(settings))
     if not settings.data_dir.exists():
         say(f"data      NEW     {settings.data_dir}/ will be created")
     else:

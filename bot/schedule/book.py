@@ -1,4 +1,4 @@
-"""Declarative schedules: evening-service slots and recurring broadcasts from schedules/*.yaml."""
+"""Declarative schedules: evening service, broadcasts and holidays from schedules/*.yaml."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import yaml
+from yaml.constructor import ConstructorError
+
 from bot.errors import ConfigError
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.operator_files import Fields, check_version, parse_yaml, read_text
+from bot.operator_files import Fields, StrictLoader, check_version, parse_yaml, read_text
+from bot.schedule.holidays import SECTION as HOLIDAYS
+from bot.schedule.holidays import HolidayYear, check_holidays, parse_holidays
 from bot.schedule.jobs import CronError, parse_cron
 
 SUPPORTED_VERSION = 1
@@ -23,7 +28,7 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAY_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NOTICE_PLACEHOLDERS = ("date", "weekday", "place", "slots")
 
-_TOP_KEYS = ("version", EVENING, "broadcasts")
+_TOP_KEYS = ("version", EVENING, "broadcasts", HOLIDAYS)
 _EVENING_KEYS = (
     "weekdays",
     "skip_non_working_days",
@@ -119,6 +124,7 @@ class ScheduleBook:
     evening: EveningService | None = None
     broadcasts: tuple[BroadcastDef, ...] = ()
     files: tuple[str, ...] = ()
+    holidays: tuple[HolidayYear, ...] = ()  # the operators' days off and 调休 working days
 
     def broadcast(self, broadcast_id: str) -> BroadcastDef | None:
         return next((b for b in self.broadcasts if b.id == broadcast_id), None)
@@ -131,8 +137,9 @@ class ScheduleBook:
 def load_schedules(folder: Path, tz: tzinfo) -> ScheduleBook:
     """Read every *.yaml / *.yml file in `folder` (by name); a missing folder is an empty book.
 
-    Any problem raises ConfigError naming the file, the entry (slot id, broadcast id or
-    'evening_service') and the field; YAML syntax errors name the line.
+    Any problem raises ConfigError naming the file, the entry (slot id, broadcast id,
+    'evening_service' or a holidays year) and the field; YAML syntax errors, an impossible date
+    and the holidays entries also name the line.
     """
     if not folder.exists():
         return ScheduleBook()
@@ -148,10 +155,14 @@ def load_schedules(folder: Path, tz: tzinfo) -> ScheduleBook:
     )
     evening: EveningService | None = None
     broadcasts: list[BroadcastDef] = []
+    holidays: list[HolidayYear] = []
     seen: dict[str, str] = {}  # broadcast id -> file
     for path in paths:
         name = str(path)
-        data = _read(path)
+        text = read_text(path)
+        data = _read(text, name)
+        if data.get(HOLIDAYS) is not None:
+            holidays += parse_holidays(data[HOLIDAYS], name, text)
         if data.get(EVENING) is not None:
             if evening is not None:
                 raise ConfigError(
@@ -177,14 +188,35 @@ def load_schedules(folder: Path, tz: tzinfo) -> ScheduleBook:
                 )
             seen[broadcast.id] = name
             broadcasts.append(broadcast)
+    check_holidays(holidays)
     return ScheduleBook(
-        evening=evening, broadcasts=tuple(broadcasts), files=tuple(str(p) for p in paths)
+        evening=evening,
+        broadcasts=tuple(broadcasts),
+        files=tuple(str(p) for p in paths),
+        holidays=tuple(holidays),
     )
 
 
-def _read(path: Path) -> dict[str, Any]:
-    name = str(path)
-    data = parse_yaml(read_text(path), name)
+class _ScheduleLoader(StrictLoader):
+    """StrictLoader whose impossible dates (2027-02-30) are errors with their line, not a
+    ValueError from deep inside the YAML library."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise ConstructorError(
+                None, None, f"{node.value!r} is not a real date ({exc})", node.start_mark
+            ) from exc
+
+
+_ScheduleLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _ScheduleLoader.construct_yaml_timestamp
+)
+
+
+def _read(text: str, name: str) -> dict[str, Any]:
+    data = parse_yaml(text, name, _ScheduleLoader)
     if not isinstance(data, dict):
         raise ConfigError(name, "expected a mapping with 'version: 1' and sections")
     unknown = sorted(set(map(str, data)) - set(_TOP_KEYS))

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-import chinese_calendar
-
 from bot.config import WorkTimeConfig, parse_period
-
-log = logging.getLogger(__name__)
+from bot.schedule.holidays import HolidayYear, WorkCalendar
 
 # How far the calendar walks looking for a working day or office period before giving up.
 MAX_SEARCH_DAYS = 3660
@@ -21,45 +18,26 @@ def _minutes(moment: time) -> int:
 
 
 class WorkTime:
-    """Calendar arithmetic in one time zone; every datetime argument must be aware."""
+    """Calendar arithmetic in one time zone; every datetime argument must be aware.
 
-    def __init__(self, config: WorkTimeConfig, tz: tzinfo) -> None:
+    Which days are worked is the `WorkCalendar` (bot/schedule/holidays.py): the operators'
+    `holidays:` entries in schedules/, the settings' extra days, then the holidays package.
+    """
+
+    def __init__(
+        self, config: WorkTimeConfig, tz: tzinfo, holidays: Sequence[HolidayYear] = ()
+    ) -> None:
         self.config = config
         self.tz = tz
         self._periods = tuple(parse_period(text) for text in config.office_hours)
         self._quiet = parse_period(config.quiet_hours) if config.quiet_hours else None
-        self._holidays = frozenset(config.extra_holidays)
-        self._workdays = frozenset(config.extra_workdays)
-        self._warned_years: set[int] = set()
-        self._calendar: dict[date, bool] = {}  # the package validates every date: ~35 µs a call
+        self.calendar = WorkCalendar(holidays, config.extra_holidays, config.extra_workdays)
 
     # -- calendar -------------------------------------------------------------------------
 
     def is_workday(self, day: date) -> bool:
-        """Operator overrides first, then the chinese_calendar data, then Monday–Friday."""
-        if isinstance(day, datetime):
-            raise TypeError("is_workday takes a date, not a datetime")
-        if day in self._workdays:
-            return True
-        if day in self._holidays:
-            return False
-        known = self._calendar.get(day)
-        if known is None:
-            known = self._calendar[day] = self._from_calendar(day)
-        return known
-
-    def _from_calendar(self, day: date) -> bool:
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            if day.year not in self._warned_years:
-                self._warned_years.add(day.year)
-                log.warning(
-                    "no Chinese holiday data for %d; treating Monday-Friday as working days"
-                    " (add extra_holidays/extra_workdays or upgrade chinesecalendar)",
-                    day.year,
-                )
-            return day.weekday() < 5
+        """China's calendar with 调休, the operators' days first (see WorkCalendar)."""
+        return self.calendar.is_workday(day)
 
     def next_workday(self, day: date) -> date:
         """The first working day strictly after `day`."""

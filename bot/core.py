@@ -23,6 +23,7 @@ from bot.desk.intake import Intake
 from bot.desk.report_flow import Dialogues
 from bot.desk.staff import StaffDesk
 from bot.desk.threads import Threads
+from bot.dialogue.typed import typed_choice
 from bot.errors import Localized, UserError
 from bot.evening.booking import BOOK, Appointments
 from bot.faq.answers import FaqAnswers
@@ -31,10 +32,12 @@ from bot.faq.source import ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
 from bot.models import ChatKind, Incoming, Outgoing, Role
 from bot.roles import Roles, require_for_button, require_for_command
-from bot.store.repos import GroupDirectory, PeopleRepo
+from bot.store.repos import DialogueRepo, GroupDirectory, PeopleRepo
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
+
+LAST_BUTTONS = "buttons"  # where the last prompt's buttons to a person are kept
 
 
 class Conversation:
@@ -53,6 +56,7 @@ class Conversation:
         roles: Roles,
         people: PeopleRepo,
         groups: GroupDirectory,
+        dialogues: DialogueRepo,
         translate: Translator,
         clock: Callable[[], datetime],
         answers: FaqAnswers,
@@ -69,6 +73,7 @@ class Conversation:
         self.roles = roles
         self.people = people
         self.groups = groups
+        self.people_buttons = dialogues
         self.t = translate
         self.clock = clock
         self.answers = answers
@@ -95,7 +100,9 @@ class Conversation:
     async def handle(self, msg: Incoming) -> list[Outgoing]:
         turn = self._turn(msg)
         try:
-            return await self._dispatch(turn)
+            outs = await self._dispatch(turn)
+            self._remember_buttons(turn, outs)
+            return outs
         except UserError as exc:
             params = {
                 k: self.t(turn.lang, v.key) if isinstance(v, Localized) else v
@@ -105,6 +112,19 @@ class Conversation:
         except Exception:
             log.exception("failed to handle a message in %s", msg.chat)
             return [turn.reply(self.t(turn.lang, "error_internal"))] if turn.must_reply else []
+
+    def _remember_buttons(self, turn: Turn, outs: list[Outgoing]) -> None:
+        """The buttons of the last prompt to a person's private chat, so that what they type
+        next can be read as one of them (bot/dialogue/typed.py)."""
+        if not turn.private:
+            return
+        mine = [o for o in outs if o.to in (turn.msg.chat, turn.private_address)]
+        if not mine:
+            return
+        wanted = [[b.label, b.action] for b in mine[-1].buttons]
+        known = self.people_buttons.get(turn.sender_key, LAST_BUTTONS)
+        if (known or {}).get("buttons", []) != wanted:
+            self.people_buttons.put(turn.sender_key, LAST_BUTTONS, {"buttons": wanted})
 
     def _turn(self, msg: Incoming) -> Turn:
         is_command = msg.text.lstrip().startswith(PREFIXES)
@@ -143,10 +163,25 @@ class Conversation:
         if relayed is not None:
             return relayed
         dialogue = self.reports.active(turn) if turn.must_reply else None
+        if dialogue is not None and turn.private and text:
+            buttons = self.people_buttons.get(turn.sender_key, LAST_BUTTONS) or {}
+            pairs = [(str(label), str(action)) for label, action in buttons.get("buttons", [])]
+            chosen = typed_choice(text, pairs, self.clock().date())
+            if chosen is not None:  # "路灯照明", "跳过", "确认", "明天" typed instead of tapped
+                return await self._on_action(turn, chosen)
+        if dialogue is None and turn.must_reply:
+            offer = self.reports.draft_offer(turn)
+            if offer:
+                return [*await self._after_dialogue(turn, text), *offer]
         if dialogue is not None and dialogue.get("flow") == BOOK:
             return self.appointments.on_message(turn, dialogue)
         if dialogue is not None:
             return self.reports.on_message(turn, dialogue)
+        return await self._after_dialogue(turn, text)
+
+    async def _after_dialogue(self, turn: Turn, text: str) -> list[Outgoing]:
+        """A message outside any dialogue: an FAQ keyword, a ticket's thread, or the FAQ."""
+        msg = turn.msg
         entry = self.answers.faq.matcher.faq.with_keyword(text) if turn.private and text else None
         if entry is not None and entry.action is not None:
             return self._faq_action(turn, entry.action, text)

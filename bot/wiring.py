@@ -157,6 +157,7 @@ def build_core(
         roles=s.roles,
         people=store.people,
         groups=store.groups,
+        dialogues=store.dialogues,
         translate=translate,
         clock=clock,
         answers=answers,

@@ -16,6 +16,7 @@ from bot.turn import Turn
 
 REPORT = "report"
 DETAIL = "detail"
+DRAFT = "draft"  # where a timed-out report waits to be resumed
 
 
 class Dialogues:
@@ -45,14 +46,45 @@ class Dialogues:
         return "private" if chat is None else str(chat)
 
     def active(self, turn: Turn) -> dict[str, Any] | None:
-        """The dialogue in progress here, unless it was left untouched for too long."""
+        """The dialogue in progress here, unless it was left untouched for too long; a report
+        that timed out with its text typed is kept as a draft to offer next time."""
         state = self.repo.get(*self._key(turn))
         if state is None:
             return None
         if self.clock() - datetime.fromisoformat(state["at"]) > self.timeout:
             self.repo.clear(*self._key(turn))
+            if turn.private and state.get("flow") == REPORT and state.get("text"):
+                self.repo.put(turn.sender_key, DRAFT, state)
             return None
         return state
+
+    def draft_offer(self, turn: Turn) -> list[Outgoing]:
+        """Once after a report dialogue timed out: offer to go on with what was typed."""
+        draft = self.repo.get(turn.sender_key, DRAFT) if turn.private else None
+        if draft is None or draft.get("offered"):
+            return []
+        draft["offered"] = True
+        self.repo.put(turn.sender_key, DRAFT, draft)
+        return [
+            Outgoing(
+                turn.private_address,
+                self.t(turn.lang, "report_draft_offer", text=str(draft["text"])[:40]),
+                (
+                    Button(self.t(turn.lang, "report_draft_resume"), "flow:resume"),
+                    Button(self.t(turn.lang, "report_draft_discard"), "flow:discard"),
+                ),
+            )
+        ]
+
+    def _resume(self, turn: Turn) -> dict[str, Any] | None:
+        """The draft becomes the dialogue again (a button pressed after the timeout)."""
+        draft = self.repo.get(turn.sender_key, DRAFT) if turn.private else None
+        if draft is None:
+            return None
+        self.repo.clear(turn.sender_key, DRAFT)
+        draft.pop("offered", None)
+        self._save(turn, draft)
+        return draft
 
     def _save(self, turn: Turn, state: dict[str, Any], chat: Address | None = None) -> None:
         state["at"] = self.clock().isoformat()
@@ -259,7 +291,12 @@ class Dialogues:
         return self.on_action(turn, value)
 
     def on_action(self, turn: Turn, value: str) -> list[Outgoing]:
-        state = self.active(turn)
+        if value == "discard":
+            self.repo.clear(turn.sender_key, DRAFT)
+            return [turn.reply(self.t(turn.lang, "report_cancelled"))]
+        state = self.active(turn) or self._resume(turn)
+        if value == "resume" and state is not None:
+            return self._repeat(turn, state)
         if value == "cancel" or state is None:
             if state is None:
                 raise UserError("error_unknown_action")

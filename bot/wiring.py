@@ -149,6 +149,7 @@ def build_core(
         lifecycle=lifecycle,
         pending=store.dialogues,
         ask_faq=answers.on_question,
+        small_talk=answers.is_small_talk,
         translate=translate,
         clock=clock,
     )

@@ -62,6 +62,12 @@ async def test_a_resident_answers_the_staff_and_the_staff_answer_back(sched: Bot
     await settle(sched)
     assert sched.texts(RESIDENT)[-1] == "工作人员回复 #1001：好的，电工到了给您打电话"
 
+    # A thank-you is answered kindly and not passed on.
+    (thanks,) = await resident.say("好的，谢谢")
+    assert "#1001" not in thanks.text
+    await settle(sched, 5)
+    assert len(updates(sched)) == 2
+
     # The whole conversation is one thread in /ticket.
     (history,) = await staff.say("/ticket 1001")
     lines = history.text

@@ -48,6 +48,7 @@ class Threads:
         lifecycle: Lifecycle,
         pending: DialogueRepo,
         ask_faq: AskFaq,
+        small_talk: Callable[[str], bool],
         translate: Translator,
         clock: Callable[[], datetime],
     ) -> None:
@@ -55,6 +56,7 @@ class Threads:
         self.lifecycle = lifecycle
         self.pending = pending
         self.ask_faq = ask_faq
+        self.small_talk = small_talk
         self.t = translate
         self.clock = clock
 
@@ -74,6 +76,9 @@ class Threads:
         """The replies when the message belongs to a ticket; None when it goes to the FAQ."""
         if not turn.private or turn.role.allows(Role.STAFF):
             return None
+        text = turn.msg.text.strip()
+        if text and not turn.msg.attachments and self.small_talk(text):
+            return None  # "好的", "谢谢": a friendly word back, nothing for the staff to read
         self.pending.clear(turn.sender_key, CHOICE)  # a new message replaces an unpicked one
         ticket = self._replied_to(turn)
         if ticket is None:

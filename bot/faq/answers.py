@@ -74,6 +74,10 @@ class FaqAnswers:
 
     # ---- a message -----------------------------------------------------------------------
 
+    def is_small_talk(self, text: str) -> bool:
+        analyzer = self.faq.matcher.analyzer
+        return not analyzer.tokens(text) or self.small_talk.matches(analyzer, text)
+
     def on_question(self, turn: Turn, text: str) -> list[Outgoing]:
         analyzer = self.faq.matcher.analyzer
         # Greetings, thanks, "ok", laughter or emoji: friendly in private, silent in groups,

@@ -165,3 +165,29 @@ async def test_the_assignee_hears_it_privately(sched: Bot) -> None:
     assert "#1001" in done.text
     (told,) = sched.sent_to("fake:staff")[-1:]
     assert "把 #1001 指派给您" in told.text and "楼道灯坏了" in told.text
+
+
+async def test_two_residents_one_staff_room_and_an_english_resident(sched: Bot) -> None:
+    """Each resident's words reach their own ticket; replies never cross; English stays English."""
+    await sched.chat("zhang", group="丰仓小区群").say("/report 3号楼路灯不亮")
+    await sched.chat("zhang").say("完成")
+    bob = sched.chat("bob", language="en")
+    await bob.say("/lang en")
+    await sched.chat("bob", group="丰仓小区群").say(
+        "/report The drain outside building 5 is blocked"
+    )
+    await bob.say("done")
+    staff = sched.chat("zhu", group="staffroom", network="other")
+    tickets = {t.reporters[0].key: t.number for t in sched.tickets.active()}
+    await staff.say(f"/reply {tickets['fake:zhang']} 今晚去修")
+    await staff.say(f"/reply {tickets['fake:bob']} We will clear it tomorrow")
+    await settle(sched)
+    (mine,) = await sched.chat("zhang").say("好，我在家等")
+    assert f"#{tickets['fake:zhang']}" in mine.text
+    (his,) = await bob.say("Thanks, I will be home after 6 pm")
+    assert his.text.startswith(f"Passed on to the staff handling #{tickets['fake:bob']}")
+    await settle(sched)
+    words = {o.text.split("\n")[0]: o.text for o in updates(sched)}
+    assert any("我在家等" in t and f"#{tickets['fake:zhang']}" in t for t in words.values())
+    assert any("after 6 pm" in t and f"#{tickets['fake:bob']}" in t for t in words.values())
+    assert not any("after 6 pm" in t for t in sched.texts(RESIDENT))  # never crosses

@@ -100,3 +100,6 @@ class Outgoing:
     attachments: tuple[str, ...] = field(default=())  # platform media references
     tag: str | None = None  # e.g. "card:1024": the core wants to know the sent message's id
     files: tuple[str, ...] = field(default=())  # local files chosen by the core
+    # A quiet message: no phone rings for it (the bot's answers in a group). Everything else
+    # (relays, cards, reminders, broadcasts, private replies) notifies its recipients.
+    notice: bool = False

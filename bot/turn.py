@@ -38,7 +38,15 @@ class Turn:
     def reply(
         self, text: str, buttons: tuple[Button, ...] = (), files: tuple[str, ...] = ()
     ) -> Outgoing:
-        return Outgoing(self.msg.chat, text, buttons, self.msg.message_id, files=files)
+        """An answer in this chat, as a reply to what was said (to the message whose button
+        was pressed, for a button). In a group it is quiet: the asker is looking at it, and
+        the neighbours' phones need not ring."""
+        reply_to = self.msg.message_id
+        if self.msg.action is not None and self.msg.reply_to_message_id:
+            reply_to = self.msg.reply_to_message_id
+        return Outgoing(
+            self.msg.chat, text, buttons, reply_to, files=files, notice=not self.private
+        )
 
     def addressed_copy(self) -> Turn:
         return Turn(self.msg, self.role, self.lang, addressed=True)

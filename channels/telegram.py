@@ -431,6 +431,8 @@ class TelegramChannel:
         bot = app.bot
         chat: int | str = _chat_id(out.to)
         common: dict[str, Any] = {}
+        if out.notice:  # the bot's answers in a group: the neighbours' phones stay silent
+            common["disable_notification"] = True
         if out.to.thread is not None and out.to.thread.isdigit():
             common["message_thread_id"] = int(out.to.thread)
         reply = (

@@ -194,6 +194,14 @@ class User:
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
 
+    async def notifications(self) -> list[dict[str, Any]]:
+        """What the homeserver's push rules notified this user of (GET /notifications)."""
+        url = f"{self.srv.url}/_matrix/client/v3/notifications"
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+            resp.raise_for_status()
+            return list((await resp.json())["notifications"])
+
     async def members(self, room_id: str) -> set[str]:
         resp = await self.client.joined_members(room_id)
         return {m.user_id for m in getattr(resp, "members", [])}

@@ -195,7 +195,7 @@ async def test_private_question_gets_the_answer_and_a_number_rates_it(
 
     asked = await resident.send(room, "医保怎么在网上交费")
     answer = await resident.wait_message(world.bot_id, room)
-    assert answer.content["msgtype"] == "m.notice"
+    assert answer.content["msgtype"] == "m.text"  # a private answer: an ordinary message
     assert replied_to(answer) == asked
     assert "\n1. " in answer.body and "\n2. " in answer.body  # the rating buttons, numbered
     assert "<br>" in answer.content["formatted_body"]
@@ -240,7 +240,7 @@ async def test_group_report_card_claim_and_reply_reach_the_resident(
     card = await staff.wait_message(world.bot_id, staff_room, contains="#1001")
     assert "路灯照明" in card.body and "\n1. " in card.body
 
-    await staff.send(staff_room, "1")  # 认领
+    await staff.send(staff_room, "1", reply_to=card.event_id)  # 认领, as a reply to the card
     claimed = await staff.wait_message(world.bot_id, staff_room, after=1)
     assert "#1001" in claimed.body
     ticket = bot.tickets.get(1001)
@@ -643,9 +643,11 @@ async def test_options_ride_on_the_last_part_and_failed_lookups_leave_text(
     channel._options.latest.clear()  # a restart, as far as memory goes
     channel._options.by_event.clear()
 
+    direct = SimpleNamespace(joined_count=2, name="", user_name=lambda user_id: None)
+
     async def incoming(content: dict[str, Any]) -> Any:
         source = {"type": "m.room.message", "sender": "@a:localhost", "event_id": "$in"}
-        return await channel._inbound.message(room, None, source, content)
+        return await channel._inbound.message(room, direct, source, content)
 
     bare = await incoming({"msgtype": "m.text", "body": "1"})
     assert (bare.text, bare.action) == ("1", None)
@@ -701,3 +703,55 @@ async def test_an_image_url_that_is_a_local_path_never_reaches_the_staff_card(
         e for e in staff.messages(world.bot_id, staff_room) if e.content["msgtype"] == "m.image"
     ]
     assert [e.content["url"] for e in images] == [mxc]  # passed on, nothing uploaded
+
+
+async def test_phones_ring_for_what_needs_a_person_and_not_for_group_answers(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    """Against Synapse's default push rules: cards ring staff, relays ring the resident,
+    the bot's answers in a group ring nobody; a neighbour's bare "2" is not an option."""
+    resident, neighbour = await world.user("resident"), await world.user("neighbour")
+    staff = await world.user("staff")
+    group = await resident.create_room("丰仓小区群", invite=(world.bot_id, neighbour.user_id))
+    await neighbour.join(group)
+    staff_room = await staff.create_room("工作人员群", invite=(world.bot_id,))
+    settings = settings_for(make_settings, staff=(staff.user_id,), staff_room=staff_room)
+    bot = await world.start(settings)
+    await resident.wait_members(group, world.bot_id)
+    await staff.wait_members(staff_room, world.bot_id)
+
+    await resident.send(group, "议事厅 医保怎么在网上交费")
+    answer = await resident.wait_message(world.bot_id, group)
+    assert answer.content["msgtype"] == "m.notice"  # quiet in the group
+    await neighbour.send(group, "2")  # answering someone else, not the bot's options
+    await resident.send(group, "!report 3号楼后头的路灯黑了好几天了")
+    card = await staff.wait_message(world.bot_id, staff_room, contains="#1001")
+    assert card.content["msgtype"] == "m.text"
+    await staff.send(staff_room, "明天上午电工过去换灯泡", reply_to=card.event_id)
+    relayed = await resident.wait_message(world.bot_id, contains="工作人员回复")
+    assert relayed.content["m.mentions"] == {"user_ids": [resident.user_id]}
+
+    async def notified(user: User, event_id: str) -> bool:
+        return any(n["event"]["event_id"] == event_id for n in await user.notifications())
+
+    assert await notified(staff, card.event_id)
+    assert await notified(resident, relayed.event_id)
+    assert not await notified(neighbour, answer.event_id)
+    assert bot.core.store.repo(Ratings).summary() == []  # the neighbour's "2" rated nothing
+    assert len(resident.messages(world.bot_id, group)) == 2  # the answer and the report ack
+
+
+async def test_a_thumbs_up_rates_an_answer(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    bot = await world.start(settings_for(make_settings))
+    resident = await world.user("resident")
+    room = await direct_room(world, resident)
+    await resident.send(room, "医保怎么在网上交费")
+    answer = await resident.wait_message(world.bot_id, room)
+    reaction = await resident.react(room, answer.event_id, "👍🏻")
+    thanks = await resident.wait_message(world.bot_id, room, after=1)
+    assert "谢谢" in thanks.body
+    assert replied_to(thanks) == answer.event_id  # the reply points at the answer, not the 👍
+    assert reaction != answer.event_id
+    assert bot.core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)

@@ -27,7 +27,8 @@ def from_record(data: dict[str, Any]) -> Outgoing:
     fields["to"] = Address(**fields["to"])
     fields["buttons"] = tuple(Button(**b) for b in fields["buttons"])
     fields["attachments"] = tuple(fields["attachments"])
-    fields["files"] = tuple(fields.get("files", ()))  # records older than the field
+    fields["files"] = tuple(fields.get("files", ()))  # records older than these fields
+    fields.setdefault("notice", False)
     return Outgoing(**fields)
 
 

@@ -449,7 +449,8 @@ class MatrixChannel:
         if text or last is None:
             chunks = split_text(text) if text else ["…"]
             for i, chunk in enumerate(chunks, 1):
-                content = text_content(chunk, reply)
+                mention = out.to.chat_id if out.to.chat_id.startswith("@") else None
+                content = text_content(chunk, reply, notice=out.notice, mention=mention)
                 if actions and i == len(chunks):  # the part that ends with the options
                     content[OPTIONS_KEY] = list(actions)
                 last = await self._send_event(room_id, content)

@@ -31,13 +31,21 @@ def html_body(text: str) -> str:
     return html.escape(text, quote=False).replace("\n", "<br>")
 
 
-def text_content(text: str, reply_to: str | None) -> dict[str, Any]:
-    """An m.notice (what bots send) with its HTML, as a reply to `reply_to` when given."""
+def text_content(
+    text: str, reply_to: str | None, *, notice: bool = True, mention: str | None = None
+) -> dict[str, Any]:
+    """A message with its HTML, as a reply to `reply_to` when given.
+
+    Matrix's default push rules never notify for m.notice (.m.rule.suppress_notices): what
+    must reach a person is an m.text, and `m.mentions` names who must see it (`mention`, the
+    person of a direct chat) or, empty, says it mentions nobody.
+    """
     content: dict[str, Any] = {
-        "msgtype": "m.notice",
+        "msgtype": "m.notice" if notice else "m.text",
         "body": text,
         "format": "org.matrix.custom.html",
         "formatted_body": html_body(text),
+        "m.mentions": {"user_ids": [mention]} if mention else {},
     }
     if reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}

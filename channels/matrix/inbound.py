@@ -1,4 +1,4 @@
-"""Inbound Matrix events as `Incoming`: messages, images and keycap reactions of other users.
+"""Inbound Matrix events as `Incoming`: messages, images and reactions of other users.
 
 Who is addressed (mentions, pills), what a reply quotes (the fallback older clients put before the
 text is dropped), whether the replied-to message is the bot's, the sender's name, the room's kind
@@ -23,6 +23,14 @@ from channels.matrix.settings import NAME
 from channels.media import is_mxc
 
 log = logging.getLogger(__name__)
+
+
+RATINGS = {"👍": "rate:up:", "👎": "rate:down:"}
+
+
+def _plain_emoji(key: str) -> str:
+    """👍🏻 … 👍🏿 and 👍️ as 👍: skin tones and variation selectors do not change a vote."""
+    return "".join(c for c in key if not ("\U0001f3fb" <= c <= "\U0001f3ff" or c == "\ufe0f"))
 
 
 def _strip_reply_fallback(body: str) -> str:
@@ -108,7 +116,9 @@ class Inbound:
             "chat_title": _title(room),
         }
         number = parse_number(text) if text else None
-        if number:
+        # In a group a bare "2" is usually an answer to a neighbour ("您家住几单元？"): it picks
+        # an option only as a reply to the bot's message; in a private chat it always does.
+        if number and (reply_id is not None or common["chat_kind"] is ChatKind.PRIVATE):
             options = await self.options.answered_by(room_id, reply_id)
             if options is not None and 1 <= number <= len(options[1]):
                 return Incoming(
@@ -135,10 +145,15 @@ class Inbound:
         if relates.get("rel_type") != "m.annotation" or not isinstance(target, str):
             return None
         number = KEYCAPS.get(key) if isinstance(key, str) else None
-        if not number:
+        rating = RATINGS.get(_plain_emoji(key)) if isinstance(key, str) else None
+        if not number and rating is None:
             return None
         actions = await self.options.of_event(room_id, target)
-        if not actions or not 1 <= number <= len(actions):
+        if not actions:
+            return None
+        if rating is not None:  # 👍 / 👎 on an answer rate it, like its buttons
+            number = next((i for i, a in enumerate(actions, 1) if a.startswith(rating)), 0)
+        if not number or not 1 <= number <= len(actions):
             return None
         return Incoming(
             chat=Address(NAME, room_id),

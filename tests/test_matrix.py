@@ -755,3 +755,36 @@ async def test_a_thumbs_up_rates_an_answer(
     assert replied_to(thanks) == answer.event_id  # the reply points at the answer, not the 👍
     assert reaction != answer.event_id
     assert bot.core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
+
+
+async def test_staff_speak_to_a_ticket_in_the_cards_thread_and_by_replying_to_the_bot(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    """Every message in the card's thread, and a reply to the bot's acknowledgement, reach
+    the resident (Element sends thread messages with a falling-back in-reply-to)."""
+    resident, staff = await world.user("resident"), await world.user("staff")
+    staff_room = await staff.create_room("工作人员群", invite=(world.bot_id,))
+    await world.start(settings_for(make_settings, staff=(staff.user_id,), staff_room=staff_room))
+    await staff.wait_members(staff_room, world.bot_id)
+    room = await direct_room(world, resident)
+    await resident.send(room, "双色球昨晚开的啥号？")  # the FAQ cannot answer: a question ticket
+    card = await staff.wait_message(world.bot_id, staff_room, contains="#1001")
+
+    def in_thread(text: str, latest: str) -> dict[str, Any]:
+        relates = {
+            "rel_type": "m.thread",
+            "event_id": card.event_id,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": latest},
+        }
+        return {"msgtype": "m.text", "body": text, "m.relates_to": relates}
+
+    first = await staff._send(
+        staff_room, "m.room.message", in_thread("这个我们答不了", card.event_id)
+    )
+    await staff._send(staff_room, "m.room.message", in_thread("建议看彩票站公告", first))
+    ack = await staff.wait_message(world.bot_id, staff_room, contains="已把回复", after=1)
+    await staff.send(staff_room, "公告贴在彩票站门口", reply_to=ack.event_id)
+    for words in ("这个我们答不了", "建议看彩票站公告", "公告贴在彩票站门口"):
+        relayed = await resident.wait_message(world.bot_id, room, contains=words)
+        assert relayed.body == f"工作人员回复 #1001：{words}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from bot.commands import Action, Command, Handler, parse_number
@@ -80,6 +81,12 @@ class StaffDesk:
             (Action("t:reply", staff), self._reply_hint),
         ]
 
+    def _ack(self, turn: Turn, key: str, ticket: Ticket, **params: object) -> Outgoing:
+        """The answer to the staff member, itself one of the ticket's messages: replying to
+        it (or to anything else the bot said about the ticket) is replying to the ticket."""
+        text = self.t(turn.lang, key, number=ticket.number, **params)
+        return replace(turn.reply(text), tag=f"card:{ticket.number}")
+
     def on_card_reply(self, turn: Turn) -> list[Outgoing] | None:
         """Staff replying (platform reply-to) to a ticket card relays the text."""
         reply_to = turn.msg.reply_to_message_id
@@ -118,7 +125,7 @@ class StaffDesk:
         self.lifecycle.step(
             turn, ticket, "claim", assignee=turn.sender_key, assignee_name=turn.sender_name
         )
-        out = [turn.reply(self.t(turn.lang, "ticket_claimed", number=ticket.number))]
+        out = [self._ack(turn, "ticket_claimed", ticket)]
         if first_claim:
             out += self.lifecycle.tell_reporters(ticket, "notify_claimed")
         return out + self.cards.team_notice(turn, ticket, "card_claim")
@@ -139,7 +146,7 @@ class StaffDesk:
             assignee_name=ticket.assignee_name or turn.sender_name,
         )
         return [
-            turn.reply(self.t(turn.lang, "ticket_replied", number=ticket.number)),
+            self._ack(turn, "ticket_replied", ticket),
             *self.lifecycle.tell_reporters(ticket, "notify_reply", text=text),
         ]
 
@@ -152,7 +159,7 @@ class StaffDesk:
             else self.lifecycle.tell_reporters(ticket, "notify_resolved_plain")
         )
         return [
-            turn.reply(self.t(turn.lang, "ticket_resolved", number=ticket.number)),
+            self._ack(turn, "ticket_resolved", ticket),
             *notice,
             *self.cards.team_notice(turn, ticket, "card_resolve", text),
         ]
@@ -161,7 +168,7 @@ class StaffDesk:
         ticket, text = self._number_and_text(args, "reopen", need_text=False)
         self.lifecycle.step(turn, ticket, "reopen", text)
         return [
-            turn.reply(self.t(turn.lang, "ticket_reopened", number=ticket.number)),
+            self._ack(turn, "ticket_reopened", ticket),
             *self.lifecycle.tell_reporters(ticket, "notify_reopened"),
         ]
 
@@ -169,7 +176,7 @@ class StaffDesk:
         ticket, who = self._number_and_text(args, "assign", need_text=True)
         key, name = self._staff_member(who)
         self.lifecycle.step(turn, ticket, "assign", name, assignee=key, assignee_name=name)
-        out = [turn.reply(self.t(turn.lang, "ticket_assigned", number=ticket.number, name=name))]
+        out = [self._ack(turn, "ticket_assigned", ticket, name=name)]
         if key != turn.sender_key:  # the assignee hears it privately, on their network
             lang = self.people.language(key) or self.settings.language
             text = self.t(
@@ -194,13 +201,13 @@ class StaffDesk:
     async def _cmd_note(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, text = self._number_and_text(args, "note", need_text=True)
         self.lifecycle.step(turn, ticket, "note", text)
-        return [turn.reply(self.t(turn.lang, "ticket_noted", number=ticket.number))]
+        return [self._ack(turn, "ticket_noted", ticket)]
 
     async def _cmd_reject(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, text = self._number_and_text(args, "reject", need_text=True)
         self.lifecycle.step(turn, ticket, "reject", text, reason=text)
         return [
-            turn.reply(self.t(turn.lang, "ticket_rejected", number=ticket.number)),
+            self._ack(turn, "ticket_rejected", ticket),
             *self.lifecycle.tell_reporters(ticket, "notify_rejected", text=text),
         ]
 

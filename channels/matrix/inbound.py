@@ -91,6 +91,13 @@ class Inbound:
         if not isinstance(body, str):
             return None
         reply_id = (relates.get("m.in_reply_to") or {}).get("event_id")
+        # In a thread (on a ticket's card, say) a message answers the thread's root;
+        # m.in_reply_to is only the fallback for clients without threads.
+        in_thread = relates.get("rel_type") == "m.thread" and isinstance(
+            relates.get("event_id"), str
+        )
+        if in_thread and (reply_id is None or relates.get("is_falling_back")):
+            reply_id = relates["event_id"]
         reply_id = reply_id if isinstance(reply_id, str) else None
         attachments: tuple[str, ...] = ()
         if msgtype in {"m.text", "m.emote"}:

@@ -21,8 +21,9 @@ from tinydb.storages import JSONStorage
 
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Reporter, Ticket
+from bot.store.files import pack, write_generation
 from bot.store.folder import Store
-from bot.store.journal import pack, write_snapshot
+from bot.store.journal import SCHEMA_VERSION
 
 AT = datetime(2026, 12, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -64,7 +65,7 @@ def bulk_folder(folder: Path, count: int) -> None:
         t.number = 1001 + n
         docs[str(t.number)] = pack(t.to_doc())
     folder.mkdir(parents=True, exist_ok=True)
-    write_snapshot(folder, {"tickets": docs, "meta": {"1": pack({"schema": 1})}})
+    write_generation(folder, 1, 0, SCHEMA_VERSION, {"tickets": docs})
 
 
 def ours_update_ms(folder: Path, samples: int) -> float:

@@ -22,11 +22,19 @@ class TicketRepo:
         assert isinstance(table, JournalTable)
         self._table = table
         self._cards: dict[tuple[str, str, str], int] = {}
-        for number, doc in table.documents_containing((b'"cards":[[',)):
+        self._next = self.FIRST_NUMBER
+        self._changed: set[int] = set()
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        """Rebuild the indexes from the table (at open, and after a failed write was undone)."""
+        if self._table.name not in tables:
+            return
+        self._cards = {}
+        for number, doc in self._table.documents_containing((b'"cards":[[',)):
             for channel, chat, message in doc["cards"]:
                 self._cards[(channel, chat, message)] = number
-        self._next = max(table.max_id() + 1, self.FIRST_NUMBER)
-        self._changed: set[int] = set()
+        self._next = max(self._table.max_id() + 1, self.FIRST_NUMBER)
 
     def create(self, ticket: Ticket) -> Ticket:
         """Give the ticket the next number and store it durably."""

@@ -19,9 +19,16 @@ class PeopleRepo:
         table = db.table("people")
         assert isinstance(table, JournalTable)
         self._table = table
-        self._docs: dict[str, tuple[int, dict[str, Any]]] = {
-            str(doc["key"]): (doc_id, doc) for doc_id, doc in table.documents_containing((b"",))
-        }
+        self._docs: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        """Rebuild the index from the table (at open, and after a failed write was undone)."""
+        if self._table.name in tables:
+            self._docs = {
+                str(doc["key"]): (doc_id, doc)
+                for doc_id, doc in self._table.documents_containing((b"",))
+            }
 
     def _field(self, person_key: str, name: str) -> str | None:
         found = self._docs.get(person_key)
@@ -71,10 +78,15 @@ class DialogueRepo:
         table = db.table("dialogues")
         assert isinstance(table, JournalTable)
         self._table = table
-        self._ids: dict[tuple[str, str], int] = {
-            (str(doc["person"]), str(doc["chat"])): doc_id
-            for doc_id, doc in table.documents_containing((b"",))
-        }
+        self._ids: dict[tuple[str, str], int] = {}
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        if self._table.name in tables:
+            self._ids = {
+                (str(doc["person"]), str(doc["chat"])): doc_id
+                for doc_id, doc in self._table.documents_containing((b"",))
+            }
 
     def get(self, person: str, chat: str) -> dict[str, Any] | None:
         doc_id = self._ids.get((person, chat))
@@ -102,10 +114,15 @@ class GroupDirectory:
         table = db.table("groups")
         assert isinstance(table, JournalTable)
         self._table = table
-        self._titles: dict[str, tuple[int, str]] = {
-            str(doc["chat"]): (doc_id, str(doc["title"]))
-            for doc_id, doc in table.documents_containing((b"",))
-        }
+        self._titles: dict[str, tuple[int, str]] = {}
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        if self._table.name in tables:
+            self._titles = {
+                str(doc["chat"]): (doc_id, str(doc["title"]))
+                for doc_id, doc in self._table.documents_containing((b"",))
+            }
 
     def seen(self, chat: str, title: str) -> None:
         """Remember a group chat; writes only when it is new or its title changed."""

@@ -15,9 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +23,7 @@ import pytest
 from bot.desk.repo import TicketRepo
 from bot.failpoints import DISK_FULL_ENV
 from bot.store.folder import Store
+from tests.cli_helpers import LiveBot
 from tests.conftest import REPO
 from tests.test_scheduling_faults import (
     ADMIN,
@@ -45,67 +43,6 @@ ALERT = "⚠️ 数据无法保存"
 RECOVERED = "✅ 数据又能保存了"
 ACK = re.compile(r"已收到，编号 #(\d+)")
 WATER = "明天上午停水检修，请提前储水"
-
-
-class LiveBot:
-    """`yishiting chat` running; lines go in one at a time, stdout is read as it comes."""
-
-    def __init__(self, data: Path, config: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            command(data, config),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env=env,
-        )
-        self.out = ""
-        self.err = ""
-        self._changed = threading.Condition()
-        self._readers = [
-            threading.Thread(target=self._read, args=("out",), daemon=True),
-            threading.Thread(target=self._read, args=("err",), daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read(self, which: str) -> None:
-        stream = self.proc.stdout if which == "out" else self.proc.stderr
-        assert stream is not None
-        for line in stream:
-            with self._changed:
-                setattr(self, which, getattr(self, which) + line)
-                self._changed.notify_all()
-
-    def say(self, *lines: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("\n".join(lines) + "\n")
-        self.proc.stdin.flush()
-
-    def settle(self) -> str:
-        """Wait until every line sent so far was handled; returns stdout from here on."""
-        marker = f"#sync-{uuid.uuid4().hex[:8]}"
-        start = len(self.out)
-        self.say(f":as resident {marker}", ":who")
-        self.wait_for(marker)
-        return self.out[start:]
-
-    def wait_for(self, needle: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while needle not in self.out:
-                left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
-                    raise AssertionError(f"no {needle!r} in:\n{self.out}\n--- stderr:\n{self.err}")
-                self._changed.wait(min(left, 0.5))
-
-    def quit(self) -> int:
-        self.say(":quit")
-        code = self.proc.wait(timeout=60)
-        for reader in self._readers:
-            reader.join(timeout=10)
-        return code
 
 
 def report(bot: LiveBot, text: str, group: str = "丰仓小区群") -> str:
@@ -148,7 +85,7 @@ def test_a_full_disk_refuses_reports_replies_and_a_broadcast_then_carries_on(
 ) -> None:
     data, config = tmp_path / "data", write_config(tmp_path, **ANY_HOUR)
     switch = tmp_path / "disk-is-full"
-    bot = LiveBot(data, config, {**bot_env(), DISK_FULL_ENV: str(switch)})
+    bot = LiveBot(command(data, config), {**bot_env(), DISK_FULL_ENV: str(switch)})
     acked: dict[int, str] = {}
     refused: list[str] = []
     try:
@@ -258,7 +195,7 @@ def test_a_real_full_tmpfs_loses_no_acknowledged_report_and_keeps_no_refused_one
     tmp_path: Path, small_disk: Path
 ) -> None:
     data, config = small_disk / "data", write_config(tmp_path, **ANY_HOUR)
-    bot = LiveBot(data, config, bot_env())
+    bot = LiveBot(command(data, config), bot_env())
     acked: dict[int, str] = {}
     refused: list[str] = []
     try:

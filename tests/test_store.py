@@ -398,7 +398,7 @@ def test_backup_while_writing_is_a_consistent_folder_that_restores(tmp_path: Pat
     for n in range(23):
         tickets.create(ticket(n))
     copy = backup(data, tmp_path / "copy")
-    assert copy.commits + len(journal_lines(tmp_path / "copy")) == 23
+    assert copy.commits == 23
     tickets.create(ticket(99))  # after the copy: not in it
     store.close()
     restored = Store(tmp_path / "copy")

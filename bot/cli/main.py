@@ -1,4 +1,4 @@
-"""The `yishiting` command line: run, chat, doctor, faq, tickets and schedules."""
+"""The `yishiting` command line: run, chat, doctor, backup, faq, tickets and schedules."""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     for q in (sugg, accept):
         q.add_argument("--data", type=Path, help="data folder (default ./data)")
 
+    backup = sub.add_parser(
+        "backup", help="copy the data folder consistently, also while the bot runs"
+    )
+    backup.add_argument("dest", type=Path, help="a new folder for the copy")
+    backup.add_argument("--data", type=Path, help="data folder (default ./data)")
+
     doctor = sub.add_parser("doctor", help="check the configuration and reach each network")
     doctor.add_argument("--data", type=Path, help="data folder (default ./data)")
 
@@ -105,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.cli import schedules
 
             return schedules.run(args, settings)
+        if args.command == "backup":
+            from bot.cli import backup
+
+            return backup.run(args, settings)
         if args.command == "doctor":
             from bot.cli import doctor
 

@@ -28,7 +28,7 @@ class BackupResult:
     destination: Path
     generation: int
     commits: int  # the last commit the copy holds
-    documents: int
+    documents: int  # in its snapshot (the journal's commits come on top)
     bytes: int
     seconds: float
 
@@ -47,7 +47,7 @@ def backup(folder: Path, dest: Path) -> BackupResult:
     except OSError as exc:
         raise files.cannot(dest, exc, "create") from None
     try:
-        manifest, copied = _copy_generation(folder, dest)
+        manifest, last, copied = _copy_generation(folder, dest)
         copied += _copy_other_files(folder, dest)
     except OSError as exc:
         raise files.cannot(Path(exc.filename or dest), exc, "copy") from None
@@ -56,7 +56,7 @@ def backup(folder: Path, dest: Path) -> BackupResult:
     return BackupResult(
         dest,
         manifest.generation,
-        manifest.commits,
+        last,
         manifest.documents,
         copied,
         time.perf_counter() - started,
@@ -67,11 +67,12 @@ def _under_upgrades(folder: Path, dest: Path) -> bool:
     return dest.resolve().is_relative_to((folder / UPGRADES).resolve())
 
 
-def _copy_generation(folder: Path, dest: Path) -> tuple[Manifest | None, int]:
+def _copy_generation(folder: Path, dest: Path) -> tuple[Manifest | None, int, int]:
+    """(the manifest copied, the last commit copied, bytes copied)."""
     for _ in range(20):
         manifest = files.read_manifest(folder)
         if manifest is None:
-            return None, _copy_legacy(folder, dest)
+            return None, 0, _copy_legacy(folder, dest)
         snapshot = files.snapshot_path(folder, manifest.generation)
         journal = files.journal_path(folder, manifest.generation)
         try:
@@ -86,10 +87,10 @@ def _copy_generation(folder: Path, dest: Path) -> tuple[Manifest | None, int]:
             size = _copy_snapshot(snap_fh, snapshot, dest / snapshot.name, manifest)
             raw = journal_fh.read()
         whole = raw[: raw.rfind(b"\n") + 1]  # an append in progress is not part of the copy
-        files.replay_journal(whole, journal, manifest, lambda _record: None)  # whole, in order
+        replayed = files.replay_journal(whole, journal, manifest, lambda _record: None)
         _write_synced(dest / journal.name, whole)
         files.write_manifest(dest, manifest)  # last: a copy without it is unfinished
-        return manifest, size + len(whole)
+        return manifest, replayed.commits, size + len(whole)
     raise ConfigError(str(folder / MANIFEST), "changes too fast to copy; try again")
 
 

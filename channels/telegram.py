@@ -62,6 +62,8 @@ from channels.splitting import split_lines
 
 log = logging.getLogger(__name__)
 
+_ADDRESSED = re.compile(r"^(\s*[/!！]\S+?)@(\w+)")
+
 NAME = "telegram"
 MAX_TEXT = 4096  # sendMessage: characters after entity parsing (counted here in UTF-16 units)
 MAX_CAPTION = 1024
@@ -349,6 +351,7 @@ class TelegramChannel:
             return None  # joins, stickers, service messages …
         if self._addressed_elsewhere(text):
             return None
+        text = self._without_my_name(text)
         reply = message.reply_to_message
         return Incoming(
             chat=self._address(message),
@@ -364,9 +367,16 @@ class TelegramChannel:
         )
 
     def _addressed_elsewhere(self, text: str) -> bool:
-        """`/cmd@otherbot` is for another bot in the group."""
-        match = re.match(r"^/\S+?@(\w+)", text)
-        return bool(match and self.username and match.group(1).lower() != self.username.lower())
+        """`/cmd@otherbot`, `!cmd@otherbot`, ` /cmd@otherbot`: for another bot in the group."""
+        match = _ADDRESSED.match(text)
+        return bool(match and self.username and match.group(2).lower() != self.username.lower())
+
+    def _without_my_name(self, text: str) -> str:
+        """`/help@thisbot args` reaches the core as `/help args` (any other @name is not ours)."""
+        match = _ADDRESSED.match(text)
+        if match and self.username and match.group(2).lower() == self.username.lower():
+            return match.group(1) + text[match.end() :]
+        return text
 
     def _mentions_me(self, message: Message, text: str) -> bool:
         me = f"@{self.username}".lower()

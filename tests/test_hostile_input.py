@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,8 +26,7 @@ from tests.fakes import FakeClock
 from tests.harness import Bot, start_bot
 from tests.scheduled import button
 
-ZONE = FakeClock().now.tzinfo
-assert ZONE is not None
+ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def alias_bomb(levels: int = 9) -> str:

@@ -51,6 +51,19 @@ class App:
             core.worktime.tz,
             batch=core.store.batch,
         )
+        self._settle_roles()
+
+    def _settle_roles(self) -> None:
+        """Roles come from the settings at every start: a removed admin or staff member
+        keeps no role remembered from before (trusted channels keep what was declared)."""
+        try:
+            with self.core.store.batch():
+                changed = self.core.store.people.settle_roles(self.core.roles.settled_role)
+        except StorageError as exc:
+            log.warning("could not update remembered roles: %s", exc)
+            return
+        for key in changed:
+            log.info("roles: %s no longer has the role remembered for them", key)
 
     async def deliver(self, incoming: Incoming) -> None:
         """Handle one message; replies go straight back, anything for another chat is relayed.

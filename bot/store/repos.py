@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, ClassVar
 
 from bot.store.journal import JournalDB, JournalTable
@@ -57,6 +57,17 @@ class PeopleRepo:
         fields = {k: v for k, v in (("name", name), ("role", role)) if v}
         if any(self._field(person_key, k) != v for k, v in fields.items()):
             self._put(person_key, **fields)
+
+    def settle_roles(self, settled: Callable[[str, str], str]) -> list[str]:
+        """Re-derive every remembered role (at start): `settled(person, remembered)` says what
+        it is now; a person removed from the settings loses theirs. Returns who changed."""
+        changed = []
+        for key, (_, doc) in list(self._docs.items()):
+            remembered = str(doc.get("role") or "")
+            if remembered and (now := settled(key, remembered)) != remembered:
+                self._put(key, role=now)
+                changed.append(key)
+        return changed
 
     def with_role(self, *roles: str) -> list[str]:
         return sorted(key for key, (_, doc) in self._docs.items() if doc.get("role") in roles)

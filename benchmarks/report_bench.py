@@ -26,6 +26,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.desk.tickets import Reporter, Ticket
 from bot.store.files import pack, write_generation
@@ -118,7 +119,7 @@ asyncio.run(main())
 """
 
 
-def measure(folder: Path, reports: int) -> dict[str, object]:
+def measure(folder: Path, reports: int) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(folder), str(reports), str(REPO)],
         capture_output=True,
@@ -126,7 +127,7 @@ def measure(folder: Path, reports: int) -> dict[str, object]:
         check=True,
         cwd=REPO,
     )
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -151,7 +152,7 @@ def main() -> None:
     )
     print(f"{'':<40} {'/report p50 ms':>14} {'p95 ms':>8} {'start s':>8} {'RSS MB':>7} {'jobs':>7}")
     for name, r in rows:
-        times = sorted(r["times"])  # type: ignore[arg-type]
+        times = sorted(r["times"])
         p50 = statistics.median(times)
         p95 = times[int(0.95 * (len(times) - 1))]
         print(

@@ -21,8 +21,10 @@ from tinydb.storages import JSONStorage
 
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Reporter, Ticket
+from bot.store.backup import backup
+from bot.store.files import pack, write_generation
 from bot.store.folder import Store
-from bot.store.journal import pack, write_snapshot
+from bot.store.journal import SCHEMA_VERSION
 
 AT = datetime(2026, 12, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -64,7 +66,7 @@ def bulk_folder(folder: Path, count: int) -> None:
         t.number = 1001 + n
         docs[str(t.number)] = pack(t.to_doc())
     folder.mkdir(parents=True, exist_ok=True)
-    write_snapshot(folder, {"tickets": docs, "meta": {"1": pack({"schema": 1})}})
+    write_generation(folder, 1, 0, SCHEMA_VERSION, {"tickets": docs})
 
 
 def ours_update_ms(folder: Path, samples: int) -> float:
@@ -146,6 +148,9 @@ def main() -> None:
         bulk_folder(root / "big", args.tickets)
         ours_u = ours_update_ms(root / "big", samples=201)
         open_s, rss = open_seconds_and_rss_mb(root / "big")
+        backup_s = statistics.median(
+            backup(root / "big", root / f"backup-{i}").seconds for i in range(3)
+        )
         stock_u = stock_update_ms(root / "stock-big.json", args.stock_tickets, samples=5)
 
     print(f"{'measure':<46} {'journal (ours)':>15} {'stock JSON':>12} {'Caching':>10}")
@@ -157,6 +162,7 @@ def main() -> None:
     print(f"{'  (at tickets)':<46} {args.tickets:>15,} {args.stock_tickets:>12,}")
     print(f"{f'open {args.tickets:,} tickets, s (median of 3)':<46} {open_s:>15.2f}")
     print(f"{'peak RSS of that process, MB':<46} {rss:>15.0f}")
+    print(f"{f'backup of {args.tickets:,} tickets, s (median of 3)':<46} {backup_s:>15.2f}")
     print(
         f"\n* measured {args.stock_creations:,} creations in {stock_c:.2f} s; a stock write "
         "rewrites the whole file, so the cost per insert grows with size (the linear scaling "

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.failpoints import Failpoints
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, normalize_language
 from bot.models import ChatKind, Incoming, Outgoing
 from bot.pacing import Pacer
 from bot.schedule.joblog import JobLog
 from bot.schedule.runtime import Scheduler
+from bot.store.journal import StorageError
 from bot.store.outbox import Delivery
 from bot.wiring import Core
 from channels.base import Channel, ChannelError, SentRef
@@ -46,19 +47,37 @@ class App:
         self._inflight: set[str] = set()
         # When each person last wrote privately: a staff answer to them is not held at night.
         self._heard: dict[str, datetime] = {}
+        self._unmarked: dict[str, str] = {}  # sent, but the disk refused to record it yet
+        self._alarmed = False  # admins were told the data folder cannot be written
         self.pacer = Pacer(settings.send_rates)
         self.scheduler = Scheduler(
             core.job_sources(self.dispatch),
             core.store.repo(JobLog),
             core.conversation.clock,
             core.worktime.tz,
+            batch=core.store.batch,
         )
+        self._settle_roles()
+
+    def _settle_roles(self) -> None:
+        """Roles come from the settings at every start: a removed admin or staff member
+        keeps no role remembered from before (trusted channels keep what was declared)."""
+        try:
+            with self.core.store.batch():
+                changed = self.core.store.people.settle_roles(self.core.roles.settled_role)
+        except StorageError as exc:
+            log.warning("could not update remembered roles: %s", exc)
+            return
+        for key in changed:
+            log.info("roles: %s no longer has the role remembered for them", key)
 
     async def deliver(self, incoming: Incoming) -> None:
         """Handle one message; replies go straight back, anything for another chat is relayed.
 
-        Relayed messages are all recorded in the outbox before the first reply is sent, so a
-        resident or staff member who saw an acknowledgement can rely on the relay happening.
+        What handling it changed, its "seen" mark and every relayed message are committed in
+        one journal line before anything is sent, so whoever saw an acknowledgement can rely
+        on the relay happening, and a crash cannot keep the mark but lose a relay. When the
+        data folder cannot be written, nothing is sent but "cannot save, try again later".
         """
         base = f"msg|{incoming.chat}|{incoming.message_id or uuid.uuid4().hex}|{incoming.action}"
         if incoming.message_id is not None and self.core.outbox.seen(base):
@@ -67,25 +86,71 @@ class App:
         now = self.core.conversation.clock()
         if incoming.chat_kind is ChatKind.PRIVATE:
             self._heard[incoming.sender.key] = now
-        outs = await self.core.conversation.handle(incoming)
-        self.scheduler.sync()  # records it changed (a cancelled broadcast) re-planned at once
-        if incoming.message_id is not None:
-            self.core.outbox.mark_seen(base)
+        store = self.core.store
+        outs: list[Outgoing] = []
         keys: dict[int, str | None] = {}
         held: dict[int, datetime | None] = {}
-        for i, out in enumerate(outs):
-            if out.to != incoming.chat:
-                key = f"{base}|{i}"
-                held[i] = self._quiet_until(out, now, live=True)
-                added = self.core.outbox.enqueue(
-                    key, out, not_before=held[i], quiet=not self._staff(out)
-                )
-                keys[i] = key if added else None
+        try:
+            with store.batch():
+                outs = await self.core.conversation.handle(incoming)
+                self.scheduler.sync()  # records it changed (a cancelled broadcast) re-planned
+                if incoming.message_id is not None:
+                    self.core.outbox.mark_seen(base)
+                for i, out in enumerate(outs):
+                    if out.to != incoming.chat:
+                        key = f"{base}|{i}"
+                        held[i] = self._quiet_until(out, now, live=True)
+                        added = self.core.outbox.enqueue(
+                            key, out, not_before=held[i], quiet=not self._staff(out)
+                        )
+                        keys[i] = key if added else None
+        except StorageError as exc:
+            log.warning("a message in %s could not be saved: %s", incoming.chat, exc)
+            if incoming.chat_kind is ChatKind.PRIVATE or any(o.to == incoming.chat for o in outs):
+                await self.route(Outgoing(incoming.chat, self._cannot_save_text(incoming)))
+            await self.check_storage()
+            return
         for i, out in enumerate(outs):
             if i not in keys:
                 await self.route(out)
             elif (recorded := keys[i]) is not None and held[i] is None:  # None: a duplicate
                 await self.relay(recorded, out)
+        if self._alarmed:
+            await self.check_storage()
+
+    def _cannot_save_text(self, incoming: Incoming) -> str:
+        conversation = self.core.conversation
+        lang = (
+            conversation.people.language(incoming.sender.key)
+            or normalize_language(incoming.sender.language)
+            or self.settings.language
+        )
+        return conversation.t(lang, "error_storage")
+
+    async def check_storage(self) -> None:
+        """Tell the admins once when the data folder stops taking writes, and once when it
+        takes them again; sent directly (the outbox cannot record anything meanwhile)."""
+        store = self.core.store
+        if store.problem is not None:
+            store.probe()
+        if store.problem is not None and not self._alarmed:
+            self._alarmed = True
+            await self._tell_admins("storage_failed_admin", problem=store.problem)
+        elif store.problem is None and self._alarmed:
+            self._alarmed = False
+            log.warning("the data folder takes writes again; the bot carries on")
+            await self._tell_admins("storage_recovered_admin")
+            await self._record_unmarked()
+
+    async def _tell_admins(self, key: str, **params: str) -> None:
+        conversation = self.core.conversation
+        for address in self.core.roles.admin_addresses():
+            lang = conversation.people.language(str(address)) or self.settings.language
+            text = conversation.t(lang, key, **params)
+            try:
+                await self._send(Outgoing(address, text))
+            except ChannelError as exc:
+                log.error("could not alert the admin at %s: %s", address, exc)
 
     def _quiet_until(self, out: Outgoing, now: datetime, *, live: bool) -> datetime | None:
         """When a message for residents must wait because it is night: staff chats never
@@ -108,13 +173,19 @@ class App:
         `urgent`; staff rooms and staff members' chats are never held.
         """
         now = self.core.conversation.clock()
-        for out in outs:
-            considerate = not urgent and not self._staff(out)  # keeps quiet hours
-            held = self._quiet_until(out, now, live=False) if considerate else None
-            record = f"{key}|{out.to}"
-            added = self.core.outbox.enqueue(record, out, not_before=held, quiet=considerate)
-            if added and held is None:
-                await self.relay(record, out)
+        store = self.core.store
+        now_due: list[tuple[str, Outgoing]] = []
+        with store.batch():  # a job's own writes so far and these records: one commit
+            for out in outs:
+                considerate = not urgent and not self._staff(out)  # keeps quiet hours
+                held = self._quiet_until(out, now, live=False) if considerate else None
+                record = f"{key}|{out.to}"
+                added = self.core.outbox.enqueue(record, out, not_before=held, quiet=considerate)
+                if added and held is None:
+                    now_due.append((record, out))
+            store.flush()  # on disk before the first is sent
+        for record, out in now_due:
+            await self.relay(record, out)
         return self.core.outbox.deliveries(f"{key}|")
 
     def _staff(self, out: Outgoing) -> bool:
@@ -149,8 +220,13 @@ class App:
         self._after_send(out, ref)
 
     async def relay(self, key: str, out: Outgoing) -> None:
-        """Send a recorded message and record the outcome; retryable failures stay pending."""
-        if key in self._inflight:  # a slow first send and a retry round must not both go out
+        """Send a recorded message and record the outcome; retryable failures stay pending.
+
+        Its outcome is committed at once, never gathered into a caller's batch. When the
+        disk refuses to record that it was sent, this process remembers it (and records it
+        as soon as it can), so it does not go out again meanwhile.
+        """
+        if key in self._inflight or key in self._unmarked:  # a slow send and a retry round
             return
         self._inflight.add(key)
         try:
@@ -158,13 +234,30 @@ class App:
             ref = await self._send(out)
         except ChannelError as exc:
             log.warning("relay %s to %s failed (retryable=%s): %s", key, out.to, exc.retryable, exc)
-            self.core.outbox.failed(key, str(exc), retryable=exc.retryable)
+            try:
+                with self.core.store.outside_batch():
+                    self.core.outbox.failed(key, str(exc), retryable=exc.retryable)
+            except StorageError:
+                pass  # it stays pending: tried again in the next round
             return
         finally:
             self._inflight.discard(key)
         self.failpoints.hit("after_send")
-        self.core.outbox.sent(key, ref.message_id)
+        try:
+            with self.core.store.outside_batch():
+                self.core.outbox.sent(key, ref.message_id)
+        except StorageError:
+            self._unmarked[key] = ref.message_id
         self._after_send(out, ref)
+
+    async def _record_unmarked(self) -> None:
+        for key, message_id in list(self._unmarked.items()):
+            try:
+                with self.core.store.outside_batch():
+                    self.core.outbox.sent(key, message_id)
+            except StorageError:
+                return
+            del self._unmarked[key]
 
     async def _send(self, out: Outgoing) -> SentRef:
         channel = self.channels.get(out.to.channel)
@@ -176,8 +269,13 @@ class App:
             raise ChannelError("the network did not answer in time", retryable=True) from None
 
     def _after_send(self, out: Outgoing, ref: SentRef) -> None:
-        if out.tag is not None:
-            self.core.conversation.sent(out, ref.channel, ref.chat_id, ref.message_id)
+        if out.tag is None:
+            return
+        try:
+            with self.core.store.outside_batch():
+                self.core.conversation.sent(out, ref.channel, ref.chat_id, ref.message_id)
+        except StorageError as exc:  # a card's message id: replies to it are not matched
+            log.warning("could not record the message id of %s: %s", out.tag, exc)
 
     async def flush_outbox(self, *, at_start: bool = False) -> None:
         """Send what is due: after a crash, a network coming back, or quiet hours ending.
@@ -186,8 +284,13 @@ class App:
         scheduled message for residents found pending at night waits for the morning.
         """
         now, worktime = self.core.conversation.clock(), self.core.worktime
+        await self._record_unmarked()
         if worktime.is_quiet(now):
-            self.core.outbox.hold_quiet(until=worktime.after_quiet(now))
+            try:
+                self.core.outbox.hold_quiet(until=worktime.after_quiet(now))
+            except StorageError as exc:  # sent later, rather than at night unrecorded
+                log.warning("could not hold messages for the morning: %s", exc)
+                return
         for key, out in self.core.outbox.pending(now_or_never=at_start):
             if self.core.outbox.is_due(key):  # a concurrent round may have sent it meanwhile
                 await self.relay(key, out)
@@ -200,12 +303,16 @@ class App:
             await asyncio.sleep(self.settings.faq_reload_seconds)
             try:
                 await self._watch_once(loop.time() >= next_flush)
+            except StorageError as exc:
+                log.warning("background duty could not save (%s); trying again later", exc)
+                await self.check_storage()
             except Exception:  # a background duty must never die silently
                 log.exception("background duty failed; trying again later")
             if loop.time() >= next_flush:
                 next_flush = loop.time() + self.settings.outbox_retry_seconds
 
     async def _watch_once(self, flush: bool) -> None:
+        await self.check_storage()
         result = self.core.faq.check_for_change()
         if result is not None:
             stamp = self.core.conversation.clock().isoformat()

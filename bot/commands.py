@@ -26,15 +26,24 @@ Handler = Callable[[Turn, str], Awaitable[list[Outgoing]]]
 class ParsedCommand:
     name: str
     args: str
-    addressed_to: str | None  # Telegram's /cmd@botname
+    addressed_to: str | None  # '/cmd@otherbot': for another bot (its name stays in `name`)
 
 
 def parse_command(text: str) -> ParsedCommand | None:
-    """Split '/lang en' or '!help' or '/help@yishiting_bot' into name and arguments."""
+    """Split '/lang en' or '!help' or ' /report@otherbot …' into name and arguments.
+
+    A command addressed with '@name' is for another bot: channel adapters remove their own
+    bot's name (Telegram's '/help@yishiting_bot' arrives as '/help'), so whatever '@name'
+    is left keeps its place in `name`, which no registered command has: in a group it is
+    ignored, in a private chat it is an unknown command.
+    """
     match = _COMMAND.match(text.strip())
     if not match:
         return None
-    return ParsedCommand(match.group(1).lower(), (match.group(3) or "").strip(), match.group(2))
+    name, addressed_to = match.group(1).lower(), match.group(2)
+    if addressed_to is not None:
+        name = f"{name}@{addressed_to.lower()}"
+    return ParsedCommand(name, (match.group(3) or "").strip(), addressed_to)
 
 
 def parse_number(text: str) -> int:

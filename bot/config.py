@@ -295,6 +295,14 @@ class Settings(_Strict):
         return local if local.is_dir() else REPO_SCHEDULES
 
 
+# Secrets that come from the environment only: in a settings file they are an error.
+ENVIRONMENT_ONLY = {
+    ("telegram", "token"): "YISHITING_TELEGRAM_TOKEN",
+    ("matrix", "password"): "YISHITING_MATRIX_PASSWORD",
+    ("matrix", "access_token"): "YISHITING_MATRIX_ACCESS_TOKEN",
+}
+
+
 def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Read the config file (explicit path, $YISHITING_CONFIG, ./yishiting.yaml, or none)."""
     source = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
@@ -304,6 +312,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
         source = DEFAULT_CONFIG
     if source is not None:
         data = _read_yaml(source)
+        _refuse_secrets(data, name)
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         return Settings.model_validate(data)
@@ -311,6 +320,17 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
         raise ConfigError(name, first["msg"], field=key) from exc
+
+
+def _refuse_secrets(data: dict[str, Any], name: str) -> None:
+    for (section, key), env in ENVIRONMENT_ONLY.items():
+        values = data.get(section)
+        if isinstance(values, dict) and key in values:
+            raise ConfigError(
+                name,
+                f"secrets come from the environment only: delete it here and set ${env}",
+                field=f"{section}.{key}",
+            )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

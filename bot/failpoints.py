@@ -1,4 +1,8 @@
-"""Crash points for fault tests: $YISHITING_FAILPOINTS="after_send:3" kills at the 3rd hit."""
+"""Faults for tests: crash points ($YISHITING_FAILPOINTS) and a full disk ($YISHITING_DISK_FULL).
+
+$YISHITING_FAILPOINTS="after_send:3" kills the process at the 3rd hit; while the file named
+by $YISHITING_DISK_FULL exists, the data folder behaves as a full disk.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,17 @@ from collections.abc import Mapping
 log = logging.getLogger(__name__)
 
 FAILPOINTS_ENV = "YISHITING_FAILPOINTS"
+DISK_FULL_ENV = "YISHITING_DISK_FULL"
+
+
+def disk_full() -> bool:
+    """Fault tests: is the switch file named by $YISHITING_DISK_FULL there now?
+
+    While it is, every journal append writes half its line and fails with ENOSPC, and
+    snapshots fail, as on a full disk; removing the file frees the disk.
+    """
+    switch = os.environ.get(DISK_FULL_ENV)
+    return bool(switch) and os.path.exists(switch)  # type: ignore[arg-type]
 
 
 class Failpoints:

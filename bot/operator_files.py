@@ -20,11 +20,18 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_FILE_BYTES = 5_000_000  # an operator file larger than this is a mistake (or an attack)
+MAX_VALUES = 100_000  # values in one file once every alias (*name) is expanded
 
 
 def read_text(path: Path) -> str:
     """The file as text (UTF-8, a BOM tolerated), or a ConfigError saying why not."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                str(path), f"is {size:,} bytes; an operator file may have {MAX_FILE_BYTES:,}"
+            )
         return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from exc
@@ -35,7 +42,13 @@ def read_text(path: Path) -> str:
 
 
 def parse_yaml(text: str, name: str, loader: type[yaml.SafeLoader] | None = None) -> Any:
-    """YAML text of the file `name`; a syntax error is a ConfigError with its line."""
+    """YAML text of the file `name`; a syntax error is a ConfigError with its line.
+
+    Every operator file goes through here: too large a text, or aliases that expand into
+    too many values (an "alias bomb"), are refused before anything is built.
+    """
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError(name, f"has {len(text):,} characters; at most {MAX_FILE_BYTES:,}")
     try:
         return yaml.load(text, Loader=loader or StrictLoader)
     except yaml.MarkedYAMLError as exc:
@@ -43,6 +56,8 @@ def parse_yaml(text: str, name: str, loader: type[yaml.SafeLoader] | None = None
         raise ConfigError(name, f"bad YAML: {exc.problem}", line=line) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(name, f"bad YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(name, "bad YAML: nested too deeply") from None
 
 
 def _scalar_text(value: Any) -> str:
@@ -77,6 +92,12 @@ class StrictLoader(yaml.SafeLoader):
             return _STR_TAG
         return tag
 
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None:
+            _check_expansion(node)
+        return node
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
@@ -93,6 +114,40 @@ class StrictLoader(yaml.SafeLoader):
             if isinstance(key, Hashable):
                 seen.add(key)
         return super().construct_mapping(node, deep)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand into more than MAX_VALUES values, or that
+    contains itself; O(distinct nodes), however large the expansion would be."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConstructorError(
+                None, None, "an alias refers to a value that contains it", node.start_mark
+            )
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        open_nodes.discard(key)
+        if total > MAX_VALUES:
+            raise ConstructorError(
+                None,
+                None,
+                f"aliases expand into more than {MAX_VALUES:,} values (an alias bomb?)",
+                node.start_mark,
+            )
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 class Fields:

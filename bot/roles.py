@@ -37,12 +37,28 @@ class Roles:
     def admins(self) -> frozenset[str]:
         return self._admins
 
+    def settled_role(self, person_key: str, remembered: str) -> str:
+        """The role a person remembered with `remembered` keeps now ('' for none): on a trusted
+        channel what they declared there; anywhere else only what the settings say today
+        (someone removed from roles.admins is no admin, whatever was remembered)."""
+        if person_key.partition(":")[0] in self._trusted:
+            return remembered
+        if person_key in self._admins:
+            return Role.ADMIN.value
+        if person_key in self._staff:
+            return Role.STAFF.value
+        return ""
+
+    def _declared(self, *roles: str) -> set[str]:
+        """People who declared one of `roles` on a trusted channel (the console)."""
+        return {k for k in self._seen.with_role(*roles) if k.partition(":")[0] in self._trusted}
+
     def admin_addresses(self) -> list[Address]:
         """`admin_chats`, else the admins' private chats: configured ones and those who have
         spoken as admins on a trusted channel (the console)."""
         if self.settings.admin_chats:
             return [Address.parse(key) for key in self.settings.admin_chats]
-        admins = self._admins | set(self._seen.with_role(Role.ADMIN.value))
+        admins = self._admins | self._declared(Role.ADMIN.value)
         return [Address.parse(key) for key in sorted(admins)]
 
     def is_staff_chat(self, address: Address) -> bool:
@@ -53,7 +69,7 @@ class Roles:
             return True
         if key in self._staff or key in self._admins:
             return True
-        return key in self._seen.with_role(Role.STAFF.value, Role.ADMIN.value)
+        return key in self._declared(Role.STAFF.value, Role.ADMIN.value)
 
 
 def require_for_command(role: Role, needed: Role, command: str) -> None:

@@ -58,33 +58,18 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.models import Address, ChatKind, Incoming, Outgoing, Person
 from channels.base import ChannelError, Deliver, SentRef
 from channels.media import read_local_file
+from channels.redaction import redact
 from channels.splitting import split_lines
 
 log = logging.getLogger(__name__)
+
+_ADDRESSED = re.compile(r"^(\s*[/!！]\S+?)@(\w+)")
 
 NAME = "telegram"
 MAX_TEXT = 4096  # sendMessage: characters after entity parsing (counted here in UTF-16 units)
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 TOKEN_MAP_SIZE = 10_000
-# Loggers that may print a URL containing the token (PTB logs the API URL at debug level,
-# httpx logs every request URL at info level).
-_TOKEN_LOGGERS = (
-    "httpx",
-    "httpcore",
-    "telegram",
-    "telegram.Bot",
-    "telegram.ext",
-    "telegram.ext.ExtBot",
-    "telegram.ext.Updater",
-    "telegram.ext.Application",
-    "telegram.ext.AIORateLimiter",
-    "telegram.request",
-    "telegram.request.BaseRequest",
-    "telegram.request.HTTPXRequest",
-    __name__,
-)
-
 # PTB 22.2+ warns whenever RetryAfter.retry_after is read as an int (even inside PTB's own
 # constructor); `_seconds` accepts both the int of PTB 22 and the timedelta of PTB 23.
 warnings.filterwarnings(
@@ -127,28 +112,6 @@ class TelegramSettings(BaseModel):
         return self
 
 
-class _RedactToken(logging.Filter):
-    """Replaces the bot token in log records (messages and arguments) with '<token>'."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.token:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:
-            return True
-        if self.token in message:
-            record.msg = message.replace(self.token, "<token>")
-            record.args = ()
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, "<token>")
-        return True
-
-
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -180,15 +143,15 @@ class TelegramChannel:
         self.username: str = ""  # from getMe at start
         self._tokens: OrderedDict[str, str] = OrderedDict()
         self._stopped = True
-        self._redact = _RedactToken(settings.token.get_secret_value())
+        token = settings.token.get_secret_value()
+        redact(token, "<token>")  # PTB and httpx log API URLs
+        redact(token.partition(":")[2], "<token>")  # its secret half alone, too
+        if settings.secret_token is not None:
+            redact(settings.secret_token.get_secret_value())
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def _build(self) -> AnyApplication:
-        for name in _TOKEN_LOGGERS:
-            logger = logging.getLogger(name)
-            if self._redact not in logger.filters:
-                logger.addFilter(self._redact)
         s = self.settings
         builder = (
             ApplicationBuilder()
@@ -349,6 +312,7 @@ class TelegramChannel:
             return None  # joins, stickers, service messages …
         if self._addressed_elsewhere(text):
             return None
+        text = self._without_my_name(text)
         reply = message.reply_to_message
         return Incoming(
             chat=self._address(message),
@@ -364,9 +328,16 @@ class TelegramChannel:
         )
 
     def _addressed_elsewhere(self, text: str) -> bool:
-        """`/cmd@otherbot` is for another bot in the group."""
-        match = re.match(r"^/\S+?@(\w+)", text)
-        return bool(match and self.username and match.group(1).lower() != self.username.lower())
+        """`/cmd@otherbot`, `!cmd@otherbot`, ` /cmd@otherbot`: for another bot in the group."""
+        match = _ADDRESSED.match(text)
+        return bool(match and self.username and match.group(2).lower() != self.username.lower())
+
+    def _without_my_name(self, text: str) -> str:
+        """`/help@thisbot args` reaches the core as `/help args` (any other @name is not ours)."""
+        match = _ADDRESSED.match(text)
+        if match and self.username and match.group(2).lower() == self.username.lower():
+            return match.group(1) + text[match.end() :]
+        return text
 
     def _mentions_me(self, message: Message, text: str) -> bool:
         me = f"@{self.username}".lower()

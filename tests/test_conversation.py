@@ -99,7 +99,7 @@ async def test_private_greeting_is_friendly_and_not_logged(bot: Bot) -> None:
 async def test_help_differs_by_role(bot: Bot) -> None:
     (resident,) = await bot.chat("res").say("/help")
     (staff,) = await bot.chat("staff").say("!help")
-    (admin,) = await bot.chat("admin").say("/help@yishiting_bot")
+    (admin,) = await bot.chat("admin").say("  ！help")
     assert "/unanswered" not in resident.text and "/reload" not in resident.text
     assert "/unanswered" in staff.text and "/reload" not in staff.text
     assert "/unanswered" in admin.text and "/reload" in admin.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from bot.config import Settings
@@ -112,3 +113,34 @@ async def test_a_message_delivered_again_is_not_handled_twice(bot: Bot) -> None:
     await bot.app.deliver(again)  # e.g. a replayed sync after a crash
     assert bot.app.core.store.repo(TicketRepo).count() == 1
     assert len(bot.sent_to("other:g:staffroom")) == 1
+
+
+async def test_a_message_its_seen_mark_and_its_relays_are_one_commit(bot: Bot) -> None:
+    """A crash can no longer keep the "seen" mark but lose the staff card: they are one line."""
+    from bot.models import ChatKind, Incoming, Person
+    from bot.store.files import journal_path
+
+    journal = bot.app.core.store.db.journal
+    path = journal_path(journal.folder, journal.generation)
+    before = len(path.read_bytes().splitlines())
+    bot.other.failures.append(ChannelError("network down", retryable=True))  # card not sent
+    await bot.app.deliver(
+        Incoming(
+            chat=Address("fake", "g:丰仓小区群"),
+            sender=Person("fake", "zhang", "zhang"),
+            chat_kind=ChatKind.GROUP,
+            text="/report 东门积水",
+            message_id="m-43",
+            chat_title="丰仓小区群",
+        )
+    )
+    lines = [json.loads(line) for line in path.read_bytes().splitlines()[before:]]
+    handled = lines[0]["set"]
+    assert "1001" in handled["tickets"]
+    docs = list(handled["outbox"].values())
+    assert any(d["key"] == "msg|fake:g:丰仓小区群|m-43|None|seen" for d in docs), docs
+    cards = [d for d in docs if d["out"] and d["out"]["to"]["chat_id"] == "g:staffroom"]
+    assert len(cards) == 1 and cards[0]["status"] == "pending"
+    assert cards[0]["key"].startswith("msg|fake:g:丰仓小区群|m-43|")
+    # what follows are the sends' outcomes (the failed card's retry time), each a commit
+    assert all("tickets" not in line.get("set", {}) for line in lines[1:]), lines[1:]

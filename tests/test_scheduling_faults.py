@@ -315,7 +315,8 @@ def test_kill_9_between_a_send_and_its_mark_repeats_only_that_message(tmp_path: 
     groups = ("丰仓小区群", "粮库宿舍群", "棉纺厂宿舍群")
     # Sends through the outbox, in order: the report's private follow-up to the reporter (1)
     # and its card to the staff room (2), then the broadcast to each group (3, 4, 5) and its
-    # delivery report (6). Replies to the one speaking are not counted. Kill at the 4th: the
+    # delivery report (6). Replies to the one speaking are not counted. All three broadcast
+    # messages are recorded (one commit) before the first is sent. Kill at the 4th send: the
     # second group has the broadcast, the outbox does not know yet, the third has nothing.
     first = chat(
         data,
@@ -344,8 +345,12 @@ def test_kill_9_between_a_send_and_its_mark_repeats_only_that_message(tmp_path: 
         ticket = store.repo(TicketRepo).get(1001)
         assert ticket is not None and ticket.text == "3号楼路灯不亮"
         pending = [str(doc["key"]) for doc in store.outbox.with_status("pending")]
-        assert len(pending) == 1 and pending[0].startswith("broadcast:1:"), pending
-        assert pending[0].endswith(f"|console:group:{crash.to.removeprefix('群 ')}")
+        sent_groups = {b.to.removeprefix("群 ") for b in before if b.text == CUT} - {
+            crash.to.removeprefix("群 ")
+        }
+        assert len(pending) == 2 and all(p.startswith("broadcast:1:") for p in pending), pending
+        waiting = {p.rpartition("|console:group:")[2] for p in pending}
+        assert waiting == set(groups) - sent_groups, (waiting, sent_groups)
     finally:
         store.close()
 

@@ -122,9 +122,11 @@ async def test_group_etiquette_and_commands_addressed_to_the_bot(harness: Harnes
     tg = harness.tg
     tg.push_message(GROUP, RESIDENT, "大家早上好", chat_type="group")
     tg.push_message(GROUP, RESIDENT, "/help@some_other_bot", chat_type="group")
+    tg.push_message(GROUP, RESIDENT, "!report@some_other_bot 西边墙倒了", chat_type="group")
+    tg.push_message(GROUP, RESIDENT, " /report@some_other_bot 西边墙倒了", chat_type="group")
     tg.push_message(GROUP, RESIDENT, f"/help@{BOT_USERNAME}", chat_type="group")
     help_reply = await harness.reply_to(GROUP, 0)
-    # Updates are handled in order: the chit-chat and the other bot's command came first.
+    # Updates are handled in order: the chit-chat and the other bot's commands came first.
     assert len([c for c in tg.calls("sendMessage") if c.params["chat_id"] == str(GROUP)]) == 1
     assert "/report" in help_reply.params["text"]
 

@@ -17,7 +17,13 @@ from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
 from bot.schedule.book import ScheduleBook
-from bot.schedule.jobs import CronError, cron_occurrences
+from bot.schedule.jobs import (
+    MIN_REPEAT,
+    CronError,
+    cron_occurrences,
+    firings_per_day,
+    shortest_gap,
+)
 from bot.schedule.targets import TargetError, resolve_targets
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
@@ -144,6 +150,12 @@ class Broadcasts:
             "created": now.isoformat(timespec="seconds"),
             "when": "cron" if cron else ("at" if match["at"] else "now"),
         }
+        gap = shortest_gap(cron, now) if cron else None
+        if gap is not None and gap < MIN_REPEAT:  # confirmed only with its own button
+            doc["often"] = {
+                "minutes": gap.total_seconds() / 60,
+                "per_day": firings_per_day(cron, now),
+            }
         number = self.store.repo(BroadcastRecords).add(doc)
         return [self._preview(turn, number, doc, chats)]
 
@@ -183,10 +195,17 @@ class Broadcasts:
             urgent=self.t(turn.lang, "broadcast_urgent") if doc["urgent"] else "",
             text=doc["text"],
         )
-        buttons = (
-            Button(self.t(turn.lang, "broadcast_confirm"), f"bc:confirm:{number}"),
-            Button(self.t(turn.lang, "broadcast_drop"), f"bc:drop:{number}"),
-        )
+        confirm = Button(self.t(turn.lang, "broadcast_confirm"), f"bc:confirm:{number}")
+        often = doc.get("often")
+        if often:
+            minutes = f"{often['minutes']:g}"
+            text += "\n" + self.t(
+                turn.lang, "broadcast_too_often", minutes=minutes, per_day=often["per_day"]
+            )
+            confirm = Button(
+                self.t(turn.lang, "broadcast_confirm_often", minutes=minutes), f"bc:often:{number}"
+            )
+        buttons = (confirm, Button(self.t(turn.lang, "broadcast_drop"), f"bc:drop:{number}"))
         return turn.reply(text, buttons)
 
     def target_problem(self, exc: TargetError) -> tuple[str, dict[str, str]]:
@@ -267,7 +286,9 @@ class Broadcasts:
             raise UserError("broadcast_not_found", id=number)
         if verb == "drop":
             return self.cancel(turn, str(number))
-        if verb != "confirm":
+        if verb not in ("confirm", "often"):
+            raise UserError("error_unknown_action")
+        if bool(doc.get("often")) != (verb == "often"):  # a repeat this often needs its own yes
             raise UserError("error_unknown_action")
         now = self.clock()
         if doc.get("when") == "now":

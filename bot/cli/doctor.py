@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 from bot.cli.output import say
 from bot.cli.serve import (
     MATRIX_ACCESS_TOKEN_ENV,
@@ -17,6 +21,54 @@ from bot.schedule.book import load_schedules
 from bot.schedule.holidays import doctor_line
 from bot.store.folder import Store
 from channels.base import ChannelError
+
+MIN_FREE_BYTES = 100 * 1024 * 1024
+
+
+def check_data(folder: Path) -> bool:
+    """Integrity (every file the manifest names, every journal line), writeability, room."""
+    if not folder.exists():
+        say(f"data      NEW     {folder}/ will be created")
+        return True
+    try:
+        store = Store(folder, read_only=True)
+    except ConfigError as exc:
+        say(f"data      FAILED  {exc}")
+        return False
+    journal = store.db.journal
+    documents = sum(len(docs) for docs in journal.read().values())
+    store.close()
+    problem = _not_writable(folder)
+    if problem:
+        say(f"data      FAILED  {folder}/: not writable ({problem}); the bot cannot save here")
+        return False
+    free = shutil.disk_usage(folder).free
+    used = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    summary = (
+        f"{folder}/: {documents:,} records, commit {journal.commits:,}, "
+        f"schema {journal.schema}; {free / 1e6:,.0f} MB free"
+    )
+    if free < max(MIN_FREE_BYTES, 3 * used):
+        say(f"data      WARN    {summary}: too little room (a snapshot needs a second copy)")
+        return True
+    say(f"data      OK      {summary}")
+    return True
+
+
+def _not_writable(folder: Path) -> str:
+    """Why a file cannot be created, written, fsynced and removed in `folder` ('' if it can)."""
+    probe = folder / f".doctor-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"ok")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        probe.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return ""
 
 
 async def run(settings: Settings) -> int:
@@ -39,15 +91,7 @@ async def run(settings: Settings) -> int:
         ok = False
         say(f"schedules FAILED  {exc}")
     say(doctor_line(settings))
-    if not settings.data_dir.exists():
-        say(f"data      NEW     {settings.data_dir}/ will be created")
-    else:
-        try:
-            Store(settings.data_dir, read_only=True).close()
-            say(f"data      OK      {settings.data_dir}/")
-        except ConfigError as exc:
-            ok = False
-            say(f"data      FAILED  {exc}")
+    ok = check_data(settings.data_dir) and ok
     channels = network_channels(settings)
     for channel in channels:
         check = getattr(channel, "check", None)

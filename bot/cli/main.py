@@ -1,4 +1,4 @@
-"""The `yishiting` command line: run, chat, doctor, faq, tickets and schedules."""
+"""The `yishiting` command line: run, chat, doctor, backup, faq, tickets and schedules."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import load_settings
+from bot.clock import zone
+from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.models import Role
 from channels.base import ChannelError
+from channels.redaction import install as install_secret_filter
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         help="settings file (default: $YISHITING_CONFIG or "
         "./yishiting.yaml when present; none is needed)",
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    _log_options(p, defaults=True)
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start every configured channel (console on a terminal)")
@@ -53,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     for q in (sugg, accept):
         q.add_argument("--data", type=Path, help="data folder (default ./data)")
 
+    backup = sub.add_parser(
+        "backup", help="copy the data folder consistently, also while the bot runs"
+    )
+    backup.add_argument("dest", type=Path, help="a new folder for the copy")
+    backup.add_argument("--data", type=Path, help="data folder (default ./data)")
+
     doctor = sub.add_parser("doctor", help="check the configuration and reach each network")
     doctor.add_argument("--data", type=Path, help="data folder (default ./data)")
 
@@ -75,27 +83,66 @@ def _parser() -> argparse.ArgumentParser:
     coming.add_argument("--count", type=int, default=10)
     coming.add_argument("--from", dest="start", help="list from this time (default: now)")
     coming.add_argument("--data", type=Path, help="data folder (default ./data)")
+    _everywhere(sub)
     return p
+
+
+def _log_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """-v, --log-json and --log-file: accepted before or after the subcommand."""
+    keep: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
+    p.add_argument("-v", "--verbose", action="store_true", help="log more", **keep)
+    p.add_argument("--log-json", action="store_true", help="log one JSON object per line", **keep)
+    p.add_argument(
+        "--log-file",
+        type=Path,
+        help="log to this file (default: stderr; a console chat on a terminal logs to "
+        "DATA/logs/yishiting.log so the chat stays readable)",
+        **keep,
+    )
+
+
+def _everywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for parser in sub.choices.values():
+        _log_options(parser, defaults=False)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _everywhere(action)
+
+
+def _logging(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """Log lines to stderr in the bot's time zone, or to a file; returns the file, if any."""
+    from bot.cli.logs import configure
+    from bot.cli.serve import console_on_terminal
+
+    file: Path | None = args.log_file
+    if file is None and args.command in ("run", "chat") and console_on_terminal(args):
+        file = settings.data_dir / "logs" / "yishiting.log"  # not between the chat's lines
+    level = (
+        logging.DEBUG
+        if args.verbose
+        else (logging.INFO if args.command == "run" or file is not None else logging.WARNING)
+    )
+    tz = zone(settings.timezone)
+    try:
+        configure(level=level, tz=tz, json_lines=args.log_json, file=file)
+    except OSError as exc:
+        configure(level=level, tz=tz, json_lines=args.log_json)
+        logging.getLogger(__name__).warning("cannot log to %s (%s): logging here", file, exc)
+        return None
+    return file
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG
-        if args.verbose
-        else (logging.INFO if args.command == "run" else logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("jieba", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    for chatty in ("httpx", "httpcore"):  # a line per poll, with the bot token in the URL
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING)  # until the settings name the time zone
+    install_secret_filter()
     try:
         overrides: dict[str, Any] = {
             "data_dir": getattr(args, "data", None),
             "faq": getattr(args, "faq", None),
         }
         settings = load_settings(args.config, overrides)
+        args.log_file = _logging(args, settings)
         # Each command imports only what it needs: `schedules list` loads no FAQ or jieba.
         if args.command == "tickets":
             from bot.cli import tickets
@@ -105,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.cli import schedules
 
             return schedules.run(args, settings)
+        if args.command == "backup":
+            from bot.cli import backup
+
+            return backup.run(args, settings)
         if args.command == "doctor":
             from bot.cli import doctor
 

@@ -21,6 +21,19 @@ if TYPE_CHECKING:
     from bot.app import App
 
 
+SERVED_MARKER = ".served"  # in a data folder that `yishiting run` has used
+
+
+def console_on_terminal(args: argparse.Namespace) -> bool:
+    """Will a person chat on this terminal (`chat`, or `run` with no network configured)?"""
+    networks = any(
+        os.environ.get(e)
+        for e in (TELEGRAM_TOKEN_ENV, MATRIX_PASSWORD_ENV, MATRIX_ACCESS_TOKEN_ENV)
+    )
+    wanted = args.command == "chat" or not networks
+    return wanted and sys.stdin.isatty() and sys.stdout.isatty()
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """`run` and `chat`: every configured network, and the console on a terminal."""
     from bot.app import App
@@ -32,6 +45,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     running: list[App] = []  # the app, once built: the console's :clock moves its clock
 
     async def move_clock(spec: str) -> str:
+        if (settings.data_dir / SERVED_MARKER).exists():
+            return (
+                f":clock moves the bot's time for good: in {settings.data_dir}/, which "
+                "`yishiting run` uses, tomorrow's digests and rosters would be marked done. "
+                "Try it on a throwaway folder: yishiting chat --data /tmp/try"
+            )
         return await _move_clock(running[0], clock, spec)
 
     if args.command == "chat" or (not channels and sys.stdin.isatty()):
@@ -60,11 +79,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             "configure Telegram or Matrix, or use `yishiting chat`",
         )
     core = build_core(settings, clock=clock)
+    if args.command == "run":  # its folder is the real one: `:clock` may not move its time
+        (settings.data_dir / SERVED_MARKER).touch()
     app = App(core, channels, settings, Failpoints.from_env())
     running.append(app)
     if console is not None and sys.stdin.isatty():
+        logs = f"日志在 {args.log_file}。" if getattr(args, "log_file", None) else ""
         say(
-            f"百姓议事厅 — FAQ {core.faq.size} 条，数据 {settings.data_dir}/。输入 :help 查看控制台命令。"
+            f"百姓议事厅 — FAQ {core.faq.size} 条，数据 {settings.data_dir}/。{logs}"
+            "输入 :help 查看控制台命令。"
         )
     await app.run(*([console.closed] if console is not None else []))
     return 0

@@ -66,13 +66,25 @@ def ticket_show(store: Store, number: int) -> list[str]:
 
 
 def tickets_csv(store: Store) -> str:
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; no cell can
+    be taken for a formula."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for t in sorted(store.repo(TicketRepo).all(), key=lambda t: t.number):
-        writer.writerow(_csv_row(t))
+        writer.writerow([inert(cell) for cell in _csv_row(t)])
     return "\ufeff" + out.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str | int) -> str | int:
+    """A cell a spreadsheet would run as a formula (=HYPERLINK(…), +1, @SUM) starts with a
+    quote instead, which spreadsheets show as text."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 def _csv_row(t: Ticket) -> list[str | int]:

@@ -1,8 +1,9 @@
-"""Tickets by number in the store, with an index from staff card messages to tickets."""
+"""Tickets by number in the store, indexed by staff card message and by compound/category."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from tinydb.table import Document
@@ -11,22 +12,73 @@ from bot.desk.tickets import ACTIVE, Status, Ticket
 from bot.store.journal import JournalDB, JournalTable
 from bot.store.repos import replace_doc
 
+# Top-level fields read straight from a ticket's packed JSON when the indexes are built, so
+# opening the store decodes no ticket. No nested object of a ticket has keys of these names,
+# and inside JSON strings quotes are escaped: each pattern finds the top-level field only.
+_FIELD = {
+    name: re.compile(rb'"' + name.encode() + rb'":("(?:[^"\\]|\\.)*")')
+    for name in ("status", "compound", "category")
+}
+_CARDS = re.compile(rb'"cards":(\[\[.*?\]\])(?:,"|\})')
+_ACTIVE = frozenset(s.value for s in ACTIVE)
+
+
+def _field(raw: bytes, name: str) -> str:
+    found = _FIELD[name].search(raw)
+    return str(json.loads(found.group(1))) if found else ""
+
 
 class TicketRepo:
-    """Tickets by number, plus an index from staff card messages to tickets (rebuilt on open)."""
+    """Tickets by number, plus indexes rebuilt on open without decoding any ticket: staff
+    card messages to tickets, and active tickets by (compound, category)."""
 
     FIRST_NUMBER = 1001
+    SIMILAR_CANDIDATES = 200  # the most recent active tickets offered as "me too" candidates
 
     def __init__(self, db: JournalDB) -> None:
         table = db.table("tickets")
         assert isinstance(table, JournalTable)
         self._table = table
         self._cards: dict[tuple[str, str, str], int] = {}
-        for number, doc in table.documents_containing((b'"cards":[[',)):
-            for channel, chat, message in doc["cards"]:
-                self._cards[(channel, chat, message)] = number
-        self._next = max(table.max_id() + 1, self.FIRST_NUMBER)
+        self._active: dict[tuple[str, str], set[int]] = {}  # (compound, category) -> numbers
+        self._where: dict[int, tuple[str, str]] = {}  # active number -> its index key
+        self._next = self.FIRST_NUMBER
         self._changed: set[int] = set()
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        """Rebuild the indexes from the table (at open, and after a failed write was undone)."""
+        if self._table.name not in tables:
+            return
+        self._cards, self._active, self._where = {}, {}, {}
+        top = self.FIRST_NUMBER - 1
+        for number, raw in self._table.raw_documents():
+            top = max(top, number)
+            cards = _CARDS.search(raw)
+            if cards is not None:
+                for channel, chat, message in json.loads(cards.group(1)):
+                    self._cards[(channel, chat, message)] = number
+            if _field(raw, "status") in _ACTIVE:
+                self._index(number, _field(raw, "compound"), _field(raw, "category"))
+        self._next = top + 1
+
+    def _index(self, number: int, compound: str, category: str) -> None:
+        key = (compound, category)
+        if self._where.get(number) != key:
+            self._unindex(number)
+            self._active.setdefault(key, set()).add(number)
+            self._where[number] = key
+
+    def _unindex(self, number: int) -> None:
+        key = self._where.pop(number, None)
+        if key is not None:
+            self._active[key].discard(number)
+
+    def _reindex(self, ticket: Ticket) -> None:
+        if ticket.status in ACTIVE:
+            self._index(ticket.number, ticket.compound, ticket.category)
+        else:
+            self._unindex(ticket.number)
 
     def create(self, ticket: Ticket) -> Ticket:
         """Give the ticket the next number and store it durably."""
@@ -34,6 +86,7 @@ class TicketRepo:
         self._table.insert(Document(ticket.to_doc(), doc_id=ticket.number))
         self._next += 1
         self._changed.add(ticket.number)
+        self._reindex(ticket)
         return ticket
 
     def take_changed(self) -> set[int]:
@@ -51,9 +104,19 @@ class TicketRepo:
         self._changed.add(ticket.number)
         for channel, chat, message in ticket.cards:
             self._cards[(channel, chat, message)] = ticket.number
+        self._reindex(ticket)
 
     def active(self, compound: str | None = None, category: str | None = None) -> list[Ticket]:
-        """Active tickets, oldest first; only active documents are decoded."""
+        """Active tickets, oldest first; only active documents are decoded.
+
+        With both `compound` and `category` (the "me too" candidates) they come from the
+        index, and only the most recent SIMILAR_CANDIDATES of them: finding them costs the
+        same with 50 or 50,000 open tickets.
+        """
+        if compound is not None and category is not None:
+            numbers = sorted(self._active.get((compound, category), ()))
+            found = (self.get(n) for n in numbers[-self.SIMILAR_CANDIDATES :])
+            return [t for t in found if t is not None]
         return [
             t
             for t in self.in_status(ACTIVE)
@@ -99,3 +162,6 @@ class TicketRepo:
 
     def count(self) -> int:
         return len(self._table)
+
+    def active_count(self) -> int:
+        return len(self._where)

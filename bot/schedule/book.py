@@ -19,7 +19,7 @@ from bot.i18n import DEFAULT_LANGUAGE
 from bot.operator_files import Fields, StrictLoader, check_version, parse_yaml, read_text
 from bot.schedule.holidays import SECTION as HOLIDAYS
 from bot.schedule.holidays import HolidayYear, check_holidays, parse_holidays
-from bot.schedule.jobs import CronError, parse_cron
+from bot.schedule.jobs import MIN_REPEAT, CronError, parse_cron, shortest_gap
 
 SUPPORTED_VERSION = 1
 EVENING = "evening_service"
@@ -400,6 +400,13 @@ def _parse_broadcast(raw: Any, index: int, name: str, tz: tzinfo) -> BroadcastDe
             parse_cron(cron, tz)
         except CronError as exc:
             raise fields.error("cron", str(exc)) from exc
+        gap = shortest_gap(cron, datetime.now(tz))
+        if gap is not None and gap < MIN_REPEAT:
+            raise fields.error(
+                "cron",
+                f"fires every {gap.total_seconds() / 60:g} minutes at times; a repeating "
+                f"broadcast in schedules/ may fire at most once an hour",
+            )
     else:
         at = _parse_at(fields, tz)
     return BroadcastDef(

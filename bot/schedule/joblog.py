@@ -24,8 +24,14 @@ class JobLog:
         self._done: set[str] = set()
         self._last: dict[str, str] = {}
         self._first: dict[str, str] = {}
-        for _, doc in table.documents_containing((b"",)):
-            self._remember(doc)
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        """Rebuild from the table (at open, and after a failed write was undone)."""
+        if self._table.name in tables:
+            self._done, self._last, self._first = set(), {}, {}
+            for _, doc in self._table.documents_containing((b"",)):
+                self._remember(doc)
 
     def _remember(self, doc: dict[str, Any]) -> None:
         record, due = str(doc["record"]), str(doc["due"])

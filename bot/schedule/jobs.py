@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
+from itertools import pairwise
 from typing import Protocol
 
 from apscheduler.triggers.cron import CronTrigger
@@ -53,6 +54,23 @@ def cron_occurrences(expr: str, after: datetime, count: int) -> list[datetime]:
             found.append(fire)
         previous, now = fire, fire
     return found
+
+
+MIN_REPEAT = timedelta(hours=1)  # a repeating broadcast more often than this needs a yes
+
+
+def shortest_gap(expr: str, after: datetime, sample: int = 200) -> timedelta | None:
+    """The shortest time between two firings of `expr` among its next `sample` firings
+    (None when it fires once or never): '*/5 * * * *' gives 5 minutes, '0 9 * * *' a day."""
+    times = cron_occurrences(expr, after, sample)
+    gaps = [b - a for a, b in pairwise(times)]
+    return min(gaps) if gaps else None
+
+
+def firings_per_day(expr: str, after: datetime) -> int:
+    """How many times `expr` fires in the day after `after` (at most 1,441 counted)."""
+    end = after + timedelta(days=1)
+    return sum(1 for t in cron_occurrences(expr, after, 1441) if t <= end)
 
 
 Outcome = str  # what a job did, kept in the job log: "sent", "held", "dropped", "missed", …

@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
@@ -16,6 +17,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.schedule.joblog import JobLog
 from bot.schedule.jobs import Job, JobSource
+from bot.store.journal import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,11 @@ class Scheduler:
         log: JobLog,
         clock: Callable[[], datetime],
         tz: tzinfo,
+        *,
         retry_after: timedelta = timedelta(minutes=5),
+        batch: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
     ) -> None:
+        self.batch = batch  # a job's writes and its log entry: one commit (the store's batch)
         self.sources = {s.prefix: s for s in sources}
         self.log = log
         self.clock = clock
@@ -155,12 +160,19 @@ class Scheduler:
             return
         now = self.clock()
         try:
-            outcome = await job.run(now)
+            with self.batch():
+                outcome = await job.run(now)
+                self.log.mark(key, job.record, job.at, outcome, now)
+        except StorageError as exc:  # nothing of it was kept: it runs again later
+            log.warning(
+                "job %s could not be saved (%s); trying again in %s", key, exc, self.retry_after
+            )
+            self._plan(replace(job, at=now + self.retry_after), self._offset())
+            return
         except Exception:  # a job must never kill the scheduler; try again later
             log.exception("job %s failed; trying again in %s", key, self.retry_after)
             self._plan(replace(job, at=now + self.retry_after), self._offset())
             return
-        self.log.mark(key, job.record, job.at, outcome, now)
         log.info("job %s (due %s): %s", key, job.at.isoformat(timespec="minutes"), outcome)
         self.replan(job.record, now)
 

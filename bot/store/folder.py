@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
 from bot.errors import ConfigError
-from bot.store.journal import SNAPSHOT, JournalDB
+from bot.store import migrations
+from bot.store.files import LEGACY_SNAPSHOT, MANIFEST, cannot
+from bot.store.journal import SCHEMA_VERSION, JournalDB
 from bot.store.outbox import OutboxRepo
 from bot.store.repos import DialogueRepo, GroupDirectory, PeopleRepo
 
 R = TypeVar("R")
 
-SCHEMA_VERSION = 1
+__all__ = ["LOCK_FILE", "SCHEMA_VERSION", "DataFolderLock", "Store"]
+
 LOCK_FILE = ".lock"
 
 
@@ -26,7 +31,10 @@ class DataFolderLock:
         self._fh: IO[str] | None = None
 
     def acquire(self) -> None:
-        fh = self.path.open("a+", encoding="utf-8")
+        try:
+            fh = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise cannot(self.path, exc, "write") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -36,10 +44,11 @@ class DataFolderLock:
             raise ConfigError(
                 str(self.path.parent), f"data folder is in use by {holder}; stop it first"
             ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
+        with contextlib.suppress(OSError):  # who holds it is a courtesy; a full disk may refuse
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}")
+            fh.flush()
         self._fh = fh
 
     def release(self) -> None:
@@ -52,8 +61,9 @@ class DataFolderLock:
 class Store:
     """Opens the data folder, checks its schema version, hands out repositories.
 
-    The bot opens it for writing and holds the folder lock; command-line readers may open it
-    read-only while the bot runs (they replay the same snapshot and journal, and cannot write).
+    The bot opens it for writing and holds the folder lock; an older schema is upgraded step
+    by step (a backup is taken first). Command-line readers may open it read-only while the
+    bot runs: they read the generation the manifest names, and cannot write.
     """
 
     def __init__(self, folder: Path, *, read_only: bool = False) -> None:
@@ -63,7 +73,12 @@ class Store:
             if not folder.is_dir():
                 raise ConfigError(str(folder), "no such data folder")
         else:
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise cannot(folder, exc, "create") from None
+            if not folder.is_dir():
+                raise ConfigError(str(folder), "is not a folder")
             self._lock.acquire()
         try:
             self.db = JournalDB(folder, read_only=read_only)
@@ -71,6 +86,7 @@ class Store:
         except Exception:
             self._lock.release()
             raise
+        self.db.journal.on_rollback.append(self._reload_repos)
         self.people = PeopleRepo(self.db)
         self.dialogues = DialogueRepo(self.db)
         self.outbox = OutboxRepo(self.db)
@@ -78,31 +94,68 @@ class Store:
         self._repos: dict[type[Any], Any] = {}
 
     def _check_schema(self, read_only: bool) -> None:
-        meta = self.db.table("meta")
-        row = meta.get(doc_id=1)
-        if row is None:
-            if not read_only:
-                meta.insert({"schema": SCHEMA_VERSION})
-            return
-        assert isinstance(row, dict)
-        version = int(row.get("schema", 0))
+        version = self.db.journal.schema
+        where = str(self.folder / (LEGACY_SNAPSHOT if self.db.journal.legacy else MANIFEST))
         if version > SCHEMA_VERSION:
             raise ConfigError(
-                str(self.folder / SNAPSHOT),
+                where,
                 f"written by a newer Yishiting (schema {version} > {SCHEMA_VERSION}); upgrade first",
                 field="schema",
             )
+        if version < SCHEMA_VERSION:
+            if read_only:
+                raise ConfigError(
+                    where,
+                    f"written by an older Yishiting (schema {version}); start the bot once "
+                    "to upgrade the data folder",
+                    field="schema",
+                )
+            migrations.upgrade(self.folder, self.db, version, SCHEMA_VERSION)
 
     def repo(self, kind: type[R]) -> R:
         """The one repository of `kind` on this store, built on first use.
 
         Capabilities keep their own repositories (tickets, FAQ feedback, the job log …);
         each keeps in-memory indexes of its table, so every user must share one instance.
+        After a batch is undone (a write that failed) each one with a `reload(tables)`
+        method rebuilds those indexes.
         """
         found = self._repos.get(kind)
         if found is None:
             found = self._repos[kind] = kind(self.db)  # type: ignore[call-arg]
         return cast(R, found)
+
+    def _reload_repos(self, tables: set[str]) -> None:
+        for repo in [self.people, self.dialogues, self.outbox, self.groups, *self._repos.values()]:
+            reload = getattr(repo, "reload", None)
+            if reload is not None:
+                reload(tables)
+
+    # ---- committing ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside lands in one journal commit, or none does (see JournalStorage)."""
+        with self.db.journal.batch():
+            yield
+
+    def flush(self) -> None:
+        """Commit what the current batch gathered so far (before anything is sent)."""
+        self.db.journal.flush()
+
+    @contextlib.contextmanager
+    def outside_batch(self) -> Iterator[None]:
+        with self.db.journal.outside_batch():
+            yield
+
+    @property
+    def problem(self) -> str | None:
+        """Why the data folder cannot be written now; None while it can."""
+        return self.db.journal.problem
+
+    def probe(self) -> bool:
+        """While writes fail: does the folder take one again now?"""
+        return self.db.journal.probe()
 
     def close(self) -> None:
         self.db.close()

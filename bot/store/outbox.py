@@ -63,8 +63,14 @@ class OutboxRepo:
         assert isinstance(table, JournalTable)
         self._table = table
         self._ids: dict[str, int] = {}
-        for doc_id, doc in table.documents_containing((b"",)):
-            self._ids[str(doc["key"])] = doc_id
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        """Rebuild the index from the table (at open, and after a failed write was undone)."""
+        if self._table.name in tables:
+            self._ids = {
+                str(doc["key"]): doc_id for doc_id, doc in self._table.documents_containing((b"",))
+            }
 
     def has(self, key: str) -> bool:
         return key in self._ids

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, ClassVar
 
 from bot.store.journal import JournalDB, JournalTable
@@ -19,9 +19,16 @@ class PeopleRepo:
         table = db.table("people")
         assert isinstance(table, JournalTable)
         self._table = table
-        self._docs: dict[str, tuple[int, dict[str, Any]]] = {
-            str(doc["key"]): (doc_id, doc) for doc_id, doc in table.documents_containing((b"",))
-        }
+        self._docs: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        """Rebuild the index from the table (at open, and after a failed write was undone)."""
+        if self._table.name in tables:
+            self._docs = {
+                str(doc["key"]): (doc_id, doc)
+                for doc_id, doc in self._table.documents_containing((b"",))
+            }
 
     def _field(self, person_key: str, name: str) -> str | None:
         found = self._docs.get(person_key)
@@ -51,6 +58,17 @@ class PeopleRepo:
         if any(self._field(person_key, k) != v for k, v in fields.items()):
             self._put(person_key, **fields)
 
+    def settle_roles(self, settled: Callable[[str, str], str]) -> list[str]:
+        """Re-derive every remembered role (at start): `settled(person, remembered)` says what
+        it is now; a person removed from the settings loses theirs. Returns who changed."""
+        changed = []
+        for key, (_, doc) in list(self._docs.items()):
+            remembered = str(doc.get("role") or "")
+            if remembered and (now := settled(key, remembered)) != remembered:
+                self._put(key, role=now)
+                changed.append(key)
+        return changed
+
     def with_role(self, *roles: str) -> list[str]:
         return sorted(key for key, (_, doc) in self._docs.items() if doc.get("role") in roles)
 
@@ -71,10 +89,15 @@ class DialogueRepo:
         table = db.table("dialogues")
         assert isinstance(table, JournalTable)
         self._table = table
-        self._ids: dict[tuple[str, str], int] = {
-            (str(doc["person"]), str(doc["chat"])): doc_id
-            for doc_id, doc in table.documents_containing((b"",))
-        }
+        self._ids: dict[tuple[str, str], int] = {}
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        if self._table.name in tables:
+            self._ids = {
+                (str(doc["person"]), str(doc["chat"])): doc_id
+                for doc_id, doc in self._table.documents_containing((b"",))
+            }
 
     def get(self, person: str, chat: str) -> dict[str, Any] | None:
         doc_id = self._ids.get((person, chat))
@@ -102,10 +125,15 @@ class GroupDirectory:
         table = db.table("groups")
         assert isinstance(table, JournalTable)
         self._table = table
-        self._titles: dict[str, tuple[int, str]] = {
-            str(doc["chat"]): (doc_id, str(doc["title"]))
-            for doc_id, doc in table.documents_containing((b"",))
-        }
+        self._titles: dict[str, tuple[int, str]] = {}
+        self.reload({table.name})
+
+    def reload(self, tables: set[str]) -> None:
+        if self._table.name in tables:
+            self._titles = {
+                str(doc["chat"]): (doc_id, str(doc["title"]))
+                for doc_id, doc in self._table.documents_containing((b"",))
+            }
 
     def seen(self, chat: str, title: str) -> None:
         """Remember a group chat; writes only when it is new or its title changed."""

@@ -46,15 +46,15 @@ from nio import (  # type: ignore[import-untyped]
 
 from bot.models import Incoming, Outgoing
 from channels.base import ChannelError, Deliver, SentRef
-from channels.matrix import errors, inbound, invites, options, rooms
 from channels.matrix.content import image_content, render_options, split_text, text_content
 from channels.matrix.errors import TRANSPORT_ERRORS, ApiCall, channel_error
 from channels.matrix.inbound import Inbound
 from channels.matrix.invites import Invitations
 from channels.matrix.options import OPTIONS_KEY, NumberedOptions
 from channels.matrix.rooms import Rooms
-from channels.matrix.settings import NAME, MatrixSettings, SecretFilter, TokenStore
+from channels.matrix.settings import NAME, MatrixSettings, TokenStore
 from channels.media import is_mxc, read_local_file
+from channels.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +82,6 @@ FIRST_SYNC_FILTER: dict[str, Any] = {
     "room": {**SYNC_FILTER["room"], "timeline": {"limit": 1}},
 }
 # Where a secret could be logged: the client library and the adapter's modules that log.
-_SECRET_LOGGERS = (
-    "nio",
-    "nio.client",
-    "nio.client.async_client",
-    "nio.responses",
-    __name__,
-    errors.__name__,
-    inbound.__name__,
-    invites.__name__,
-    options.__name__,
-    rooms.__name__,
-)
 
 
 class MatrixChannel:
@@ -142,18 +130,13 @@ class MatrixChannel:
             sent=self._sent,
         )
         self._warned: set[str] = set()  # rooms told that encryption is not supported
-        self._redact = SecretFilter()
         for secret in (settings.password, settings.access_token):
             if secret is not None:
-                self._redact.secrets.add(secret.get_secret_value())
+                redact(secret.get_secret_value())
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self, deliver: Deliver) -> None:
-        for name in _SECRET_LOGGERS:
-            logger = logging.getLogger(name)
-            if self._redact not in logger.filters:
-                logger.addFilter(self._redact)
         s = self.settings
         config = AsyncClientConfig(
             max_limit_exceeded=0,  # a 429 comes back to us at once (see `_call`)
@@ -213,7 +196,7 @@ class MatrixChannel:
             "login", client.login, password=s.password.get_secret_value(), device_name=s.device_name
         )
         assert isinstance(resp, LoginResponse)
-        self._redact.secrets.add(resp.access_token)
+        redact(resp.access_token)
         if self.device_id != resp.device_id:
             log.info(
                 "matrix: logged in with new device %s (set matrix.device_id to reuse it)",

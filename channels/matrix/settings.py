@@ -1,12 +1,11 @@
-"""The Matrix adapter's settings and secrets: MatrixSettings, the sync-token stores, log redaction.
+"""The Matrix adapter's settings and secrets: MatrixSettings and the sync-token stores.
 
 The password or access token come only from the environment (`settings_from_env`), never from a
-settings file, and are kept out of log records by `SecretFilter`.
+settings file, and are kept out of log records by the one filter of `channels.redaction`.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import tempfile
@@ -106,29 +105,6 @@ class MatrixSettings(BaseModel):
         return self.user_id.partition(":")[2]
 
 
-class SecretFilter(logging.Filter):
-    """Replaces secrets (password, access token) in log records with '<secret>'."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:
-            return True
-        for secret in self.secrets:
-            if secret in message:
-                message = message.replace(secret, "<secret>")
-                record.msg, record.args = message, ()
-            if record.exc_text and secret in record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, "<secret>")
-        return True
-
-
 def settings_from_env(values: dict[str, Any], environ: dict[str, str]) -> MatrixSettings:
     """MatrixSettings from the `matrix:` settings section plus the secret from the environment."""
     fields = dict(values)
@@ -148,7 +124,6 @@ __all__ = [
     "FileTokenStore",
     "MatrixSettings",
     "MemoryTokenStore",
-    "SecretFilter",
     "TokenStore",
     "settings_from_env",
 ]

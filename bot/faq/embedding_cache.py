@@ -69,6 +69,11 @@ class EmbeddingCache:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model)
         return self.folder / f"embeddings-{safe}-{kind}.bin"
 
+    def forget(self) -> None:
+        """Drop the rows held in memory (read again from the file when next needed)."""
+        self._memory.clear()
+        self._stamps.clear()
+
     def missing(self, texts: Sequence[str], kind: str) -> int:
         """How many distinct texts are not in the cache yet."""
         known = self._load(kind)

@@ -151,6 +151,7 @@ class EntryMeaning:
         by_questions = sums / np.where(norms > 0, norms, 1.0)
         self.matrix: Vectors = ((by_questions + d_vecs) / 2).astype(np.float32)
         self._queries: dict[str, Vectors] = {}
+        self.cache.forget()  # the file's rows are not needed while serving
 
     def _vectors(self, texts: list[str], kind: Kind, progress: Progress | None) -> Vectors:
         return self.cache.vectors(texts, kind, lambda ts: self.model.embed(ts, kind), progress)

@@ -87,7 +87,7 @@ def _mode(matcher: FaqMatcher) -> str:
 
 def _progress(done: int, total: int) -> None:
     """The first build of a big FAQ embeds for minutes: show how far it is (on stderr)."""
-    if total >= 64:
+    if total >= 100:
         end = "\n" if done == total else "\r"
         print(f"embedding the FAQ: {done}/{total}", end=end, file=sys.stderr, flush=True)
 

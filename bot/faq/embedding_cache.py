@@ -22,6 +22,7 @@ import re
 import struct
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,10 @@ DIGEST_BYTES = 16
 # Rows kept per file: beyond this the rows the current build did not ask for are dropped,
 # oldest first (a 10,000-entry FAQ needs about 60,000; float16 rows of 384 take 768 bytes).
 MAX_ROWS = 250_000
-BATCH = 64  # texts per call to the model between progress reports
+# Texts per call to the model: small, because a live message waits for the model while a
+# background build holds it (16 texts are a few tenths of a second).
+BATCH = 16
+SAVE_EVERY = 2048
 
 Progress = Callable[[int, int], None]
 Vectors = NDArray[np.float32]
@@ -93,10 +97,15 @@ class EmbeddingCache:
         for key, text in zip(keys, texts, strict=True):
             if key not in known and key not in missing:
                 missing[key] = text
-        if missing:
-            fresh = self._embed(list(missing.items()), embed, progress)
+        items = list(missing.items())
+        wanted = set(keys)
+        # saved every SAVE_EVERY texts, so a build that is stopped keeps most of its work
+        for start in range(0, len(items), SAVE_EVERY):
+            part = items[start : start + SAVE_EVERY]
+            report = None if progress is None else _Offset(progress, start, len(items))
+            fresh = self._embed(part, embed, report)
             known.update(fresh)
-            self._save(kind, fresh, set(keys))
+            self._save(kind, fresh, wanted)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for row, key in enumerate(keys):
             out[row] = known[key]
@@ -154,6 +163,18 @@ class EmbeddingCache:
             self._stamps[kind] = self._stamp(kind)
         except OSError as exc:
             log.warning("could not save embeddings to %s: %s", path, exc)
+
+
+@dataclass(frozen=True)
+class _Offset:
+    """Progress of one part of a build, reported as progress of the whole."""
+
+    progress: Progress
+    before: int
+    total: int
+
+    def __call__(self, done: int, _: int) -> None:
+        self.progress(self.before + done, self.total)
 
 
 @contextlib.contextmanager

@@ -1,12 +1,22 @@
-"""FAQ matcher speed at 100/1,000/10,000 entries against rapidfuzz WRatio in the same run."""
+"""FAQ matcher speed at 100/1,000/10,000 entries against rapidfuzz WRatio in the same run,
+and the sentence model's cost at 1,000/10,000 entries against the lexical matcher alone.
+
+The model part (`--model-sizes`, empty to skip) embeds the synthetic FAQs into the embedding
+cache (`--cache`, default the bot's own): the first run of a size is the cold build, timed
+and shown with its rate per text; later runs find the cache warm.  A cold build of a fresh
+`--cold-size` FAQ into a temporary folder is measured on every run.  Start-up and RSS are
+measured in a child process, with the lexical-only child as the same-run baseline."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -14,8 +24,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.faq.embedding_cache import default_cache_dir
 from bot.faq.entries import Faq, FaqEntry, load_faq
 from bot.faq.matcher import FaqMatcher
+from bot.faq.meaning import EntryMeaning, build_meaning, missing_embeddings, model_status
 from bot.faq.text import TextAnalyzer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,6 +98,105 @@ def startup_seconds(runs: int) -> tuple[float, float]:
     return bot, bare
 
 
+def _meaning(faq: Faq, cache: Path) -> EntryMeaning:
+    meaning = build_meaning(faq, model_status(True), cache)
+    assert meaning is not None, model_status(True).reason
+    return meaning
+
+
+def child(size: int, model: bool, cache: Path) -> None:
+    """Start as the bot does (index, and the entries' vectors from the warm cache), answer
+    a few queries, print start-up seconds and peak RSS as JSON."""
+    analyzer = TextAnalyzer()
+    faq = synthesise(size, seed=size, analyzer=analyzer)
+    made = time.perf_counter()
+    meaning = _meaning(faq, cache) if model else None
+    matcher = FaqMatcher(faq, TextAnalyzer(), meaning=meaning)
+    for text in queries(faq, 20, seed=size + 1):
+        matcher.match(text)
+    done = time.perf_counter()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the synthetic FAQ is made, not loaded: its time is not the bot's start-up
+    print(json.dumps({"startup_s": done - made, "rss_mb": _rss_now_mb(), "peak_mb": peak_mb}))
+
+
+def _rss_now_mb() -> float:
+    """Resident memory now (Linux), else the peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(size: int, model: bool, cache: Path) -> dict[str, float]:
+    args = [
+        sys.executable,
+        "-m",
+        "benchmarks.faq_bench",
+        "--child",
+        str(size),
+        "--cache",
+        str(cache),
+    ]
+    if not model:
+        args.append("--lexical")
+    done = subprocess.run(args, text=True, capture_output=True, check=True, cwd=REPO)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def model_bench(sizes: list[int], cold_size: int, cache: Path, count: int, rounds: int) -> None:
+    status = model_status(True)
+    if status.model is None:
+        print(f"\nsentence model: unavailable ({status.reason}); skipped")
+        return
+    print(f"\nsentence model {status.reason}; embedding cache {cache}")
+    analyzer = TextAnalyzer()
+    small = synthesise(cold_size, seed=cold_size + 7, analyzer=analyzer)
+    with tempfile.TemporaryDirectory() as cold:
+        embedded = missing_embeddings(small, status, Path(cold))
+        start = time.perf_counter()
+        _meaning(small, Path(cold))
+        took = time.perf_counter() - start
+    print(
+        f"cold build, {cold_size} entries: {embedded} texts embedded in {took:.1f} s "
+        f"({took / embedded * 1000:.1f} ms per text)"
+    )
+    print(
+        f"{'entries':>8} {'first build':>14} {'p50 ms':>8} {'p99 ms':>8} {'lexical p50':>12} "
+        f"{'lexical p99':>12} {'warm start s':>13} {'lexical start s':>16} {'RSS/peak MB':>12} "
+        f"{'lexical RSS/peak':>17}"
+    )
+    for size in sizes:
+        faq = synthesise(size, seed=size, analyzer=analyzer)
+        missing = missing_embeddings(faq, status, cache)
+        start = time.perf_counter()
+        meaning = _meaning(faq, cache)
+        build = time.perf_counter() - start
+        first = f"{build:.0f} s cold" if missing else "(was warm)"
+        with_model = FaqMatcher(faq, analyzer, meaning=meaning)
+        lexical = FaqMatcher(faq, analyzer)
+        texts = queries(faq, count, seed=size + 1)
+        with_model.match(texts[0])
+        ours: list[list[float]] = []
+        base: list[list[float]] = []
+        for _ in range(rounds):  # interleaved, so both see the same machine load
+            ours.append(latencies_ms(with_model.match, texts))
+            base.append(latencies_ms(lexical.match, texts))
+        warm = run_child(size, True, cache)
+        bare = run_child(size, False, cache)
+        print(
+            f"{size:>8} {first:>14} {median_pct(ours, 50):>8.2f} {median_pct(ours, 99):>8.2f} "
+            f"{median_pct(base, 50):>12.2f} {median_pct(base, 99):>12.2f} "
+            f"{warm['startup_s']:>13.2f} {bare['startup_s']:>16.2f} "
+            f"{warm['rss_mb']:>6.0f}/{warm['peak_mb']:<5.0f} {bare['rss_mb']:>11.0f}/{bare['peak_mb']:<5.0f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,1000,10000")
@@ -94,13 +205,34 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="query passes; p50/p99 are medians over them"
     )
+    parser.add_argument("--model-sizes", default="1000,10000", help="empty: no model figures")
+    parser.add_argument("--cold-size", type=int, default=200, help="entries of the cold build")
+    parser.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--lexical", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    cache = args.cache or default_cache_dir()
+    if args.child:
+        child(args.child, not args.lexical, cache)
+        return
+    lexical_bench(args)
+    if args.model_sizes:
+        sizes = [int(s) for s in args.model_sizes.split(",")]
+        model_bench(sizes, args.cold_size, cache, args.queries, args.rounds)
+    bot, bare = startup_seconds(runs=5)
+    print(
+        f"\n`yishiting faq match`, first answer for the bundled FAQ: {bot:.2f} s median of 5 "
+        f"(bare python start: {bare:.2f} s)"
+    )
+
+
+def lexical_bench(args: argparse.Namespace) -> None:
     analyzer = TextAnalyzer()
     print(
         f"{'entries':>8} {'build s (median)':>17} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'WRatio p50':>11} {'WRatio p99':>11} {'p99 ratio':>10}"
     )
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         faq = synthesise(size, seed=size, analyzer=analyzer)
         builds = []
         matcher = None
@@ -123,11 +255,6 @@ def main() -> None:
             f"{size:>8} {statistics.median(builds):>17.2f} {p50:>8.2f} {p99:>8.2f} "
             f"{base_p50:>11.2f} {base_p99:>11.2f} {p99 / base_p99:>10.2f}"
         )
-    bot, bare = startup_seconds(runs=5)
-    print(
-        f"\n`yishiting faq match`, first answer for the bundled FAQ: {bot:.2f} s median of 5 "
-        f"(bare python start: {bare:.2f} s)"
-    )
 
 
 if __name__ == "__main__":

@@ -62,6 +62,14 @@ class MatchSettings:
     suggest_threshold: float = 0.29
     suggest_ratio: float = 0.60
     max_suggestions: int = 3
+    # The sentence model's second opinion (bot/faq/meaning.py), fitted by 2-fold
+    # cross-validation over 20 seeds on the dev set (`yishiting faq eval --cv`):
+    sentence_model: int = 1  # 0 turns it off: lexical-only
+    rerank_weight: float = 8.0  # entries ranked by score + this × (similarity - best similarity)
+    agree_threshold: float = 0.38  # a best entry the model also ranks first is answered from
+    agree_lexical_margin: float = 0.10  # … this score and lexical margin …
+    agree_model_margin: float = 0.005  # … when its similarity leads the model's runner-up by this
+    recall_threshold: float = 0.25  # suggest (not stay silent) from this score when they agree
 
 
 _PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")

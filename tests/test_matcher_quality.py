@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import MatchSettings
 from bot.faq.coverage import cover, make_field, make_term
 from bot.faq.entries import Faq, FaqEntry, load_faq
 from bot.faq.evaluation import EvalReport, evaluate, load_cases
 from bot.faq.matcher import FaqMatcher
+from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
 from tests.conftest import REPO, SHARED_DEV
 
@@ -19,19 +21,43 @@ def bundled(analyzer: TextAnalyzer) -> FaqMatcher:
     return FaqMatcher(load_faq(REPO / "faq.yaml"), analyzer)
 
 
-def measured(faq: Path, cases: Path) -> EvalReport:
+def measured(faq: Path, cases: Path, model: bool = True) -> EvalReport:
     """`yishiting faq eval` exactly: a fresh analyzer, since an FAQ teaches the shared one
-    its keywords, which would make the figures depend on the tests that ran before."""
-    report, _ = evaluate(FaqMatcher(load_faq(faq), TextAnalyzer()), load_cases(cases))
+    its keywords, which would make the figures depend on the tests that ran before; the
+    sentence model as configured by default, or turned off (lexical-only)."""
+    matcher = FaqSource(faq, MatchSettings(sentence_model=int(model))).matcher
+    assert matcher.uses_model is model
+    report, _ = evaluate(matcher, load_cases(cases))
     return report
 
 
-def test_dev_set_floors() -> None:
-    """Floors at the level reached (see README); the targets are higher. Never lower these."""
+def _dev() -> Path:
     if not SHARED_DEV.is_dir():
         pytest.fail(f"the shared dev set is missing at {SHARED_DEV}")
-    report = measured(SHARED_DEV / "faq.yaml", SHARED_DEV / "cases.yaml")
-    rates = report.rates
+    return SHARED_DEV
+
+
+def test_dev_set_floors() -> None:
+    """Floors at the level reached with the sentence model (in-sample: its constants were
+    fitted on these cases; README has the cross-validated figures).  Never lower these.
+
+    The model answers more (0.78 -> 0.82) and suggests where the lexical matcher was silent
+    but both agree on the entry (top-3 up), which costs some silence (0.78 -> 0.72)."""
+    rates = measured(_dev() / "faq.yaml", _dev() / "cases.yaml").rates
+    assert rates["wrong_answer_rate"] <= 0.02, rates
+    assert rates["answer_rate"] >= 0.82, rates
+    assert rates["top3_rate"] >= 0.945, rates
+    assert rates["null_silent_rate"] >= 0.72, rates
+    extra = measured(_dev() / "faq.yaml", _dev() / "cases-extra.yaml").rates
+    assert extra["wrong_answer_rate"] <= 0.0825, extra
+    assert extra["answer_rate"] >= 0.66, extra
+    assert extra["top3_rate"] >= 0.855, extra
+    assert extra["null_silent_rate"] >= 0.645, extra
+
+
+def test_dev_set_floors_lexical_only() -> None:
+    """Where the model is turned off or unavailable the lexical matcher is what it was."""
+    rates = measured(_dev() / "faq.yaml", _dev() / "cases.yaml", model=False).rates
     assert rates["wrong_answer_rate"] <= 0.02, rates
     assert rates["answer_rate"] >= 0.77, rates
     assert rates["top3_rate"] >= 0.94, rates
@@ -39,14 +65,21 @@ def test_dev_set_floors() -> None:
 
 
 def test_bundled_faq_held_out_floors() -> None:
-    """Floors at the level reached on cases written for the bundled FAQ before tuning."""
-    report = measured(REPO / "faq.yaml", REPO / "tests" / "data" / "bundled-faq-cases.yaml")
+    """Floors at the level reached on cases written for the bundled FAQ before tuning; the
+    model's constants were fitted on the dev set only, so these are held-out figures."""
+    cases = REPO / "tests" / "data" / "bundled-faq-cases.yaml"
+    report = measured(REPO / "faq.yaml", cases)
     assert (report.positive, report.null) == (73, 16)
     rates = report.rates
     assert rates["wrong_answer_rate"] <= 0.045, rates
-    assert rates["answer_rate"] >= 0.90, rates
-    assert rates["top3_rate"] >= 0.97, rates
-    assert rates["null_silent_rate"] >= 0.68, rates
+    assert rates["answer_rate"] >= 0.915, rates
+    assert rates["top3_rate"] >= 0.985, rates
+    assert rates["null_silent_rate"] >= 0.62, rates
+    lexical = measured(REPO / "faq.yaml", cases, model=False).rates
+    assert lexical["wrong_answer_rate"] <= 0.045, lexical
+    assert lexical["answer_rate"] >= 0.90, lexical
+    assert lexical["top3_rate"] >= 0.97, lexical
+    assert lexical["null_silent_rate"] >= 0.68, lexical
 
 
 @pytest.mark.parametrize(

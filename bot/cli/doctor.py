@@ -17,6 +17,7 @@ from bot.clock import zone
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.faq.entries import load_faq
+from bot.faq.meaning import model_status
 from bot.schedule.book import load_schedules
 from bot.schedule.holidays import doctor_line
 from bot.store.folder import Store
@@ -80,6 +81,10 @@ async def run(settings: Settings) -> int:
     except ConfigError as exc:
         ok = False
         say(f"faq       FAILED  {exc}")
+    # The matcher's mode is a fact, not a failure: lexical-only still answers.
+    status = model_status(bool(settings.match_settings.sentence_model))
+    label = "MODEL" if status.model else "LEXICAL"
+    say(f"matching  {label:<8}{status.mode}: {status.reason}")
     try:
         book = load_schedules(settings.schedules_path, zone(settings.timezone))
         evening = "evening service" if book.evening is not None else "no evening service"

@@ -16,9 +16,9 @@ from bot.faq import placeholders
 from bot.faq.entries import Faq, load_faq
 from bot.faq.evaluation import evaluate, load_cases
 from bot.faq.feedback import FaqSuggestions
+from bot.faq.fitting import GRID, SEEDS, Fit, LabelledCase
 from bot.faq.matcher import FaqMatcher
 from bot.faq.source import FaqSource
-from bot.faq.text import TextAnalyzer
 from bot.faq.writer import add_questions
 from bot.store.folder import Store
 
@@ -45,21 +45,93 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
             say(f"  {name}: {count}")
         return _check_promises(faq, str(path))
     if args.faq_command == "match":
-        matcher = FaqSource(path, settings.match_settings).matcher
+        matcher = FaqSource(path, settings.match_settings, progress=_progress).matcher
         for line in sys.stdin:
             query = line.rstrip("\n")
             if query.strip():
                 say(json.dumps(_decision_json(matcher, query), ensure_ascii=False))
         return 0
-    matcher = FaqMatcher(load_faq(path), TextAnalyzer(), settings.match_settings)
-    report, _ = evaluate(matcher, load_cases(args.cases))
+    return _eval(args, FaqSource(path, settings.match_settings, progress=_progress).matcher)
+
+
+def _eval(args: argparse.Namespace, matcher: FaqMatcher) -> int:
+    files: list[Path] = args.cases
+    cases = [LabelledCase(c, str(f)) for f in files for c in load_cases(f)]
+    if args.cv:
+        return _cross_validate(matcher, cases, args.json)
+    reports = {str(f): evaluate(matcher, load_cases(f))[0] for f in files}
+    combined = evaluate(matcher, [c.case for c in cases])[0] if len(files) > 1 else None
     if args.json:
-        say(json.dumps(report.as_json(), ensure_ascii=False))
+        out = (combined or reports[str(files[0])]).as_json()
+        if combined is not None:
+            out["per_file"] = {name: r.as_json() for name, r in reports.items()}
+        print(f"mode: {_mode(matcher)}", file=sys.stderr)
+        say(json.dumps(out, ensure_ascii=False))
         return 0
-    rows = report.as_json()
-    width = max(len(k) for k in rows)
-    for key, value in rows.items():
-        say(f"{key:<{width}}  {value}")
+    say(f"mode: {_mode(matcher)}")
+    tables = dict(reports)
+    if combined is not None:
+        tables["all"] = combined
+    for name, report in tables.items():
+        if len(tables) > 1:
+            say(f"\n{name}:")
+        rows = report.as_json()
+        width = max(len(k) for k in rows)
+        for key, value in rows.items():
+            say(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _mode(matcher: FaqMatcher) -> str:
+    return "lexical + sentence model" if matcher.uses_model else "lexical only"
+
+
+def _progress(done: int, total: int) -> None:
+    """The first build of a big FAQ embeds for minutes: show how far it is (on stderr)."""
+    if total >= 100:
+        end = "\n" if done == total else "\r"
+        print(f"embedding the FAQ: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def _cross_validate(matcher: FaqMatcher, cases: list[LabelledCase], as_json: bool) -> int:
+    fit = Fit(matcher, cases)
+    shipped = fit.shipped_rates()
+    chosen, in_sample = fit.in_sample()
+    held_out = fit.cross_validate()
+    fitted = {k: getattr(chosen, k) for k in GRID}
+    if as_json:
+
+        def named(d: dict[str | None, dict[str, float]]) -> dict[str, dict[str, float]]:
+            return {k or "all": v for k, v in d.items()}
+
+        say(
+            json.dumps(
+                {
+                    "mode": _mode(matcher),
+                    "shipped": named(shipped),
+                    "fitted_settings": fitted,
+                    "in_sample_fit": named(in_sample),
+                    "cross_validated": named(held_out),
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    say(f"mode: {_mode(matcher)}; constants fitted over {len(fit.settings)} settings")
+    say("fitted on all cases: " + ", ".join(f"{k}={v}" for k, v in fitted.items()))
+    header = f"{'cases':<28} {'figures':<26} {'answer':>7} {'top3':>7} {'wrong':>7} {'silent':>7}"
+    say(header)
+    for label, table in (
+        ("shipped settings", shipped),
+        ("in-sample fit", in_sample),
+        (f"2-fold CV x {SEEDS} seeds", held_out),
+    ):
+        for source, r in table.items():
+            say(
+                f"{Path(source).name if source else 'all':<28} {label:<26} "
+                f"{r['answer_rate']:>7.3f} {r['top3_rate']:>7.3f} "
+                f"{r['wrong_answer_rate']:>7.4f} {r['null_silent_rate']:>7.3f}"
+            )
     return 0
 
 

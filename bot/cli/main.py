@@ -46,8 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     ev = faq_sub.add_parser("eval", help="score the matcher on a cases file")
     for q in (check, match, ev):
         q.add_argument("--faq", type=Path, help="faq.yaml (default: the configured one)")
-    ev.add_argument("--cases", type=Path, required=True)
+    ev.add_argument(
+        "--cases", type=Path, action="append", required=True, help="a cases file (repeatable)"
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument(
+        "--cv", action="store_true", help="fit the model's constants: in-sample and 2-fold CV"
+    )
     sugg = faq_sub.add_parser("suggestions", help="phrasings staff answered with /answer")
     accept = faq_sub.add_parser("accept", help="write suggestions into faq.yaml")
     accept.add_argument("ids", type=int, nargs="+")

@@ -76,17 +76,20 @@ def load_cases(path: Path) -> list[EvalCase]:
 def evaluate(matcher: FaqMatcher, cases: list[EvalCase]) -> tuple[EvalReport, list[Decision]]:
     counts = {f.name: 0 for f in fields(EvalReport) if f.name not in ("cases", "positive", "null")}
     decisions = []
+    if matcher.uses_model and matcher.meaning is not None:
+        matcher.meaning.prepare([c.q for c in cases])  # one batch, through the embedding cache
     for case in cases:
         decision = matcher.match(case.q)
         decisions.append(decision)
-        counts[_outcome(case, decision)] += 1
+        counts[outcome(case, decision)] += 1
     positive = sum(1 for c in cases if c.expect is not None)
     return EvalReport(
         cases=len(cases), positive=positive, null=len(cases) - positive, **counts
     ), decisions
 
 
-def _outcome(case: EvalCase, decision: Decision) -> str:
+def outcome(case: EvalCase, decision: Decision) -> str:
+    """The EvalReport count this decision adds to."""
     if case.expect is None:
         return {"answer": "null_answered", "suggest": "null_suggested"}.get(
             decision.kind, "null_silent"

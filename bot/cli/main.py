@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import zone
 from bot.config import Settings, load_settings
@@ -39,6 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=["zh", "en"], help="your client's language")
     chat.add_argument("--echo", action="store_true", help="print each scripted line before replies")
 
+    _faq_commands(sub)
+    _data_commands(sub)
+    _everywhere(sub)
+    return p
+
+
+if TYPE_CHECKING:  # the class is generic only to the type checker
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _faq_commands(sub: SubParsers) -> None:
     faq = sub.add_parser("faq", help="check, try and evaluate a faq.yaml")
     faq_sub = faq.add_subparsers(dest="faq_command", required=True)
     check = faq_sub.add_parser("check", help="validate and summarise")
@@ -60,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     for q in (sugg, accept):
         q.add_argument("--data", type=Path, help="data folder (default ./data)")
 
+
+def _data_commands(sub: SubParsers) -> None:
     backup = sub.add_parser(
         "backup", help="copy the data folder consistently, also while the bot runs"
     )
@@ -88,8 +101,6 @@ def _parser() -> argparse.ArgumentParser:
     coming.add_argument("--count", type=int, default=10)
     coming.add_argument("--from", dest="start", help="list from this time (default: now)")
     coming.add_argument("--data", type=Path, help="data folder (default ./data)")
-    _everywhere(sub)
-    return p
 
 
 def _log_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -106,7 +117,7 @@ def _log_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
 
 
-def _everywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _everywhere(sub: SubParsers) -> None:
     for parser in sub.choices.values():
         _log_options(parser, defaults=False)
         for action in parser._actions:

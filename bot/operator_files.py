@@ -160,6 +160,18 @@ class Fields:
         self.entry = entry
         self.prefix = prefix
 
+    @classmethod
+    def of_entry(cls, raw: Any, file: str, fallback: str, allowed: Sequence[str]) -> Fields:
+        """The fields of one list entry, named by its `id` when it has one (else `fallback`,
+        e.g. '#3'); a non-mapping or an unknown key is refused, naming the entry."""
+        if not isinstance(raw, dict):
+            raise ConfigError(file, "must be a mapping", entry=fallback)
+        entry_id = raw.get("id")
+        label = entry_id if isinstance(entry_id, str) and entry_id else fallback
+        fields = cls(raw, file, label)
+        fields.check_keys(allowed)
+        return fields
+
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(self.file, message, entry=self.entry, field=self.prefix + key)
 

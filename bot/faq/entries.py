@@ -104,14 +104,8 @@ def parse_faq(text: str, name: str, base_dir: Path | None = None) -> Faq:
 
 
 def _parse_entry(raw: Any, index: int, name: str, base_dir: Path | None) -> FaqEntry:
-    label = f"#{index}"
-    if not isinstance(raw, dict):
-        raise ConfigError(name, "must be a mapping", entry=label)
-    entry_id = raw.get("id")
-    if isinstance(entry_id, str) and entry_id:
-        label = entry_id
-    fields = Fields(raw, name, label)
-    fields.check_keys(_ENTRY_KEYS)
+    fields = Fields.of_entry(raw, name, f"#{index}", _ENTRY_KEYS)
+    label, entry_id = fields.entry, raw.get("id")
     if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
         raise fields.error("id", "must be a unique kebab-case id such as 'street-light-repair'")
     attachments = fields.text_list("attachments", required=False, unique=False)

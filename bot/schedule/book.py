@@ -370,14 +370,8 @@ def _parse_at(fields: Fields, tz: tzinfo) -> datetime:
 
 
 def _parse_broadcast(raw: Any, index: int, name: str, tz: tzinfo) -> BroadcastDef:
-    label = f"broadcast #{index}"
-    if not isinstance(raw, dict):
-        raise ConfigError(name, "must be a mapping", entry=label)
+    fields = Fields.of_entry(raw, name, f"broadcast #{index}", _BROADCAST_KEYS)
     broadcast_id = raw.get("id")
-    if isinstance(broadcast_id, str) and broadcast_id:
-        label = broadcast_id
-    fields = Fields(raw, name, label)
-    fields.check_keys(_BROADCAST_KEYS)
     if not isinstance(broadcast_id, str) or not _BROADCAST_ID.fullmatch(broadcast_id):
         raise fields.error("id", "must be a unique kebab-case id such as 'garbage-sorting-weekly'")
     has_cron, has_at = raw.get("cron") is not None, raw.get("at") is not None

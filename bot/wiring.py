@@ -109,6 +109,8 @@ def build_core(
         faq=faq,
         questions=store.repo(QuestionLog),
         ratings=store.repo(Ratings),
+        suggestions=store.repo(FaqSuggestions),
+        pending=store.dialogues,
         escalate=intake.open_question,
         small_talk=SmallTalk(bundled_phrases()),
         placeholders=placeholder_values(settings, schedules),

@@ -188,3 +188,25 @@ async def test_small_talk_in_private_is_never_a_ticket(bot: Bot) -> None:
     assert bot.sent_to("other:g:staffroom") == []
     (created,) = await chat.press(statement[0], "问工作人员")
     assert "#1001" in created.text
+
+
+async def test_unanswered_questions_come_grouped_by_meaning_and_are_answered_at_once(
+    bot: Bot,
+) -> None:
+    """Staff see '3 人问过' once instead of three lines, and answer the group in one go."""
+    for who, text in (
+        ("a", "社区能帮忙办结婚证吗"),
+        ("b", "结婚证在社区能办吗"),
+        ("c", "社区可以办结婚证吗"),
+        ("d", "双色球昨晚开的啥号？"),
+    ):
+        await bot.chat(who).say(text)
+    staff = bot.chat("staff")
+    (listing,) = await staff.say("/unanswered")
+    first = listing.text.split("\n")[1]
+    assert first.startswith("1. 3 人问过：") and "结婚证" in first
+    assert "双色球" in listing.text
+    (done,) = await staff.say("/answer g1 certificates-issuable")
+    assert "已把 3 个问法记为 certificates-issuable 的候选说法" in done.text
+    (wrong,) = await staff.say("/answer g9 certificates-issuable")
+    assert "没有第 9 组" in wrong.text

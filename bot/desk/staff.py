@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -276,6 +277,10 @@ class StaffDesk:
         return [turn.reply(self.views.detail(turn.lang, ticket, internal=True))]
 
     async def _cmd_answer(self, turn: Turn, args: str) -> list[Outgoing]:
+        head, _, entry_id = args.strip().partition(" ")
+        group = re.fullmatch(r"[gG组](\d{1,3})", head)
+        if group is not None and entry_id.strip():  # a group of /unanswered, all at once
+            return self.answers.answer_group(turn, int(group.group(1)), entry_id.strip())
         ticket, entry_id = self._number_and_text(args, "answer", need_text=True)
         entry = self.faq.matcher.faq.get(entry_id)
         if entry is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -10,16 +11,21 @@ from pathlib import Path
 from bot.commands import Action, Command, Handler
 from bot.errors import Localized, UserError
 from bot.faq.entries import FaqEntry
-from bot.faq.feedback import QuestionLog, Ratings
+from bot.faq.feedback import FaqSuggestions, QuestionLog, Ratings
 from bot.faq.matcher import Decision
 from bot.faq.placeholders import fill
 from bot.faq.smalltalk import SmallTalk
 from bot.faq.source import FaqSource
+from bot.faq.unanswered import group_by_meaning
 from bot.i18n import Translator
 from bot.models import Button, Outgoing, Role
+from bot.store.repos import DialogueRepo
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
+
+UNANSWERED_WINDOW = 300  # the latest unanswered questions that /unanswered groups
+UNANSWERED = "unanswered"  # where a staff member's last /unanswered groups are kept
 
 Escalate = Callable[[Turn, str, str], list[Outgoing]]
 """Hands a question the FAQ cannot settle to the staff: (turn, text, category) -> replies."""
@@ -39,6 +45,8 @@ class FaqAnswers:
         faq: FaqSource,
         questions: QuestionLog,
         ratings: Ratings,
+        suggestions: FaqSuggestions,
+        pending: DialogueRepo,
         escalate: Escalate,
         small_talk: SmallTalk,
         placeholders: Mapping[str, str],
@@ -48,6 +56,8 @@ class FaqAnswers:
         self.faq = faq
         self.questions = questions
         self.ratings = ratings
+        self.suggestions = suggestions
+        self.pending = pending
         self.escalate = escalate
         self.small_talk = small_talk
         self.placeholders = placeholders
@@ -206,23 +216,50 @@ class FaqAnswers:
         return self.on_question(turn, args)
 
     async def _cmd_unanswered(self, turn: Turn, args: str) -> list[Outgoing]:
+        """The questions the FAQ could not settle lately, grouped by meaning, the most asked
+        first; each group can be answered at once with `/answer g<N> <faq-id>`."""
         if args and not (args.isdigit() and 1 <= int(args) <= 50):
             raise UserError("error_usage", usage=Localized("usage_unanswered"))
-        rows = self.questions.recent(int(args) if args else 10, unanswered_only=True)
+        rows = self.questions.recent(UNANSWERED_WINDOW, unanswered_only=True)
         if not rows:
             return [turn.reply(self.t(turn.lang, "unanswered_empty"))]
-        lines = [self.t(turn.lang, "unanswered_header", count=len(rows))]
-        lines += [
-            self.t(
-                turn.lang,
-                "unanswered_line",
-                when=r.at[:16].replace("T", " "),
-                who=r.name or r.person,
-                text=r.text,
+        model, words = self.faq.status.model, self.faq.matcher.analyzer.tokens
+        # Embedding a few hundred questions takes seconds: not on the event loop.
+        groups = await asyncio.to_thread(group_by_meaning, rows, model, words)
+        shown = groups[: int(args) if args else 10]
+        self.pending.put(turn.sender_key, UNANSWERED, {"groups": [g.wordings for g in shown]})
+        lines = [self.t(turn.lang, "unanswered_groups_header", count=len(rows))]
+        for number, group in enumerate(shown, 1):
+            wordings = group.wordings
+            also = self.t(turn.lang, "unanswered_also", texts="；".join(wordings[1:4]))
+            lines.append(
+                self.t(
+                    turn.lang,
+                    "unanswered_group",
+                    number=number,
+                    people=group.people,
+                    text=wordings[0],
+                    also=also if len(wordings) > 1 else "",
+                    when=group.questions[0].at[5:16].replace("T", " "),
+                )
             )
-            for r in rows
-        ]
+        lines.append(self.t(turn.lang, "unanswered_footer"))
         return [turn.reply("\n".join(lines))]
+
+    def answer_group(self, turn: Turn, group: int, entry_id: str) -> list[Outgoing]:
+        """/answer g<N> <faq-id>: every wording of a group becomes a suggested phrasing of
+        the entry (`yishiting faq suggestions` / `faq accept` write them into faq.yaml)."""
+        entry = self.faq.matcher.faq.get(entry_id)
+        if entry is None:
+            raise UserError("ticket_unknown_faq", id=entry_id)
+        state = self.pending.get(turn.sender_key, UNANSWERED) or {}
+        groups = state.get("groups", [])
+        if not 1 <= group <= len(groups):
+            raise UserError("unanswered_no_group", number=group)
+        for text in groups[group - 1]:
+            self.suggestions.add(self.clock(), entry.id, str(text), 0)
+        count = len(groups[group - 1])
+        return [turn.reply(self.t(turn.lang, "unanswered_answered", count=count, entry=entry.id))]
 
     async def _cmd_ratings(self, turn: Turn, args: str) -> list[Outgoing]:
         rows = self.ratings.summary()

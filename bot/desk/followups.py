@@ -13,6 +13,7 @@ from bot.desk.repo import TicketRepo
 from bot.desk.tickets import ACTIVE, Event, Status, Ticket
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
+from bot.schedule.joblog import JobLog
 from bot.schedule.jobs import Job, Outcome
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
@@ -64,7 +65,7 @@ class TicketFollowups:
     # ---- planning -------------------------------------------------------------------------
 
     def all_jobs(self, now: datetime) -> Iterator[Job]:
-        for ticket in self.store.repo(TicketRepo).in_status(FOLLOWED):
+        for ticket in self.store.repo(TicketRepo).each_in_status(FOLLOWED):
             yield from self._jobs(ticket)
 
     def changed_records(self) -> list[str]:
@@ -85,6 +86,9 @@ class TicketFollowups:
 
         if ticket.status in (Status.OPEN, Status.REOPENED):
             gen, since = _last_event(ticket, ("open", "reopen"))
+            done = self.store.repo(JobLog).done
+            if done(f"followup:{n}:unclaimed:{gen}") and done(f"followup:{n}:escalate:{gen}"):
+                return  # both ran: no working-hours sums for them (most of 50,000 at start)
             start = datetime.fromisoformat(since.at)
             sla = self.config.sla_for(ticket.category)
             yield job(

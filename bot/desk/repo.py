@@ -134,6 +134,15 @@ class TicketRepo:
             if doc["status"] in wanted
         ]
 
+    def each_in_status(self, statuses: Iterable[Status]) -> Iterator[Ticket]:
+        """Tickets in any of `statuses`, by number, decoded one at a time (planning them all
+        at start holds one ticket in memory, not 50,000)."""
+        wanted = {s.value for s in statuses}
+        raw_docs = self._table.raw_documents()
+        for _, raw in sorted(raw_docs, key=lambda item: item[0]):
+            if _field(raw, "status") in wanted:
+                yield Ticket.from_doc(json.loads(raw))
+
     def reported_by(self, person: str) -> list[Ticket]:
         fragment = ('"key":' + json.dumps(person, ensure_ascii=False)).encode()
         return [

@@ -134,7 +134,7 @@ def network_channels(settings: Settings) -> list[Channel]:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "token"
             raise ConfigError("settings", first["msg"], field=f"telegram.{where}") from None
-        channels.append(TelegramChannel(telegram))
+        channels.append(TelegramChannel(telegram, settings.data_dir / "telegram.callbacks"))
     if os.environ.get(MATRIX_PASSWORD_ENV) or os.environ.get(MATRIX_ACCESS_TOKEN_ENV):
         from pydantic import ValidationError
 

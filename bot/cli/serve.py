@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -80,7 +81,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     core = build_core(settings, clock=clock)
     if args.command == "run":  # its folder is the real one: `:clock` may not move its time
-        (settings.data_dir / SERVED_MARKER).touch()
+        with contextlib.suppress(OSError):  # a full disk: the bot runs all the same
+            (settings.data_dir / SERVED_MARKER).touch()
     app = App(core, channels, settings, Failpoints.from_env())
     running.append(app)
     if console is not None and sys.stdin.isatty():

@@ -2,9 +2,10 @@
 
 Run: `.venv/bin/python -m benchmarks.report_bench` (`--tickets N`, `--reports N`).
 
-A data folder holds N open tickets, all in 丰仓小区 / 路灯照明 (written as a snapshot: set-up,
-not measured); most came from residents' private chats, one in a hundred from the compound's
-group chat. In a fresh process the bot starts on it as `yishiting run` does (`build_core`, the
+A data folder holds N open tickets, all in 丰仓小区 / 路灯照明, reported one every two minutes
+up to the start (written as a snapshot: set-up, not measured); most came from residents'
+private chats, one in a hundred from the compound's group chat; the follow-ups of those older
+than a day already fired (they are in the job log). In a fresh process the bot starts on it as `yishiting run` does (`build_core`, the
 app, the scheduler's jobs rebuilt: two follow-ups per open ticket), then a resident in that
 group sends `/report …` again and again through `App.deliver` (the "me too" search, the new
 ticket, its card, one durable commit each). Printed: start-up, peak RSS, and the time of each
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,11 @@ GROUP = "fake:g:丰仓小区群"
 AT = "2026-12-01T09:00:00+08:00"
 
 
-def ticket(n: int) -> Ticket:
+def ticket(n: int, count: int) -> Ticket:
+    """The n-th of `count` open tickets, reported one every two minutes up to the start."""
     origin = GROUP if n % 100 == 0 else f"fake:r{n}"
     chat = origin.partition(":")[2]
-    at = datetime.fromisoformat(AT)
+    at = datetime.fromisoformat(AT) - timedelta(minutes=2 * (count - n))
     t = Ticket(
         number=1001 + n,
         kind="report",
@@ -49,7 +51,7 @@ def ticket(n: int) -> Ticket:
         text=f"{n % 97}号楼后面的路灯黑了好几天了，晚上出门看不见路",
         origin=origin,
         reporters=[Reporter(f"fake:r{n}", f"居民{n}", "fake", chat, "zh-CN")],
-        created=AT,
+        created=at.isoformat(),
     )
     t.apply("open", at=at, who=f"fake:r{n}", name=f"居民{n}", via="fake", text=t.text)
     t.cards = [["other", "g:staffroom", str(10_000 + n)]]
@@ -57,9 +59,26 @@ def ticket(n: int) -> Ticket:
 
 
 def make_folder(folder: Path, count: int) -> None:
-    docs = {str(1001 + n): pack(ticket(n).to_doc()) for n in range(count)}
+    """The tickets, and in the job log the follow-ups that fired before the start (those of
+    tickets older than a day: a running bot would have sent their re-posts and escalations)."""
+    docs = {str(1001 + n): pack(ticket(n, count).to_doc()) for n in range(count)}
+    jobs: dict[str, bytes] = {}
+    start = datetime.fromisoformat(AT)
+    for n in range(count):
+        created = start - timedelta(minutes=2 * (count - n))
+        if start - created < timedelta(days=1):
+            continue
+        for kind in ("unclaimed", "escalate"):
+            doc = {
+                "key": f"followup:{1001 + n}:{kind}:0",
+                "record": f"ticket:{1001 + n}",
+                "due": created.isoformat(),
+                "outcome": "sent",
+                "at": created.isoformat(),
+            }
+            jobs[str(len(jobs) + 1)] = pack(doc)
     folder.mkdir(parents=True, exist_ok=True)
-    write_generation(folder, 1, 0, SCHEMA_VERSION, {"tickets": docs})
+    write_generation(folder, 1, 0, SCHEMA_VERSION, {"tickets": docs, "jobs": jobs})
 
 
 CHILD = r"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import uuid
@@ -354,6 +355,7 @@ class App:
                 await self._publish_commands(channel)
             await self.flush_outbox(at_start=True)  # what a crash or a restart left pending
             log.info("scheduler: %d jobs pending", self.scheduler.start())
+            gc.freeze()  # what start-up built lives as long as the bot: no collector walks it
             watcher = asyncio.create_task(self.watch(), name="watch")
             waits = [asyncio.create_task(e.wait()) for e in (self._stop, *extra_stop)]
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)

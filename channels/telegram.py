@@ -18,12 +18,15 @@ import contextlib
 import hashlib
 import html
 import importlib.util
+import json
 import logging
+import os
 import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -112,6 +115,83 @@ class TelegramSettings(BaseModel):
         return self
 
 
+class LongCallbacks:
+    """Button actions longer than Telegram's 64 bytes of callback data, behind short tokens.
+
+    Kept in memory (the latest TOKEN_MAP_SIZE) and, given a file, appended to it (one
+    `token<TAB>action` line each, fsynced before the button is sent) so that a button pressed
+    after a restart still works; the file is rewritten without old entries now and then.
+    """
+
+    def __init__(self, path: Path | None, limit: int = TOKEN_MAP_SIZE) -> None:
+        self.path = path
+        self.limit = limit
+        self._map: OrderedDict[str, str] = OrderedDict()
+        self._lines = 0
+        if path is not None:
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning(
+                "telegram: cannot read %s (%s); older long buttons will not work", path, exc
+            )
+            return
+        for line in lines:
+            token, _, raw = line.partition("\t")
+            try:
+                action = json.loads(raw)
+            except ValueError:
+                continue  # a line torn by a crash: its button was never sent
+            if isinstance(action, str):
+                self._remember(token, action)
+        self._lines = len(lines)
+
+    def get(self, token: str) -> str | None:
+        return self._map.get(token)
+
+    def token_for(self, action: str) -> str:
+        token = "~" + hashlib.sha256(action.encode()).hexdigest()[:16]
+        known = token in self._map
+        self._remember(token, action)
+        if not known and self.path is not None:
+            self._append(token, action)
+        return token
+
+    def _remember(self, token: str, action: str) -> None:
+        self._map[token] = action
+        self._map.move_to_end(token)
+        while len(self._map) > self.limit:
+            self._map.popitem(last=False)
+
+    def _append(self, token: str, action: str) -> None:
+        assert self.path is not None
+        try:
+            if self._lines >= 2 * self.limit:
+                self._rewrite(self.path)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(f"{token}\t{json.dumps(action, ensure_ascii=False)}\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._lines += 1
+        except OSError as exc:  # a full disk: the button works until the bot restarts
+            log.warning("telegram: could not keep a long button in %s: %s", self.path, exc)
+
+    def _rewrite(self, path: Path) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for token, action in self._map.items():
+                fh.write(f"{token}\t{json.dumps(action, ensure_ascii=False)}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        self._lines = len(self._map)
+
+
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -135,13 +215,13 @@ class TelegramChannel:
 
     name = NAME
 
-    def __init__(self, settings: TelegramSettings) -> None:
+    def __init__(self, settings: TelegramSettings, callbacks: Path | None = None) -> None:
         self.settings = settings
         self._app: AnyApplication | None = None
         self._deliver: Deliver | None = None
         self._bot_id: int | None = None
         self.username: str = ""  # from getMe at start
-        self._tokens: OrderedDict[str, str] = OrderedDict()
+        self._tokens = LongCallbacks(callbacks)  # in the data folder: buttons survive restarts
         self._stopped = True
         token = settings.token.get_secret_value()
         redact(token, "<token>")  # PTB and httpx log API URLs
@@ -359,7 +439,7 @@ class TelegramChannel:
         message = query.message
         if query.data is None or query.from_user.is_bot or not isinstance(message, Message):
             return None
-        action = self._tokens.get(query.data, query.data)
+        action = self._tokens.get(query.data) or query.data
         return Incoming(
             chat=self._address(message),
             sender=self._person(query.from_user),
@@ -375,12 +455,7 @@ class TelegramChannel:
     def _callback_data(self, action: str) -> str:
         if len(action.encode()) <= MAX_CALLBACK_BYTES and not action.startswith("~"):
             return action
-        token = "~" + hashlib.sha256(action.encode()).hexdigest()[:16]
-        self._tokens[token] = action
-        self._tokens.move_to_end(token)
-        while len(self._tokens) > TOKEN_MAP_SIZE:
-            self._tokens.popitem(last=False)
-        return token
+        return self._tokens.token_for(action)
 
     def _keyboard(self, out: Outgoing) -> InlineKeyboardMarkup | None:
         if not out.buttons:

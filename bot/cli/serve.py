@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -80,7 +81,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     core = build_core(settings, clock=clock)
     if args.command == "run":  # its folder is the real one: `:clock` may not move its time
-        (settings.data_dir / SERVED_MARKER).touch()
+        with contextlib.suppress(OSError):  # a full disk: the bot runs all the same
+            (settings.data_dir / SERVED_MARKER).touch()
     app = App(core, channels, settings, Failpoints.from_env())
     running.append(app)
     if console is not None and sys.stdin.isatty():
@@ -134,7 +136,7 @@ def network_channels(settings: Settings) -> list[Channel]:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "token"
             raise ConfigError("settings", first["msg"], field=f"telegram.{where}") from None
-        channels.append(TelegramChannel(telegram))
+        channels.append(TelegramChannel(telegram, settings.data_dir / "telegram.callbacks"))
     if os.environ.get(MATRIX_PASSWORD_ENV) or os.environ.get(MATRIX_ACCESS_TOKEN_ENV):
         from pydantic import ValidationError
 

@@ -14,6 +14,7 @@ from bot.desk.tickets import ACTIVE, Event, Status, Ticket
 from bot.desk.updates import StaffUpdates
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
+from bot.schedule.joblog import JobLog
 from bot.schedule.jobs import Job, Outcome
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
@@ -68,7 +69,7 @@ class TicketFollowups:
 
     def all_jobs(self, now: datetime) -> Iterator[Job]:
         tickets = self.store.repo(TicketRepo)
-        for ticket in tickets.in_status(FOLLOWED):
+        for ticket in tickets.each_in_status(FOLLOWED):
             yield from self._jobs(ticket)
         for ticket in tickets.with_action("message", exclude=FOLLOWED):  # words after closing
             yield from self._jobs(ticket)
@@ -100,6 +101,9 @@ class TicketFollowups:
 
         if ticket.status in (Status.OPEN, Status.REOPENED):
             gen, since = _last_event(ticket, ("open", "reopen"))
+            done = self.store.repo(JobLog).done
+            if done(f"followup:{n}:unclaimed:{gen}") and done(f"followup:{n}:escalate:{gen}"):
+                return  # both ran: no working-hours sums for them (most of 50,000 at start)
             start = datetime.fromisoformat(since.at)
             sla = self.config.sla_for(ticket.category)
             yield job(

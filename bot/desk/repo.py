@@ -23,6 +23,11 @@ _CARDS = re.compile(rb'"cards":(\[\[.*?\]\])(?:,"|\})')
 _ACTIVE = frozenset(s.value for s in ACTIVE)
 
 
+def _card_key(channel: str, chat: str, message: str) -> str:
+    """One string per staff card (a tuple of three would take three times the memory)."""
+    return f"{channel}\x00{chat}\x00{message}"
+
+
 def _field(raw: bytes, name: str) -> str:
     found = _FIELD[name].search(raw)
     return str(json.loads(found.group(1))) if found else ""
@@ -39,9 +44,10 @@ class TicketRepo:
         table = db.table("tickets")
         assert isinstance(table, JournalTable)
         self._table = table
-        self._cards: dict[tuple[str, str, str], int] = {}
+        self._cards: dict[str, int] = {}  # _card_key(channel, chat, message) -> number
         self._active: dict[tuple[str, str], set[int]] = {}  # (compound, category) -> numbers
         self._where: dict[int, tuple[str, str]] = {}  # active number -> its index key
+        self._keys: dict[tuple[str, str], tuple[str, str]] = {}  # each key object once
         self._next = self.FIRST_NUMBER
         self._changed: set[int] = set()
         self.reload({table.name})
@@ -50,20 +56,21 @@ class TicketRepo:
         """Rebuild the indexes from the table (at open, and after a failed write was undone)."""
         if self._table.name not in tables:
             return
-        self._cards, self._active, self._where = {}, {}, {}
+        self._cards, self._active, self._where, self._keys = {}, {}, {}, {}
         top = self.FIRST_NUMBER - 1
         for number, raw in self._table.raw_documents():
             top = max(top, number)
             cards = _CARDS.search(raw)
             if cards is not None:
                 for channel, chat, message in json.loads(cards.group(1)):
-                    self._cards[(channel, chat, message)] = number
+                    self._cards[_card_key(channel, chat, message)] = number
             if _field(raw, "status") in _ACTIVE:
                 self._index(number, _field(raw, "compound"), _field(raw, "category"))
         self._next = top + 1
 
     def _index(self, number: int, compound: str, category: str) -> None:
-        key = (compound, category)
+        fresh = (compound, category)
+        key = self._keys.setdefault(fresh, fresh)  # one key object per compound and category
         if self._where.get(number) != key:
             self._unindex(number)
             self._active.setdefault(key, set()).add(number)
@@ -103,7 +110,7 @@ class TicketRepo:
         self._table.update(lambda stored: replace_doc(stored, doc), doc_ids=[ticket.number])
         self._changed.add(ticket.number)
         for channel, chat, message in ticket.cards:
-            self._cards[(channel, chat, message)] = ticket.number
+            self._cards[_card_key(channel, chat, message)] = ticket.number
         self._reindex(ticket)
 
     def active(self, compound: str | None = None, category: str | None = None) -> list[Ticket]:
@@ -144,6 +151,15 @@ class TicketRepo:
             if doc["status"] not in skip
         ]
 
+    def each_in_status(self, statuses: Iterable[Status]) -> Iterator[Ticket]:
+        """Tickets in any of `statuses`, by number, decoded one at a time (planning them all
+        at start holds one ticket in memory, not 50,000)."""
+        wanted = {s.value for s in statuses}
+        raw_docs = self._table.raw_documents()
+        for _, raw in sorted(raw_docs, key=lambda item: item[0]):
+            if _field(raw, "status") in wanted:
+                yield Ticket.from_doc(json.loads(raw))
+
     def reported_by(self, person: str) -> list[Ticket]:
         fragment = ('"key":' + json.dumps(person, ensure_ascii=False)).encode()
         return [
@@ -153,7 +169,7 @@ class TicketRepo:
         ]
 
     def by_card(self, channel: str, chat: str, message_id: str) -> Ticket | None:
-        number = self._cards.get((channel, chat, message_id))
+        number = self._cards.get(_card_key(channel, chat, message_id))
         return self.get(number) if number is not None else None
 
     def all(self) -> Iterator[Ticket]:

@@ -335,6 +335,8 @@ class MatrixChannel:
             self._since = resp.next_batch
             try:
                 self.tokens.save(resp.next_batch)
+            except OSError as exc:  # a full disk: events may come again after a restart
+                log.warning("matrix: cannot save the sync position (kept in memory): %s", exc)
             except Exception:
                 log.exception("matrix: cannot save the sync position (kept in memory)")
 

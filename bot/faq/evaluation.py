@@ -6,10 +6,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.errors import ConfigError
 from bot.faq.matcher import Decision, FaqMatcher
+from bot.operator_files import parse_yaml, read_text
 
 
 @dataclass(frozen=True)
@@ -51,12 +50,7 @@ class EvalReport:
 
 def load_cases(path: Path) -> list[EvalCase]:
     name = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(name, f"cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(name, f"bad YAML: {exc}") from exc
+    data = parse_yaml(read_text(path), name)  # the operators' loader: limits, named lines
     raw = data.get("cases") if isinstance(data, dict) else None
     if not isinstance(raw, list):
         raise ConfigError(name, "expected a mapping with a 'cases' list", field="cases")

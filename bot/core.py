@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -137,7 +138,7 @@ class Conversation:
         addressed = (
             msg.mentions_bot
             or msg.reply_to_bot
-            or any(f"@{name}" in msg.text for name in self.settings.bot_names)
+            or any(_names(msg.text, name) for name in self.settings.bot_names)
         )
         role = self.roles.role_of(msg.sender, msg.claimed_role)
         if msg.chat_kind is not ChatKind.PRIVATE:
@@ -299,3 +300,11 @@ class Conversation:
             self.settings.language, "reload_failed", count=result.entries, error=result.error
         )
         return [Outgoing(address, text) for address in self.roles.admin_addresses()]
+
+
+def _names(text: str, name: str) -> bool:
+    """'@name' in the text: a Latin name as a whole word (@yishiting_fans is someone else);
+    a Chinese one wherever it stands (no spaces separate Chinese words)."""
+    if not name.isascii():
+        return f"@{name}" in text
+    return re.search(rf"@{re.escape(name)}(?![A-Za-z0-9_])", text, re.IGNORECASE) is not None

@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 _ADDRESSED = re.compile(r"^(\s*[/!！]\S+?)@(\w+)")
 
 NAME = "telegram"
+SERVICE_USER_ID = 777000  # Telegram's own account: forwards from a group's linked channel
+ANONYMOUS_ADMIN = "群管理员"  # how a group's anonymous admin is named (Telegram hides who)
 MAX_TEXT = 4096  # sendMessage: characters after entity parsing (counted here in UTF-16 units)
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
@@ -369,6 +371,20 @@ class TelegramChannel:
     def _person(self, user: User) -> Person:
         return Person(NAME, str(user.id), user.full_name, user.language_code)
 
+    def _sender(self, message: Message) -> Person | None:
+        """Who speaks: a person; a group's anonymous admin (`sender_chat` is the group itself,
+        as the person `telegram:<group id>`, named 群管理员: list that key under roles to let
+        a staff room's anonymous admins act as staff); a channel a member posts as; no bot."""
+        chat = message.sender_chat
+        if chat is not None and chat.id == message.chat.id:
+            return Person(NAME, str(chat.id), ANONYMOUS_ADMIN)
+        if chat is not None:
+            return Person(NAME, str(chat.id), chat.title or chat.username or str(chat.id))
+        user = message.from_user
+        if user is None or user.is_bot:
+            return None
+        return self._person(user)
+
     def _address(self, message: Message) -> Address:
         thread = (
             str(message.message_thread_id)
@@ -382,7 +398,12 @@ class TelegramChannel:
         return ChatKind.PRIVATE if message.chat.type == ChatType.PRIVATE else ChatKind.GROUP
 
     def _from_message(self, message: Message | None) -> Incoming | None:
-        if message is None or message.from_user is None or message.from_user.is_bot:
+        if message is None or message.from_user is None:
+            return None
+        if message.is_automatic_forward or message.from_user.id == SERVICE_USER_ID:
+            return None  # a linked channel's post copied into the group: a notice, not a question
+        sender = self._sender(message)
+        if sender is None:
             return None
         text = message.text or message.caption or ""
         photos = (
@@ -396,7 +417,7 @@ class TelegramChannel:
         reply = message.reply_to_message
         return Incoming(
             chat=self._address(message),
-            sender=self._person(message.from_user),
+            sender=sender,
             chat_kind=self._kind(message),
             text=text,
             message_id=str(message.message_id),
@@ -421,7 +442,8 @@ class TelegramChannel:
 
     def _mentions_me(self, message: Message, text: str) -> bool:
         me = f"@{self.username}".lower()
-        if self.username and me in text.lower():
+        # The whole username: @yishiting_bot_fans is another account, not this bot.
+        if self.username and re.search(rf"{re.escape(me)}(?!\w)", text.lower()):
             return True
         entities = message.parse_entities() if message.text else message.parse_caption_entities()
         for entity, value in entities.items():

@@ -397,3 +397,56 @@ async def test_webhook_mode_accepts_only_the_secret(
         assert "路灯" in str(answer.params["text"])
     finally:
         await bot.stop()
+
+
+async def test_anonymous_admins_channels_and_linked_channel_posts(
+    standin: StandIn,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    """Issue 16, findings 12 and 14: a staff room's anonymous admin works tickets, a member
+    posting as a channel is heard, a linked channel's auto-forward is no question, and
+    @yishiting_test_bot_fans is not this bot."""
+    settings = make_settings(
+        roles=RolesConfig(staff=(f"telegram:{STAFF_ROOM}",), trusted_role_channels=()),
+        staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
+    )
+    bot = await start_bot(settings, clock, analyzer, channels=[channel_for(standin)])
+    tg = standin
+    try:
+        as_channel = {"id": -100777, "type": "channel", "title": "丰仓业主之声"}
+        tg.push_message(
+            GROUP, RESIDENT, "/report 西门路灯不亮", chat_type="group", sender_chat=as_channel
+        )
+        async with asyncio.timeout(5):  # the staff card names who reported: the channel
+            while not [t for t in tg.texts_to(STAFF_ROOM) if "丰仓业主之声" in t]:
+                await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+        anonymous = {"id": STAFF_ROOM, "type": "supergroup", "title": "工作人员群"}
+        tg.push_message(
+            STAFF_ROOM,
+            STAFF,
+            "/claim 1001",
+            chat_type="group",
+            title="工作人员群",
+            sender_chat=anonymous,
+        )
+        await tg.wait_consumed()
+        async with asyncio.timeout(5):
+            while (ticket := bot.tickets.get(1001)) is None or not ticket.assignee:
+                await asyncio.sleep(0.02)
+        assert ticket.assignee_name == "群管理员"
+        async with asyncio.timeout(5):  # the reporter (the channel) hears of the claim
+            while not [t for t in tg.texts_to(-100777) if "接手" in t]:
+                await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+
+        before = len(tg.calls("sendMessage"))
+        tg.push_message(
+            GROUP, RESIDENT, "小区路灯不亮了找谁修？", chat_type="group", automatic_forward=True
+        )
+        tg.push_message(GROUP, NEIGHBOUR, "@yishiting_test_bot_fans 医保", chat_type="group")
+        await tg.wait_consumed()
+        await asyncio.sleep(0.2)  # nothing is due: make sure nothing comes late either
+        assert len(tg.calls("sendMessage")) == before
+    finally:
+        await bot.stop()

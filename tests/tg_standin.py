@@ -135,8 +135,11 @@ class StandIn:
         name: str = "张",
         is_bot: bool = False,
         edited: bool = False,
+        sender_chat: dict[str, Any] | None = None,
+        automatic_forward: bool = False,
     ) -> int:
-        """Queue a message update; returns its message_id. `photo` is a file_id prefix."""
+        """Queue a message update; returns its message_id. `photo` is a file_id prefix;
+        `sender_chat` is who posts for an anonymous admin (the group) or as a channel."""
         chat_type = "supergroup" if chat_type == "group" else chat_type
         message_id = next(self._message_ids)
         sender = self._user(user_id, name)
@@ -163,6 +166,12 @@ class StandIn:
             ]
         if reply_to is not None:
             message["reply_to_message"] = self._messages[(str(chat_id), reply_to)]
+        if sender_chat is not None:  # what Telegram sends: `from` is a placeholder bot
+            message["sender_chat"] = sender_chat
+            message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+        if automatic_forward:
+            message["is_automatic_forward"] = True
+            message["from"] = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
         self._messages[(str(chat_id), message_id)] = message
         self._push({"edited_message" if edited else "message": message})
         return message_id

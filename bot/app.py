@@ -239,7 +239,9 @@ class App:
                 with self.core.store.outside_batch():
                     self.core.outbox.failed(key, str(exc), retryable=exc.retryable)
             except StorageError:
-                pass  # it stays pending: tried again in the next round
+                return  # it stays pending: tried again in the next round
+            if not exc.retryable:
+                await self._undelivered(key, out, str(exc))
             return
         finally:
             self._inflight.discard(key)
@@ -259,6 +261,13 @@ class App:
             except StorageError:
                 return
             del self._unmarked[key]
+
+    async def _undelivered(self, key: str, out: Outgoing, reason: str) -> None:
+        """A message that can never reach its chat: whoever relies on it is told (a staff
+        reply a resident will not get: the ticket's staff rooms, with what to do instead)."""
+        notices = self.core.conversation.undelivered(out, reason)
+        if notices:
+            await self.dispatch(f"{key}|undelivered", notices)
 
     async def _send(self, out: Outgoing) -> SentRef:
         channel = self.channels.get(out.to.channel)

@@ -292,6 +292,15 @@ class Conversation:
         if kind == "card" and value.isdigit():
             self.cards.card_sent(int(value), channel, chat_id, message_id)
 
+    def undelivered(self, out: Outgoing, reason: str) -> list[Outgoing]:
+        """What to say when `out` can never be delivered (a resident blocked the bot, or
+        never started a private chat with it): for a ticket's message to a reporter, a
+        notice to the ticket's staff rooms."""
+        kind, _, value = (out.tag or "").partition(":")
+        if kind != "card" or not value.isdigit():
+            return []
+        return self.cards.undelivered(int(value), out.to, reason)
+
     def reload_notice(self, result: ReloadResult) -> list[Outgoing]:
         """Messages telling admins that a changed faq.yaml was refused."""
         if result.ok:

@@ -783,7 +783,7 @@ async def test_staff_speak_to_a_ticket_in_the_cards_thread_and_by_replying_to_th
         staff_room, "m.room.message", in_thread("这个我们答不了", card.event_id)
     )
     await staff._send(staff_room, "m.room.message", in_thread("建议看彩票站公告", first))
-    ack = await staff.wait_message(world.bot_id, staff_room, contains="已把回复", after=1)
+    ack = await staff.wait_message(world.bot_id, staff_room, contains="已记下对", after=1)
     await staff.send(staff_room, "公告贴在彩票站门口", reply_to=ack.event_id)
     for words in ("这个我们答不了", "建议看彩票站公告", "公告贴在彩票站门口"):
         relayed = await resident.wait_message(world.bot_id, room, contains=words)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.models import Outgoing
+from channels.base import ChannelError
 from tests.harness import Bot
 from tests.scheduled import STAFF_ROOM, button
 
@@ -191,3 +192,18 @@ async def test_two_residents_one_staff_room_and_an_english_resident(sched: Bot) 
     assert any("我在家等" in t and f"#{tickets['fake:zhang']}" in t for t in words.values())
     assert any("after 6 pm" in t and f"#{tickets['fake:bob']}" in t for t in words.values())
     assert not any("after 6 pm" in t for t in sched.texts(RESIDENT))  # never crosses
+
+
+async def test_staff_hear_when_a_reply_cannot_reach_the_resident(sched: Bot) -> None:
+    """Issue 16, finding 9: no '已转给居民' that is not true; the staff room is told."""
+    await sched.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
+    await sched.chat("zhang").say("完成")
+    staff = sched.chat("zhu", group="staffroom", network="other")
+    sched.channel.failures.append(
+        ChannelError("Forbidden: bot was blocked by the user", retryable=False)
+    )
+    ack, *_ = await staff.say("/reply 1001 明天去修")
+    assert "送不到会在这里告诉你" in ack.text
+    await settle(sched)
+    (notice,) = [t for t in sched.texts(STAFF_ROOM) if t.startswith("⚠️ #1001")]
+    assert "没能送到" in notice and "blocked" in notice

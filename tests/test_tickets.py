@@ -17,7 +17,7 @@ STAFF_ROOM = "other:g:staffroom"
 async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) -> None:
     resident_group = bot.chat("zhang", group="丰仓小区群")
     (ack, details) = await resident_group.say("/report 3号楼后头的路灯黑了好几天了")
-    assert ack.text == "已收到，编号 #1001，工作人员会私信联系您。"
+    assert ack.text == "已收到，编号 #1001。想补充情况或收到工作人员的回复，请私信我（先发 /start）。"
     assert str(ack.to) == "fake:g:丰仓小区群"
     assert str(details.to) == "fake:zhang" and "#1001" in details.text  # private, not group
     (card,) = bot.sent_to(STAFF_ROOM)
@@ -40,7 +40,7 @@ async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) ->
     # A platform reply to the card relays the text to the resident's private chat.
     card_id = next(iter(bot.other.sent_ids(card)))
     (relayed_ack,) = await staff.say("明天上午电工过去换灯泡", reply_to=card_id)
-    assert "已把回复转给 #1001" in relayed_ack.text
+    assert "已记下对 #1001 的回复" in relayed_ack.text
     assert bot.channel.sent[-1].text == "工作人员回复 #1001：明天上午电工过去换灯泡"
 
     (resolved,) = await staff.say("/resolve 1001 已更换灯泡")

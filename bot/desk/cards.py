@@ -100,6 +100,21 @@ class Cards:
         )
         return [Outgoing(room, notice) for room in self.rooms_for(ticket) if room != turn.msg.chat]
 
+    def undelivered(self, number: int, to: Address, reason: str) -> list[Outgoing]:
+        """A message of ticket `number` that its reporter at `to` can never get: the staff
+        rooms hear it, so nobody believes the resident was told."""
+        ticket = self.tickets.get(number)
+        if ticket is None:
+            return []
+        reporter = next((r for r in ticket.reporters if Address(r.channel, r.chat) == to), None)
+        if reporter is None:
+            return []
+        lang = self.settings.language
+        text = self.t(
+            lang, "undelivered_to_resident", number=number, name=reporter.name, reason=reason[:80]
+        )
+        return [Outgoing(room, text, tag=f"card:{number}") for room in self.rooms_for(ticket)]
+
     def _age(self, ticket: Ticket, lang: str) -> str:
         minutes = int((self.clock() - datetime.fromisoformat(ticket.created)).total_seconds() // 60)
         if minutes < 1:

@@ -17,7 +17,9 @@ STAFF_ROOM = "other:g:staffroom"
 async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) -> None:
     resident_group = bot.chat("zhang", group="丰仓小区群")
     (ack, details) = await resident_group.say("/report 3号楼后头的路灯黑了好几天了")
-    assert ack.text == "已收到，编号 #1001。想补充情况或收到工作人员的回复，请私信我（先发 /start）。"
+    assert (
+        ack.text == "已收到，编号 #1001。想补充情况或收到工作人员的回复，请私信我（先发 /start）。"
+    )
     assert str(ack.to) == "fake:g:丰仓小区群"
     assert str(details.to) == "fake:zhang" and "#1001" in details.text  # private, not group
     (card,) = bot.sent_to(STAFF_ROOM)

@@ -90,3 +90,24 @@ def test_an_undone_batch_leaves_the_index_as_the_disk_has_it(tmp_path: Path) -> 
         assert repo.create(ticket(2)).number == 1002
     finally:
         store.close()
+
+
+def test_tickets_by_reporter_come_from_an_index_that_survives_reopening(tmp_path: Path) -> None:
+    """A resident's every private message asks for their tickets: no scan of all tickets."""
+    store = Store(tmp_path / "data")
+    repo = store.repo(TicketRepo)
+    tricky = Reporter('fake:"q"{"key":"fake:1"}', "引号", "fake", "q", "zh-CN")
+    first, second, third = (repo.create(ticket(n)) for n in (1, 2, 1))
+    second.reporters.append(tricky)  # a "me too" from someone with an odd id
+    repo.save(second)
+    assert numbers(repo.reported_by("fake:1")) == [first.number, third.number]
+    store.close()
+
+    store = Store(tmp_path / "data")
+    try:
+        repo = store.repo(TicketRepo)
+        assert numbers(repo.reported_by("fake:1")) == [first.number, third.number]
+        assert numbers(repo.reported_by(tricky.key)) == [second.number]
+        assert repo.reported_by("fake:nobody") == []
+    finally:
+        store.close()

@@ -20,6 +20,9 @@ _FIELD = {
     for name in ("status", "compound", "category")
 }
 _CARDS = re.compile(rb'"cards":(\[\[.*?\]\])(?:,"|\})')
+# Each reporter object opens with its "key" (Reporter's first field); a quote inside a
+# string is escaped, so '{"key":"' starts a reporter's key and nothing else.
+_REPORTER_KEYS = re.compile(rb'\{"key":("(?:[^"\\]|\\.)*")')
 _ACTIVE = frozenset(s.value for s in ACTIVE)
 
 
@@ -35,7 +38,7 @@ def _field(raw: bytes, name: str) -> str:
 
 class TicketRepo:
     """Tickets by number, plus indexes rebuilt on open without decoding any ticket: staff
-    card messages to tickets, and active tickets by (compound, category)."""
+    card messages to tickets, active tickets by (compound, category), tickets by reporter."""
 
     FIRST_NUMBER = 1001
     SIMILAR_CANDIDATES = 200  # the most recent active tickets offered as "me too" candidates
@@ -48,6 +51,7 @@ class TicketRepo:
         self._active: dict[tuple[str, str], set[int]] = {}  # (compound, category) -> numbers
         self._where: dict[int, tuple[str, str]] = {}  # active number -> its index key
         self._keys: dict[tuple[str, str], tuple[str, str]] = {}  # each key object once
+        self._reporters: dict[str, set[int]] = {}  # person key -> the tickets they reported
         self._next = self.FIRST_NUMBER
         self._changed: set[int] = set()
         self.reload({table.name})
@@ -57,9 +61,12 @@ class TicketRepo:
         if self._table.name not in tables:
             return
         self._cards, self._active, self._where, self._keys = {}, {}, {}, {}
+        self._reporters = {}
         top = self.FIRST_NUMBER - 1
         for number, raw in self._table.raw_documents():
             top = max(top, number)
+            for key in _REPORTER_KEYS.findall(raw):
+                self._reporters.setdefault(str(json.loads(key)), set()).add(number)
             cards = _CARDS.search(raw)
             if cards is not None:
                 for channel, chat, message in json.loads(cards.group(1)):
@@ -82,6 +89,8 @@ class TicketRepo:
             self._active[key].discard(number)
 
     def _reindex(self, ticket: Ticket) -> None:
+        for reporter in ticket.reporters:
+            self._reporters.setdefault(reporter.key, set()).add(ticket.number)
         if ticket.status in ACTIVE:
             self._index(ticket.number, ticket.compound, ticket.category)
         else:
@@ -161,12 +170,10 @@ class TicketRepo:
                 yield Ticket.from_doc(json.loads(raw))
 
     def reported_by(self, person: str) -> list[Ticket]:
-        fragment = ('"key":' + json.dumps(person, ensure_ascii=False)).encode()
-        return [
-            Ticket.from_doc(doc)
-            for _, doc in sorted(self._table.documents_containing((fragment,)))
-            if any(r["key"] == person for r in doc["reporters"])
-        ]
+        """The tickets `person` reported, oldest first (from the index: a resident's every
+        private message asks this, whatever the number of tickets)."""
+        found = (self.get(number) for number in sorted(self._reporters.get(person, ())))
+        return [t for t in found if t is not None and t.is_reporter(person)]
 
     def by_card(self, channel: str, chat: str, message_id: str) -> Ticket | None:
         number = self._cards.get(_card_key(channel, chat, message_id))

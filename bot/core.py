@@ -149,6 +149,8 @@ class Conversation:
 
     async def _dispatch(self, turn: Turn) -> list[Outgoing]:
         msg = turn.msg
+        if msg.edit_of is not None:  # only a correction of a staff reply is relayed again
+            return self.staff.on_edit(turn) or []
         if msg.action is not None:
             return await self._on_action(turn, msg.action)
         text = msg.text.strip()

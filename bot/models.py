@@ -81,6 +81,7 @@ class Incoming:
     action: str | None = None  # set when a Button was pressed
     attachments: tuple[str, ...] = ()  # platform file references (photos)
     claimed_role: Role | None = None  # only honoured for channels trusted in config (console)
+    edit_of: str | None = None  # set when this is an edit: the platform id of the edited message
 
 
 @dataclass(frozen=True)

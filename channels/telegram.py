@@ -273,7 +273,7 @@ class TelegramChannel:
             await app.start()
             updater = app.updater
             assert updater is not None
-            allowed = ["message", "callback_query"]
+            allowed = ["message", "edited_message", "callback_query"]
             if self.settings.mode == "webhook":
                 secret = self.settings.secret_token
                 await updater.start_webhook(
@@ -363,8 +363,10 @@ class TelegramChannel:
             incoming = self._from_callback(update.callback_query)
             with contextlib.suppress(TelegramError):
                 await update.callback_query.answer()
+        elif update.edited_message is not None:
+            incoming = self._from_message(update.edited_message, edited=True)
         else:
-            incoming = self._from_message(update.message)  # edited_message etc. are ignored
+            incoming = self._from_message(update.message)
         if incoming is not None:
             await deliver(incoming)
 
@@ -397,7 +399,7 @@ class TelegramChannel:
     def _kind(message: Message) -> ChatKind:
         return ChatKind.PRIVATE if message.chat.type == ChatType.PRIVATE else ChatKind.GROUP
 
-    def _from_message(self, message: Message | None) -> Incoming | None:
+    def _from_message(self, message: Message | None, *, edited: bool = False) -> Incoming | None:
         if message is None or message.from_user is None:
             return None
         if message.is_automatic_forward or message.from_user.id == SERVICE_USER_ID:
@@ -420,7 +422,13 @@ class TelegramChannel:
             sender=sender,
             chat_kind=self._kind(message),
             text=text,
-            message_id=str(message.message_id),
+            # An edit keeps the message's id: its own id says which edit (each is handled once).
+            message_id=(
+                f"{message.message_id}.edit{message.edit_date.timestamp():.0f}"
+                if edited and message.edit_date is not None
+                else str(message.message_id)
+            ),
+            edit_of=str(message.message_id) if edited else None,
             chat_title=message.chat.title or "",
             mentions_bot=self._mentions_me(message, text),
             reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == self._bot_id),

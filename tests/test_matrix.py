@@ -788,3 +788,27 @@ async def test_staff_speak_to_a_ticket_in_the_cards_thread_and_by_replying_to_th
     for words in ("这个我们答不了", "建议看彩票站公告", "公告贴在彩票站门口"):
         relayed = await resident.wait_message(world.bot_id, room, contains=words)
         assert relayed.body == f"工作人员回复 #1001：{words}"
+
+
+async def test_a_staff_edit_of_a_relayed_reply_reaches_the_resident_as_a_correction(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    """Issue 16, finding 4: an edit (m.replace, as Element sends it) of a relayed reply."""
+    resident, staff = await world.user("resident"), await world.user("staff")
+    staff_room = await staff.create_room("工作人员群", invite=(world.bot_id,))
+    await world.start(settings_for(make_settings, staff=(staff.user_id,), staff_room=staff_room))
+    await staff.wait_members(staff_room, world.bot_id)
+    room = await direct_room(world, resident)
+    await resident.send(room, "双色球昨晚开的啥号？")
+    card = await staff.wait_message(world.bot_id, staff_room, contains="#1001")
+    reply = await staff.send(staff_room, "周三开奖", reply_to=card.event_id)
+    await resident.wait_message(world.bot_id, room, contains="周三开奖")
+    edit = {
+        "msgtype": "m.text",
+        "body": "* 周二、周四、周日开奖",
+        "m.new_content": {"msgtype": "m.text", "body": "周二、周四、周日开奖"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": reply},
+    }
+    await staff._send(staff_room, "m.room.message", edit)
+    corrected = await resident.wait_message(world.bot_id, room, contains="更正")
+    assert corrected.body == "工作人员更正 #1001 的回复：周二、周四、周日开奖"

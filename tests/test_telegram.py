@@ -188,17 +188,18 @@ async def test_photos_in_and_bots_and_edits_ignored(harness: Harness) -> None:
         from bot.models import Incoming
 
         assert isinstance(incoming, Incoming)
-        seen.append((incoming.text, incoming.attachments))
+        if incoming.edit_of is None:  # edits are the core's to judge (staff corrections)
+            seen.append((incoming.text, incoming.attachments))
 
     harness.channel._deliver = record
     tg.push_message(RESIDENT, RESIDENT, "机器人", is_bot=True)
-    tg.push_message(RESIDENT, RESIDENT, "改过的", edited=True)
+    tg.push_message(RESIDENT, RESIDENT, "改过的", edited=True)  # reaches the core as an edit
     tg.push_message(RESIDENT, RESIDENT, "井盖坏了", photo="pic")
     await tg.wait_consumed()
     async with asyncio.timeout(2):
         while not seen:
             await asyncio.sleep(0.01)
-    assert seen == [("井盖坏了", ("pic-800",))]
+    assert seen[-1] == ("井盖坏了", ("pic-800",))
 
 
 async def test_outgoing_is_escaped_split_and_sent_with_photos(
@@ -450,3 +451,34 @@ async def test_anonymous_admins_channels_and_linked_channel_posts(
         assert len(tg.calls("sendMessage")) == before
     finally:
         await bot.stop()
+
+
+async def test_a_staff_edit_of_a_relayed_reply_reaches_the_resident(harness: Harness) -> None:
+    """Issue 16, finding 4, on Telegram: the correction goes to the resident as one."""
+    tg = harness.tg
+    tg.push_message(GROUP, RESIDENT, "/report 西门路灯不亮", chat_type="group")
+    async with asyncio.timeout(5):
+        while not tg.texts_to(STAFF_ROOM):
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+    card = next(c for c in tg.calls("sendMessage") if str(c.params["chat_id"]) == str(STAFF_ROOM))
+    reply = tg.push_message(
+        STAFF_ROOM,
+        STAFF,
+        "明天上午去修",
+        chat_type="group",
+        title="工作人员群",
+        reply_to=int(card.result["message_id"]),
+    )
+    tg.push_message(
+        STAFF_ROOM,
+        STAFF,
+        "明天下午去修",
+        chat_type="group",
+        title="工作人员群",
+        edited=True,
+        edit_of=reply,
+    )
+    async with asyncio.timeout(5):
+        while not [t for t in tg.texts_to(RESIDENT) if "更正" in t]:
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+    assert "工作人员更正 #1001 的回复：明天下午去修" in tg.texts_to(RESIDENT)

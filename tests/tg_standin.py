@@ -137,11 +137,12 @@ class StandIn:
         edited: bool = False,
         sender_chat: dict[str, Any] | None = None,
         automatic_forward: bool = False,
+        edit_of: int | None = None,
     ) -> int:
         """Queue a message update; returns its message_id. `photo` is a file_id prefix;
         `sender_chat` is who posts for an anonymous admin (the group) or as a channel."""
         chat_type = "supergroup" if chat_type == "group" else chat_type
-        message_id = next(self._message_ids)
+        message_id = edit_of if edit_of is not None else next(self._message_ids)
         sender = self._user(user_id, name)
         sender["is_bot"] = is_bot
         message: dict[str, Any] = {
@@ -173,6 +174,8 @@ class StandIn:
             message["is_automatic_forward"] = True
             message["from"] = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
         self._messages[(str(chat_id), message_id)] = message
+        if edited:
+            message["edit_date"] = int(time.time())
         self._push({"edited_message" if edited else "message": message})
         return message_id
 

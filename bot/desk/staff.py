@@ -88,6 +88,23 @@ class StaffDesk:
         text = self.t(turn.lang, key, number=ticket.number, **params)
         return replace(turn.reply(text), tag=f"card:{ticket.number}")
 
+    def on_edit(self, turn: Turn) -> list[Outgoing] | None:
+        """A staff member edited a reply the bot relayed: the reporters get the correction."""
+        edited, text = turn.msg.edit_of, turn.msg.text.strip()
+        if edited is None or not text or not turn.role.allows(Role.STAFF):
+            return None
+        chat = turn.msg.chat
+        ticket = self.tickets.by_card(chat.channel, chat.chat_id, edited)
+        if ticket is None:
+            return None
+        self.lifecycle.step(
+            turn, ticket, "reply", self.t(self.settings.language, "correction") + text
+        )
+        return [
+            self._ack(turn, "ticket_corrected", ticket),
+            *self.lifecycle.tell_reporters(ticket, "notify_correction", text=text),
+        ]
+
     def on_card_reply(self, turn: Turn) -> list[Outgoing] | None:
         """Staff replying (platform reply-to) to a ticket card relays the text."""
         reply_to = turn.msg.reply_to_message_id
@@ -138,6 +155,9 @@ class StaffDesk:
     def _relay(self, turn: Turn, ticket: Ticket, text: str) -> list[Outgoing]:
         if not text:
             raise UserError("ticket_empty_text", usage=Localized("usage_reply"))
+        own = turn.msg.message_id
+        if own is not None:  # the staff member's own message: an edit of it is a correction
+            ticket.cards.append([turn.msg.chat.channel, turn.msg.chat.chat_id, own])
         self.lifecycle.step(
             turn,
             ticket,

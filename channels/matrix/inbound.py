@@ -84,8 +84,12 @@ class Inbound:
     ) -> Incoming | None:
         """An m.text, m.emote or m.image as `Incoming`; None for what the bot does not answer."""
         relates = content.get("m.relates_to") or {}
+        edit_of: str | None = None
         if relates.get("rel_type") == "m.replace":
-            return None  # edits: like Telegram's edited messages, not answered again
+            new = content.get("m.new_content")
+            if not isinstance(new, dict) or not isinstance(relates.get("event_id"), str):
+                return None
+            edit_of, content, relates = relates["event_id"], new, {}  # the edited text as sent
         msgtype = content.get("msgtype")
         body = content.get("body")
         if not isinstance(body, str):
@@ -122,7 +126,7 @@ class Inbound:
             "message_id": event_id,
             "chat_title": _title(room),
         }
-        number = parse_number(text) if text else None
+        number = parse_number(text) if text and edit_of is None else None
         # In a group a bare "2" is usually an answer to a neighbour ("您家住几单元？"): it picks
         # an option only as a reply to the bot's message; in a private chat it always does.
         if number and (reply_id is not None or common["chat_kind"] is ChatKind.PRIVATE):
@@ -136,6 +140,7 @@ class Inbound:
         mentions, text = self.mentions(content, text)
         return Incoming(
             **common,
+            edit_of=edit_of,
             text=text,
             mentions_bot=mentions,
             reply_to_bot=reply_id is not None and await self.sent_by_me(room_id, reply_id),

@@ -142,7 +142,7 @@ class Conversation:
         )
         role = self.roles.role_of(msg.sender, msg.claimed_role)
         if msg.chat_kind is not ChatKind.PRIVATE:
-            self.groups.seen(str(msg.chat), msg.chat_title)
+            self.groups.seen(str(msg.chat.room), msg.chat_title)
         if role.allows(Role.STAFF):
             self.people.remember_staff(msg.sender.key, msg.sender.display_name, role.value)
         return Turn(msg, role, lang, addressed)
@@ -212,7 +212,7 @@ class Conversation:
         if (
             command.role is not Role.RESIDENT
             and not turn.private
-            and not self.cards.is_staff_room(turn.msg.chat)
+            and not self.cards.is_staff_room(turn.msg.chat.room)
         ):
             raise UserError("error_staff_room_only", command=name)
         return await handler(turn.addressed_copy(), parsed.args)

@@ -36,6 +36,12 @@ class Address:
         base = f"{self.channel}:{self.chat_id}"
         return base if self.thread is None else f"{base}#{self.thread}"
 
+    @property
+    def room(self) -> Address:
+        """The chat itself, whatever thread or forum topic inside it: a group's identity
+        (its settings, compound and broadcasts) is the room's, not the thread's."""
+        return self if self.thread is None else Address(self.channel, self.chat_id)
+
     @classmethod
     def parse(cls, key: str) -> Address:
         """'telegram:-1001234' or 'matrix:!room:server' as an Address (the key of settings)."""

@@ -63,7 +63,7 @@ class Roles:
 
     def is_staff_chat(self, address: Address) -> bool:
         """Staff rooms, admin chats and staff members' private chats: not quiet at night."""
-        key = str(address)
+        key = str(address.room)
         rooms = {room.chat for room in self.settings.staff_rooms}
         if key in rooms or key in self.settings.admin_chats:
             return True

@@ -812,3 +812,35 @@ async def test_a_staff_edit_of_a_relayed_reply_reaches_the_resident_as_a_correct
     await staff._send(staff_room, "m.room.message", edit)
     corrected = await resident.wait_message(world.bot_id, room, contains="更正")
     assert corrected.body == "工作人员更正 #1001 的回复：周二、周四、周日开奖"
+
+
+async def test_answers_stay_in_the_thread_they_were_asked_in(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    """Issue 16, finding 5: addressed inside a thread, the bot answers in it, and a "1" in
+    the thread picks an option of its answer there."""
+    resident, neighbour = await world.user("resident"), await world.user("neighbour")
+    group = await resident.create_room("丰仓小区群", invite=(world.bot_id, neighbour.user_id))
+    await neighbour.join(group)  # three members: a group, not a direct chat
+    bot = await world.start(settings_for(make_settings))
+    await resident.wait_members(group, world.bot_id)
+    root = await resident.send(group, "大家说说这周的事")
+
+    def in_thread(text: str, latest: str) -> dict[str, Any]:
+        relates = {
+            "rel_type": "m.thread",
+            "event_id": root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": latest},
+        }
+        return {"msgtype": "m.text", "body": text, "m.relates_to": relates}
+
+    await resident._send(group, "m.room.message", in_thread("议事厅 医保怎么在网上交费", root))
+    answer = await resident.wait_message(world.bot_id, group)
+    relates = answer.content["m.relates_to"]
+    assert relates["rel_type"] == "m.thread" and relates["event_id"] == root
+    await resident._send(group, "m.room.message", in_thread("1", answer.event_id))
+    thanks = await resident.wait_message(world.bot_id, group, after=1)
+    assert "谢谢" in thanks.body and thanks.content["m.relates_to"]["event_id"] == root
+    assert bot.core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
+    assert list(bot.core.store.groups.titles()) == [f"matrix:{group}"]  # one group, no thread

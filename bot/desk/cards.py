@@ -30,7 +30,8 @@ class Cards:
         self.clock = clock
 
     def is_staff_room(self, chat: Address) -> bool:
-        return any(Address.parse(room.chat) == chat for room in self.settings.staff_rooms)
+        """A staff room, in any of its threads or topics."""
+        return any(Address.parse(room.chat) == chat.room for room in self.settings.staff_rooms)
 
     def rooms_for(self, ticket: Ticket) -> list[Address]:
         if ticket.room:
@@ -98,7 +99,8 @@ class Cards:
             name=turn.sender_name,
             text=f" — {text}" if text else "",
         )
-        return [Outgoing(room, notice) for room in self.rooms_for(ticket) if room != turn.msg.chat]
+        here = turn.msg.chat.room
+        return [Outgoing(room, notice) for room in self.rooms_for(ticket) if room != here]
 
     def undelivered(self, number: int, to: Address, reason: str) -> list[Outgoing]:
         """A message of ticket `number` that its reporter at `to` can never get: the staff

@@ -63,7 +63,7 @@ class Intake:
 
     def compound_of(self, turn: Turn) -> str:
         """The compound a group chat belongs to (config), else its title, else ''."""
-        configured = self.settings.groups.get(str(turn.msg.chat))
+        configured = self.settings.groups.get(str(turn.msg.chat.room))
         if configured:
             return configured
         return self.compounds.name_of(turn.msg.chat_title) if not turn.private else ""

@@ -435,7 +435,9 @@ class MatrixChannel:
             chunks = split_text(text) if text else ["…"]
             for i, chunk in enumerate(chunks, 1):
                 mention = out.to.chat_id if out.to.chat_id.startswith("@") else None
-                content = text_content(chunk, reply, notice=out.notice, mention=mention)
+                content = text_content(
+                    chunk, reply, notice=out.notice, mention=mention, thread=out.to.thread
+                )
                 if actions and i == len(chunks):  # the part that ends with the options
                     content[OPTIONS_KEY] = list(actions)
                 last = await self._send_event(room_id, content)

@@ -32,7 +32,12 @@ def html_body(text: str) -> str:
 
 
 def text_content(
-    text: str, reply_to: str | None, *, notice: bool = True, mention: str | None = None
+    text: str,
+    reply_to: str | None,
+    *,
+    notice: bool = True,
+    mention: str | None = None,
+    thread: str | None = None,
 ) -> dict[str, Any]:
     """A message with its HTML, as a reply to `reply_to` when given.
 
@@ -47,7 +52,14 @@ def text_content(
         "formatted_body": html_body(text),
         "m.mentions": {"user_ids": [mention]} if mention else {},
     }
-    if reply_to:
+    if thread:  # in the thread; the in-reply-to is what clients without threads show
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread,
+            "is_falling_back": not reply_to,
+            "m.in_reply_to": {"event_id": reply_to or thread},
+        }
+    elif reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content
 

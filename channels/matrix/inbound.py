@@ -100,8 +100,10 @@ class Inbound:
         in_thread = relates.get("rel_type") == "m.thread" and isinstance(
             relates.get("event_id"), str
         )
+        fallback = reply_id if isinstance(reply_id, str) else None  # the thread's latest event
+        thread: str | None = relates["event_id"] if in_thread else None
         if in_thread and (reply_id is None or relates.get("is_falling_back")):
-            reply_id = relates["event_id"]
+            reply_id = thread
         reply_id = reply_id if isinstance(reply_id, str) else None
         attachments: tuple[str, ...] = ()
         if msgtype in {"m.text", "m.emote"}:
@@ -120,7 +122,7 @@ class Inbound:
         event_id = str(source.get("event_id", ""))
         sender = str(source.get("sender", ""))
         common: dict[str, Any] = {
-            "chat": Address(NAME, room_id),
+            "chat": Address(NAME, room_id, thread),  # answers go into the thread asked in
             "sender": _person(room, sender),
             "chat_kind": _kind(room),
             "message_id": event_id,
@@ -130,7 +132,9 @@ class Inbound:
         # In a group a bare "2" is usually an answer to a neighbour ("您家住几单元？"): it picks
         # an option only as a reply to the bot's message; in a private chat it always does.
         if number and (reply_id is not None or common["chat_kind"] is ChatKind.PRIVATE):
-            options = await self.options.answered_by(room_id, reply_id)
+            # In a thread, "1" answers the bot's message it follows (the fallback), if any.
+            asked = fallback if thread is not None and fallback not in (None, thread) else reply_id
+            options = await self.options.answered_by(room_id, asked)
             if options is not None and 1 <= number <= len(options[1]):
                 return Incoming(
                     **common,

@@ -149,8 +149,8 @@ class Conversation:
 
     async def _dispatch(self, turn: Turn) -> list[Outgoing]:
         msg = turn.msg
-        if msg.edit_of is not None:  # only a correction of a staff reply is relayed again
-            return self.staff.on_edit(turn) or []
+        if msg.edit_of is not None or msg.unsupported is not None:
+            return self._edit_or_media(turn)
         if msg.action is not None:
             return await self._on_action(turn, msg.action)
         text = msg.text.strip()
@@ -181,6 +181,17 @@ class Conversation:
         if dialogue is not None:
             return self.reports.on_message(turn, dialogue)
         return await self._after_dialogue(turn, text)
+
+    def _edit_or_media(self, turn: Turn) -> list[Outgoing]:
+        """An edit (only a staff correction of a relayed reply is relayed again) or media the
+        bot cannot take yet (never silence in private, never noise in a group)."""
+        msg = turn.msg
+        if msg.edit_of is not None:
+            return self.staff.on_edit(turn) or []
+        if not turn.private:
+            return []
+        kind = self.t(turn.lang, f"media_{msg.unsupported}")
+        return [turn.reply(self.t(turn.lang, "media_unsupported", kind=kind))]
 
     async def _after_dialogue(self, turn: Turn, text: str) -> list[Outgoing]:
         """A message outside any dialogue: an FAQ keyword, a ticket's thread, or the FAQ."""

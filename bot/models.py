@@ -88,6 +88,9 @@ class Incoming:
     attachments: tuple[str, ...] = ()  # platform file references (photos)
     claimed_role: Role | None = None  # only honoured for channels trusted in config (console)
     edit_of: str | None = None  # set when this is an edit: the platform id of the edited message
+    # What the bot cannot take yet ("voice", "file", "location", "sticker"): answered politely
+    # in private instead of silence.
+    unsupported: str | None = None
 
 
 @dataclass(frozen=True)

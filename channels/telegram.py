@@ -408,6 +408,15 @@ class TelegramChannel:
         if sender is None:
             return None
         text = message.text or message.caption or ""
+        if not text and not message.photo and (kind := _unsupported(message)) is not None:
+            return Incoming(
+                chat=self._address(message),
+                sender=sender,
+                chat_kind=self._kind(message),
+                message_id=str(message.message_id),
+                chat_title=message.chat.title or "",
+                unsupported=kind,
+            )
         photos = (
             (max(message.photo, key=lambda p: p.width * p.height).file_id,) if message.photo else ()
         )
@@ -586,3 +595,18 @@ def _file_id(ref: str) -> PhotoSize:
     """A Telegram file id as PTB's media object: PTB would open a plain string that happens to
     name a local file and upload it, so a resident's reference is never passed as text."""
     return PhotoSize(file_id=ref, file_unique_id=ref, width=0, height=0)
+
+
+def _unsupported(message: Message) -> str | None:
+    """What a message holds that the bot cannot take yet, or None."""
+    if message.voice or message.audio:
+        return "voice"
+    if message.location or message.venue:
+        return "location"
+    if message.sticker:
+        return "sticker"
+    if message.document or message.video or message.video_note:
+        return "file"
+    if message.contact:
+        return "contact"
+    return None

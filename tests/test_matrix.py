@@ -471,6 +471,22 @@ async def test_events_translate_mentions_replies_images_and_numbers() -> None:
     assert (await incoming({"msgtype": "m.text", "body": "7"})).text == "7"  # no options here
     image = await incoming({"msgtype": "m.image", "body": "a.jpg", "url": "mxc://localhost/x"})
     assert image.attachments == ("mxc://localhost/x",) and image.text == ""
+    captioned = {
+        "msgtype": "m.image",
+        "body": "3号楼东边那根",
+        "filename": "IMG_1.jpg",
+        "url": "mxc://localhost/y",
+    }
+    assert (await incoming(captioned)).text == "3号楼东边那根"  # Element's caption is kept
+    voice = {
+        "msgtype": "m.audio",
+        "body": "Voice message",
+        "url": "mxc://localhost/v",
+        "org.matrix.msc3245.voice": {},
+    }
+    assert (await incoming(voice)).unsupported == "voice"
+    place = {"msgtype": "m.location", "body": "here", "geo_uri": "geo:38.87,115.46"}
+    assert (await incoming(place)).unsupported == "location"
     for url in ("/proc/self/environ", "file:///etc/passwd", "mxc://localhost/../x", "/dev/zero"):
         local = {"msgtype": "m.image", "body": "environ", "url": url}
         assert await incoming(local) is None, url  # never a path the bot would read

@@ -482,3 +482,17 @@ async def test_a_staff_edit_of_a_relayed_reply_reaches_the_resident(harness: Har
         while not [t for t in tg.texts_to(RESIDENT) if "更正" in t]:
             await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
     assert "工作人员更正 #1001 的回复：明天下午去修" in tg.texts_to(RESIDENT)
+
+
+async def test_voice_location_and_stickers_in_private_get_a_polite_line(harness: Harness) -> None:
+    """Issue 16, finding 13 (in part): never silence in private; never noise in a group."""
+    tg = harness.tg
+    voice = {"voice": {"file_id": "v1", "file_unique_id": "uv1", "duration": 3}}
+    where = {"location": {"latitude": 38.87, "longitude": 115.46}}
+    tg.push_message(RESIDENT, RESIDENT, extra=voice)
+    tg.push_message(GROUP, NEIGHBOUR, chat_type="group", extra=where)  # silence in a group
+    tg.push_message(RESIDENT, RESIDENT, extra=where)
+    await tg.wait_for("sendMessage", 2)
+    first, second = tg.texts_to(RESIDENT)[-2:]
+    assert first.startswith("收到您的语音") and second.startswith("收到您的位置")
+    assert tg.texts_to(GROUP) == []

@@ -138,6 +138,7 @@ class StandIn:
         sender_chat: dict[str, Any] | None = None,
         automatic_forward: bool = False,
         edit_of: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> int:
         """Queue a message update; returns its message_id. `photo` is a file_id prefix;
         `sender_chat` is who posts for an anonymous admin (the group) or as a channel."""
@@ -176,6 +177,7 @@ class StandIn:
         self._messages[(str(chat_id), message_id)] = message
         if edited:
             message["edit_date"] = int(time.time())
+        message.update(extra or {})  # voice, location, sticker … as the Bot API shapes them
         self._push({"edited_message" if edited else "message": message})
         return message_id
 

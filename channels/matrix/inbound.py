@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 
 
 RATINGS = {"👍": "rate:up:", "👎": "rate:down:"}
+UNSUPPORTED = frozenset({"m.audio", "m.file", "m.location", "m.video"})
+
+
+def _media_kind(content: dict[str, Any]) -> str:
+    """voice (an m.audio marked as a voice message), audio, file, location or video."""
+    msgtype = str(content.get("msgtype", ""))
+    if msgtype == "m.audio" and "org.matrix.msc3245.voice" in content:
+        return "voice"
+    return msgtype.removeprefix("m.").replace("audio", "voice")
 
 
 def _plain_emoji(key: str) -> str:
@@ -116,9 +125,21 @@ class Inbound:
                     "refused an image from %s whose url is not mxc://", source.get("sender")
                 )
                 return None
-            text, attachments = "", (content["url"],)
+            # A caption (MSC2530): when the event names its file apart, the body is the caption.
+            filename = content.get("filename")
+            caption = body if isinstance(filename, str) and body != filename else ""
+            text, attachments = caption, (content["url"],)
+        elif msgtype in UNSUPPORTED:
+            return Incoming(
+                chat=Address(NAME, room_id),
+                sender=_person(room, str(source.get("sender", ""))),
+                chat_kind=_kind(room),
+                message_id=str(source.get("event_id", "")),
+                chat_title=_title(room),
+                unsupported=_media_kind(content),
+            )
         else:
-            return None  # m.notice (other bots), files, audio, locations …
+            return None  # m.notice (other bots) …
         event_id = str(source.get("event_id", ""))
         sender = str(source.get("sender", ""))
         common: dict[str, Any] = {

@@ -172,6 +172,18 @@ async def restart(world: World, old: MatrixChannel, handled: set[str], *events: 
     return new
 
 
+def in_thread(root: str, text: str, latest: str) -> dict[str, Any]:
+    """A message in the thread on `root`, as Element sends it: the in-reply-to (to the
+    thread's latest event) is only the fallback for clients without threads."""
+    relates = {
+        "rel_type": "m.thread",
+        "event_id": root,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": latest},
+    }
+    return {"msgtype": "m.text", "body": text, "m.relates_to": relates}
+
+
 async def fake_options(user: User, room: str, body: str, actions: list[str]) -> str:
     """A user's own message carrying the options key: must not be taken for the bot's."""
     content = {"msgtype": "m.text", "body": body, OPTIONS_KEY: actions}
@@ -786,19 +798,12 @@ async def test_staff_speak_to_a_ticket_in_the_cards_thread_and_by_replying_to_th
     await resident.send(room, "双色球昨晚开的啥号？")  # the FAQ cannot answer: a question ticket
     card = await staff.wait_message(world.bot_id, staff_room, contains="#1001")
 
-    def in_thread(text: str, latest: str) -> dict[str, Any]:
-        relates = {
-            "rel_type": "m.thread",
-            "event_id": card.event_id,
-            "is_falling_back": True,
-            "m.in_reply_to": {"event_id": latest},
-        }
-        return {"msgtype": "m.text", "body": text, "m.relates_to": relates}
-
     first = await staff._send(
-        staff_room, "m.room.message", in_thread("这个我们答不了", card.event_id)
+        staff_room, "m.room.message", in_thread(card.event_id, "这个我们答不了", card.event_id)
     )
-    await staff._send(staff_room, "m.room.message", in_thread("建议看彩票站公告", first))
+    await staff._send(
+        staff_room, "m.room.message", in_thread(card.event_id, "建议看彩票站公告", first)
+    )
     ack = await staff.wait_message(world.bot_id, staff_room, contains="已记下对", after=1)
     await staff.send(staff_room, "公告贴在彩票站门口", reply_to=ack.event_id)
     for words in ("这个我们答不了", "建议看彩票站公告", "公告贴在彩票站门口"):
@@ -842,20 +847,13 @@ async def test_answers_stay_in_the_thread_they_were_asked_in(
     await resident.wait_members(group, world.bot_id)
     root = await resident.send(group, "大家说说这周的事")
 
-    def in_thread(text: str, latest: str) -> dict[str, Any]:
-        relates = {
-            "rel_type": "m.thread",
-            "event_id": root,
-            "is_falling_back": True,
-            "m.in_reply_to": {"event_id": latest},
-        }
-        return {"msgtype": "m.text", "body": text, "m.relates_to": relates}
-
-    await resident._send(group, "m.room.message", in_thread("议事厅 医保怎么在网上交费", root))
+    await resident._send(
+        group, "m.room.message", in_thread(root, "议事厅 医保怎么在网上交费", root)
+    )
     answer = await resident.wait_message(world.bot_id, group)
     relates = answer.content["m.relates_to"]
     assert relates["rel_type"] == "m.thread" and relates["event_id"] == root
-    await resident._send(group, "m.room.message", in_thread("1", answer.event_id))
+    await resident._send(group, "m.room.message", in_thread(root, "1", answer.event_id))
     thanks = await resident.wait_message(world.bot_id, group, after=1)
     assert "谢谢" in thanks.body and thanks.content["m.relates_to"]["event_id"] == root
     assert bot.core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)

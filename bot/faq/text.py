@@ -16,7 +16,14 @@ from typing import Any
 
 import jieba
 import opencc
-from pypinyin import Style, lazy_pinyin
+
+# pypinyin loads its 47,000-phrase dictionary (about 42 MB resident) unless told not to before
+# its first import. Only the phrases whose reading differs from their characters' first
+# readings change a result (重新 is chong xin, not zhong xin); those 3,400 are loaded from
+# data/pinyin_phrases.txt instead (tests/test_pinyin_phrases.py keeps the list in step).
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+from pypinyin import Style, lazy_pinyin, load_phrases_dict
 
 from bot.faq.file_cache import cache_path, read_cache, write_cache
 
@@ -58,6 +65,17 @@ UNGLUE_MAX_FREQ = 100  # see TextAnalyzer._unglue
 def _data_lines(name: str) -> list[str]:
     text = resources.files("bot.faq.data").joinpath(name).read_text(encoding="utf-8")
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def _pinyin_phrases() -> dict[str, list[list[str]]]:
+    phrases = {}
+    for line in _data_lines("pinyin_phrases.txt"):
+        phrase, _, readings = line.partition("\t")
+        phrases[phrase] = [[reading] for reading in readings.split()]
+    return phrases
+
+
+load_phrases_dict(_pinyin_phrases())
 
 
 def has_han(text: str) -> bool:

@@ -88,6 +88,7 @@ def build_scheduling(
         admins=roles.admin_addresses,
         worktime=worktime,
         compounds=compounds,
+        engine=dialogues,
     )
     return Scheduling(
         settings=settings,

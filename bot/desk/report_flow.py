@@ -100,15 +100,20 @@ class ReportFlow:
         if step == "photo" and turn.msg.attachments:
             state["attachments"] = list(turn.msg.attachments)
             return self.at(state, "confirm")
-        return Ask(state)
+        return Ask(state, note="dialogue_pick")  # a step with buttons: say how to answer
 
     def on_choice(self, turn: Turn, state: State, action: str) -> Outcome:
         kind, _, arg = action.removeprefix("flow:").partition(":")
+        categories, compounds = self.intake.settings.categories, self.intake.settings.compounds
+        if kind in ("cat", "compound") and int(arg) >= len(
+            categories if kind == "cat" else compounds
+        ):  # the settings changed under a stored dialogue
+            return Ask(state, note="dialogue_pick")
         if kind == "cat":
-            state["category"] = self.intake.settings.categories[int(arg)].name
+            state["category"] = categories[int(arg)].name
             return self.at(state, "text")
         if kind == "compound":
-            state["compound"] = self.intake.settings.compounds[int(arg)]
+            state["compound"] = compounds[int(arg)]
             return self.at(state, "photo")
         if kind == "skip":
             return self.at(state, "confirm")

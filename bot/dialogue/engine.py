@@ -286,7 +286,7 @@ class DialogueEngine:
         draft = self.repo.get(turn.sender_key, DRAFT) if turn.private else None
         if draft is None or draft.get("offered"):
             return []
-        state = draft.get("state")
+        state = draft.get("state", draft if "flow" in draft else None)  # or an older draft
         flow = self._flows.get(str((state or {}).get("flow")))
         if flow is None or not isinstance(state, dict):
             self.repo.clear(turn.sender_key, DRAFT)
@@ -308,7 +308,8 @@ class DialogueEngine:
         self.repo.clear(turn.sender_key, DRAFT)
         if action == DISCARD:
             return [turn.reply(self.t(turn.lang, "report_cancelled"))]
-        state = dict(draft["state"])
+        state = dict(draft.get("state", draft))
+        state.pop("offered", None)
         self.repo.clear(turn.sender_key, DONE + PRIVATE)
         return self._ask(turn, Ask(state), PRIVATE)
 

@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State
+from bot.dialogue.typed import plain
 from bot.i18n import Translator
 from bot.models import Button, Outgoing
 from bot.turn import Turn
@@ -70,8 +71,9 @@ class BookingFlow:
         return Prompt(self.t(turn.lang, "book_choose_need"), buttons, cancel=True)
 
     def on_text(self, turn: Turn, state: State, text: str) -> Outcome:
-        """At the last step typed words say what help is needed; elsewhere a re-prompt."""
-        if state["step"] == "need" and text:
+        """At the last step typed words say what help is needed (a bare 好 / 确认 does not);
+        elsewhere a re-prompt."""
+        if state["step"] == "need" and text and plain(text) not in self.engine.synonyms.yes:
             return self._book(turn, state, text[:100])
         return self._ask(turn, state, state["step"], note="dialogue_pick")
 
@@ -87,6 +89,8 @@ class BookingFlow:
             state["slot"] = arg
             return self._ask(turn, state, "need")
         services = self.book.service_or_refuse().services
+        if int(arg) >= len(services):  # the schedule changed under a stored dialogue
+            return self._ask(turn, state, "need", note="dialogue_pick")
         return self._book(turn, state, services[int(arg)])
 
     def _ask(self, turn: Turn, state: State, step: str, note: str = "") -> Outcome:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.broadcast.plan import DRAFT, BroadcastRecords
 from bot.commands import parse_number
-from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State
+from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State, Steps
 from bot.errors import UserError
 from bot.models import Button, Outgoing
 from bot.store.folder import Store
@@ -24,11 +24,10 @@ CONFIRM = "broadcast"
 Decide = Callable[[Turn, str, int], list[Outgoing]]
 
 
-class BroadcastConfirmFlow:
+class BroadcastConfirmFlow(Steps):
     """One step, "confirm": the preview with its buttons (bc:confirm / bc:often / bc:drop)."""
 
     name = CONFIRM
-    draft_key = ""  # the draft is the broadcast record itself
 
     def __init__(self, *, engine: DialogueEngine, store: Store, decide: Decide) -> None:
         self.engine = engine
@@ -52,9 +51,6 @@ class BroadcastConfirmFlow:
     def on_choice(self, turn: Turn, state: State, action: str) -> Outcome:
         verb, _, arg = action.removeprefix("bc:").partition(":")
         return Done(self.decide(turn, verb, parse_number(arg)))
-
-    def draft_text(self, state: State) -> str:
-        return ""
 
     def stale(self, turn: Turn, action: str) -> list[Outgoing] | None:
         """A preview's button no dialogue asks now: why it does nothing."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.commands import Action, Command, Handler
 from bot.desk.intake import Intake, NewReport
-from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State
+from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State, Steps
 from bot.errors import UserError
 from bot.i18n import Translator
 from bot.models import Button, Outgoing
@@ -23,7 +23,7 @@ DETAIL = "detail"
 STEPS = ("category", "text", "compound", "photo", "confirm")
 
 
-class ReportFlow:
+class ReportFlow(Steps):
     """The report dialogue's steps: what each asks and what an answer does."""
 
     name = REPORT
@@ -166,16 +166,12 @@ class ReportFlow:
     def draft_text(self, state: State) -> str:
         return str(state.get("text", ""))
 
-    def stale(self, turn: Turn, action: str) -> list[Outgoing] | None:
-        return None
 
-
-class DetailFlow:
+class DetailFlow(Steps):
     """After a report from a group: what the reporter sends privately is added to the ticket
     until they say "完成"."""
 
     name = DETAIL
-    draft_key = ""  # every detail is on the ticket as soon as it is sent
 
     def __init__(self, *, intake: Intake, translate: Translator) -> None:
         self.intake = intake
@@ -198,12 +194,6 @@ class DetailFlow:
 
     def on_choice(self, turn: Turn, state: State, action: str) -> Outcome:
         return Ask(state)
-
-    def draft_text(self, state: State) -> str:
-        return ""
-
-    def stale(self, turn: Turn, action: str) -> list[Outgoing] | None:
-        return None
 
 
 class Reports:

@@ -109,6 +109,18 @@ class Flow(Protocol):
         ...
 
 
+class Steps:
+    """What most flows share: no draft kept, and a stale button is simply expired."""
+
+    draft_key = ""
+
+    def draft_text(self, state: State) -> str:
+        return ""
+
+    def stale(self, turn: Turn, action: str) -> list[Outgoing] | None:
+        return None
+
+
 class DialogueEngine:
     """Runs every flow's dialogues: state, typed choices, /cancel, timeouts, drafts, and
     buttons that outlived their dialogue."""

@@ -8,7 +8,7 @@ import logging
 from datetime import date
 from typing import TYPE_CHECKING
 
-from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State
+from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State, Steps
 from bot.dialogue.typed import plain
 from bot.i18n import Translator
 from bot.models import Button, Outgoing
@@ -22,11 +22,11 @@ log = logging.getLogger(__name__)
 BOOK = "book"
 
 
-class BookingFlow:
-    """The booking dialogue's steps; the bookings themselves are the Appointments'."""
+class BookingFlow(Steps):
+    """The booking dialogue's steps; the bookings themselves are the Appointments'. No draft
+    is kept: only buttons were chosen, and the slots may be gone by next time."""
 
     name = BOOK
-    draft_key = ""  # only buttons were chosen, and the slots may be gone by next time
 
     def __init__(
         self, *, engine: DialogueEngine, appointments: Appointments, translate: Translator
@@ -109,9 +109,3 @@ class BookingFlow:
         if result is None:  # the slot filled up or started meanwhile
             return self._ask(turn, state, "slot", note="book_slot_taken")
         return Done(result)
-
-    def draft_text(self, state: State) -> str:
-        return ""
-
-    def stale(self, turn: Turn, action: str) -> list[Outgoing] | None:
-        return None

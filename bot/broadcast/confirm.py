@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.broadcast.plan import DRAFT, BroadcastRecords
+from bot.broadcast.plan import CANCELLED, DRAFT, BroadcastRecords
 from bot.commands import parse_number
 from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State, Steps
 from bot.errors import UserError
@@ -51,6 +51,14 @@ class BroadcastConfirmFlow(Steps):
     def on_choice(self, turn: Turn, state: State, action: str) -> Outcome:
         verb, _, arg = action.removeprefix("bc:").partition(":")
         return Done(self.decide(turn, verb, parse_number(arg)))
+
+    def on_cancel(self, state: State) -> None:
+        """/cancel under a preview: the draft is withdrawn, as its 取消 button would."""
+        records = self.store.repo(BroadcastRecords)
+        doc = records.get(int(state["id"]))
+        if doc is not None and doc["status"] == DRAFT:
+            doc["status"] = CANCELLED
+            records.save(int(state["id"]), doc)
 
     def stale(self, turn: Turn, action: str) -> list[Outgoing] | None:
         """A preview's button no dialogue asks now: why it does nothing."""

@@ -108,6 +108,10 @@ class Flow(Protocol):
         """The answer to a button no dialogue offers now; None for "这个操作已过期"."""
         ...
 
+    def on_cancel(self, state: State) -> None:
+        """The person left the dialogue with /cancel or 取消: undo what it set aside."""
+        ...
+
 
 class Steps:
     """What most flows share: no draft kept, and a stale button is simply expired."""
@@ -118,6 +122,9 @@ class Steps:
         return ""
 
     def stale(self, turn: Turn, action: str) -> list[Outgoing] | None:
+        return None
+
+    def on_cancel(self, state: State) -> None:
         return None
 
 
@@ -228,9 +235,11 @@ class DialogueEngine:
 
     def cancel(self, turn: Turn) -> list[Outgoing]:
         """/cancel (or 取消 typed or tapped) at any step of any flow."""
-        if self.active(turn) is None:
+        state = self.active(turn)
+        if state is None:
             return [turn.reply(self.t(turn.lang, "report_nothing_to_cancel"))]
         self.repo.clear(turn.sender_key, self.where(turn))
+        self._flows[state["flow"]].on_cancel(state)
         return [turn.reply(self.t(turn.lang, "report_cancelled"))]
 
     def _choices(self, state: State | None) -> list[tuple[str, str]]:

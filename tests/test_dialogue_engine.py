@@ -22,6 +22,8 @@ async def test_an_elderly_resident_books_in_words_across_a_restart(sched: Bot) -
     wu = sched.chat("laowu")
     (dates,) = await wu.say("/预约")
     assert "请选择日期" in dates.text
+    (sunday,) = await wu.say("周日")  # no service on Sundays: told so, the days asked again
+    assert sunday.text.startswith("那天不能预约") and sunday.buttons == dates.buttons
     (slots,) = await wu.say("明天")  # Tuesday 12-01 → Wednesday 12-02
     assert "12-02" in slots.text and "18:30" in slots.buttons[1].label
 

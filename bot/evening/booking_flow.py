@@ -9,7 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State, Steps
-from bot.dialogue.typed import plain
+from bot.dialogue.typed import day_in_words, plain
 from bot.i18n import Translator
 from bot.models import Button, Outgoing
 from bot.turn import Turn
@@ -75,6 +75,9 @@ class BookingFlow(Steps):
         elsewhere a re-prompt."""
         if state["step"] == "need" and text and plain(text) not in self.engine.synonyms.yes:
             return self._book(turn, state, text[:100])
+        today = self.engine.clock().date()
+        if state["step"] == "date" and day_in_words(text, today, self.engine.synonyms):
+            return self._ask(turn, state, "date", note="book_day_not_offered")  # 周日
         return self._ask(turn, state, state["step"], note="dialogue_pick")
 
     def on_choice(self, turn: Turn, state: State, action: str) -> Outcome:

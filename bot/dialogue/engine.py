@@ -213,11 +213,9 @@ class DialogueEngine:
         """A message in the dialogue: a button named by what was typed, else the step's text."""
         text = turn.msg.text.strip()
         where = self.where(turn)
-        if turn.private and text:
+        if turn.private and text:  # "路灯照明", "跳过", "确认", "明天", "２" typed, not tapped
             chosen = typed_choice(text, self._choices(state), self.clock().date(), self.synonyms)
-            if (
-                chosen is not None
-            ):  # "路灯照明", "跳过", "确认", "明天", "２" typed instead of tapped
+            if chosen is not None:
                 return self._choose(turn, state, chosen, where)
         flow = self._flows[state["flow"]]
         return self._run(turn, flow.on_text(turn, state, text), where)

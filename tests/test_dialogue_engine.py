@@ -172,3 +172,22 @@ async def test_an_admin_confirms_a_broadcast_by_typing(sched: Bot) -> None:
     await admin.say("/broadcast at 12-05 10:00 to all: 周六开会")  # a newer preview replaces it
     (replaced,) = await admin.press(old, "确认")
     assert EXPIRED in replaced.text
+
+
+async def test_a_draft_declined_in_words_and_the_cancel_button(sched: Bot) -> None:
+    li = sched.chat("li")
+    (categories,) = await li.say("/report")
+    (cancelled,) = await li.press(categories, "取消")  # the engine's own button
+    assert "已取消" in cancelled.text
+    (stale,) = await li.press(categories, "取消")
+    assert EXPIRED in stale.text
+    await li.say("/report 垃圾站三天没人清了")
+    await sched.at(sched.clock.now + timedelta(minutes=31))
+    *_, offer = await li.say("在吗")
+    assert "垃圾站三天没人清了" in offer.text
+    (declined,) = await li.say("不用了")  # the offer's second button, typed
+    assert "已取消" in declined.text
+    replies = await li.say("在吗")  # offered once, declined: never again
+    assert not any("垃圾站" in r.text for r in replies)
+    (gone,) = await li.press(offer, "接着填")
+    assert EXPIRED in gone.text

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core import Conversation
 from bot.desk.intake import Intake
 from bot.desk.lifecycle import Lifecycle
-from bot.desk.report_flow import Dialogues
+from bot.desk.report_flow import Reports
 from bot.desk.residents import ResidentDesk
 from bot.desk.staff import StaffDesk
 from bot.desk.threads import Threads
@@ -139,13 +139,7 @@ def build_core(
         views=views,
         translate=translate,
     )
-    reports = Dialogues(
-        repo=store.dialogues,
-        intake=intake,
-        translate=translate,
-        clock=clock,
-        timeout=timedelta(minutes=settings.dialogue_timeout_minutes),
-    )
+    reports = Reports(engine=s.dialogues, intake=intake, translate=translate)
     threads = Threads(
         tickets=s.tickets,
         lifecycle=lifecycle,
@@ -160,7 +154,7 @@ def build_core(
         roles=s.roles,
         people=store.people,
         groups=store.groups,
-        dialogues=store.dialogues,
+        dialogues=s.dialogues,
         translate=translate,
         clock=clock,
         answers=answers,
@@ -171,7 +165,16 @@ def build_core(
         intake=intake,
         appointments=s.appointments,
         broadcasts=s.broadcasts,
-        capabilities=[answers, residents, staff, reports, threads, s.appointments, s.broadcasts],
+        capabilities=[
+            answers,
+            residents,
+            staff,
+            reports,
+            threads,
+            s.appointments,
+            s.broadcasts,
+            s.dialogues,
+        ],
     )
     retry = timedelta(seconds=settings.outbox_retry_seconds)
     outbox = Outbox(store.outbox, clock, retry_after=retry)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot.broadcast.broadcasts import Broadcasts
+from bot.chats import ChatNews
 from bot.commands import (
     PREFIXES,
     Action,
@@ -31,7 +33,7 @@ from bot.faq.answers import FaqAnswers
 from bot.faq.entries import FaqAction
 from bot.faq.source import ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
-from bot.models import ChatKind, Incoming, Outgoing, Role
+from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role
 from bot.roles import Roles, require_for_button, require_for_command
 from bot.store.repos import DialogueRepo, GroupDirectory, PeopleRepo
 from bot.turn import Turn
@@ -68,6 +70,7 @@ class Conversation:
         intake: Intake,
         appointments: Appointments,
         broadcasts: Broadcasts,
+        chats: ChatNews,
         capabilities: Sequence[Capability],
     ) -> None:
         self.settings = settings
@@ -85,6 +88,7 @@ class Conversation:
         self.intake = intake
         self.appointments = appointments
         self.broadcasts = broadcasts
+        self.chats = chats
         own = [
             (Command("start", "cmd_start"), self._cmd_start),
             (Command("help", "cmd_help", aliases=("帮助",)), self._cmd_help),
@@ -99,9 +103,12 @@ class Conversation:
         )
 
     async def handle(self, msg: Incoming) -> list[Outgoing]:
+        if msg.chat_event is not None:  # news about the chat, not words: nothing to answer
+            self.chats.on_event(msg)
+            return []
         turn = self._turn(msg)
         try:
-            outs = await self._dispatch(turn)
+            outs = self._private_link(turn, await self._dispatch(turn))
             self._remember_buttons(turn, outs)
             return outs
         except UserError as exc:
@@ -113,6 +120,27 @@ class Conversation:
         except Exception:
             log.exception("failed to handle a message in %s", msg.chat)
             return [turn.reply(self.t(turn.lang, "error_internal"))] if turn.must_reply else []
+
+    def _private_link(self, turn: Turn, outs: list[Outgoing]) -> list[Outgoing]:
+        """In a group, what the bot would say privately to someone it cannot write to (on
+        Telegram: who never started it, or blocked it) is not promised but offered: the answer
+        in the group carries a button that opens the private chat, straight into the ticket."""
+        private = turn.private_address
+        if private == turn.msg.chat.room:  # a group's anonymous admin speaks as the group
+            return outs
+        if turn.private or not any(o.to == private for o in outs):
+            return outs
+        if self.chats.can_message(private):
+            return outs
+        kept = [o for o in outs if o.to != private]
+        tags = [o.tag.partition(":")[2] for o in kept if o.tag and o.tag.startswith("card:")]
+        payload = f"t{tags[0]}" if tags else "report"
+        link = Button(self.t(turn.lang, "private_link_button"), payload, link=True)
+        for i, out in enumerate(kept):
+            if out.to == turn.msg.chat:
+                kept[i] = replace(out, buttons=(*out.buttons, link))
+                return kept
+        return [*kept, turn.reply(self.t(turn.lang, "private_link_text"), (link,))]
 
     def _remember_buttons(self, turn: Turn, outs: list[Outgoing]) -> None:
         """The buttons of the last prompt to a person's private chat, so that what they type
@@ -143,6 +171,8 @@ class Conversation:
         role = self.roles.role_of(msg.sender, msg.claimed_role)
         if msg.chat_kind is not ChatKind.PRIVATE:
             self.groups.seen(str(msg.chat.room), msg.chat_title)
+        else:  # they wrote to the bot: it can write back, whatever it learnt before
+            self.chats.heard(Address(msg.sender.channel, msg.sender.user_id))
         if role.allows(Role.STAFF):
             self.people.remember_staff(msg.sender.key, msg.sender.display_name, role.value)
         return Turn(msg, role, lang, addressed)
@@ -254,6 +284,18 @@ class Conversation:
     # ---- the core's own commands ----------------------------------------------------------
 
     async def _cmd_start(self, turn: Turn, args: str) -> list[Outgoing]:
+        """/start; from a group's private-chat button, `/start t1001` (add details to #1001,
+        for its reporter only) or `/start report` (a report, step by step)."""
+        payload = args.strip()
+        ticket = re.fullmatch(r"t(\d{1,9})", payload) if turn.private else None
+        if ticket is not None:
+            number = int(ticket.group(1))
+            found = self.cards.tickets.get(number)
+            if found is None or not found.is_reporter(turn.sender_key):
+                return [turn.reply(self.t(turn.lang, "start_not_your_ticket", number=number))]
+            return self.reports.open_details(turn, number)
+        if turn.private and payload == "report":
+            return self.reports.start_report(turn, "")
         return [turn.reply(self.t(turn.lang, "start"))]
 
     async def _cmd_help(self, turn: Turn, args: str) -> list[Outgoing]:

@@ -69,6 +69,10 @@ class Button:
 
     label: str
     action: str
+    # A link that opens the bot's private chat with `action` as its start parameter (Telegram
+    # deep link `t.me/<bot>?start=<action>`): only offered on networks where a bot cannot
+    # write to someone first.
+    link: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,10 @@ class Incoming:
     # What the bot cannot take yet ("voice", "file", "location", "sticker"): answered politely
     # in private instead of silence.
     unsupported: str | None = None
+    # Not a message but news about the chat itself: "blocked", "left" (the bot cannot write
+    # there), "joined" (it can again), "moved" (a group became `moved_to`, a new chat id).
+    chat_event: str | None = None
+    moved_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,3 +121,6 @@ class Outgoing:
     # A quiet message: no phone rings for it (the bot's answers in a group). Everything else
     # (relays, cards, reminders, broadcasts, private replies) notifies its recipients.
     notice: bool = False
+    # The answer to a button press, for the presser alone where the network can show it so
+    # (a Telegram toast); in a group it is never posted for everyone.
+    toast: bool = False

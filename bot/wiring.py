@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.chats import ChatNews
 from bot.clock import Clock, zone
 from bot.config import Settings
 from bot.core import Conversation
@@ -31,6 +32,7 @@ from bot.schedule.book import ScheduleBook, load_schedules
 from bot.schedule.jobs import JobSource
 from bot.schedule.worktime import WorkTime
 from bot.scheduling import Scheduling, build_scheduling, job_sources
+from bot.store.chats import ChatStates
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch, Outbox
 
@@ -171,6 +173,13 @@ def build_core(
         intake=intake,
         appointments=s.appointments,
         broadcasts=s.broadcasts,
+        chats=ChatNews(
+            states=store.repo(ChatStates),
+            tickets=s.tickets,
+            groups=store.groups,
+            outbox=store.outbox,
+            clock=clock,
+        ),
         capabilities=[answers, residents, staff, reports, threads, s.appointments, s.broadcasts],
     )
     retry = timedelta(seconds=settings.outbox_retry_seconds)

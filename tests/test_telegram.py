@@ -95,7 +95,7 @@ async def harness(
 
 def markup(call: Call) -> list[str]:
     keyboard = call.params.get("reply_markup") or {"inline_keyboard": []}
-    return [row[0]["callback_data"] for row in keyboard["inline_keyboard"]]
+    return [row[0].get("callback_data") or row[0]["url"] for row in keyboard["inline_keyboard"]]
 
 
 async def test_private_question_gets_the_answer_with_rating_buttons(harness: Harness) -> None:
@@ -149,7 +149,12 @@ async def test_group_report_reaches_staff_and_staff_reply_reaches_resident(
     tg.push_message(GROUP, RESIDENT, "/report 3号楼后头的路灯黑了好几天了", chat_type="group")
     ack = await harness.reply_to(GROUP, 0)
     assert "#1001" in ack.params["text"]
-    details = await harness.reply_to(RESIDENT, 0)
+    # Never started privately: the private chat is offered, not promised (issue 16, finding 8).
+    assert markup(ack) == [f"https://t.me/{BOT_USERNAME}?start=t1001"]
+    await tg.wait_consumed()
+    before = len(tg.sent)
+    tg.push_message(RESIDENT, RESIDENT, "/start t1001")
+    details = await harness.reply_to(RESIDENT, before)
     assert "#1001" in details.params["text"]
     card = await harness.reply_to(STAFF_ROOM, 0)
     assert "#1001" in card.params["text"] and "路灯照明" in card.params["text"]
@@ -177,7 +182,7 @@ async def test_group_report_reaches_staff_and_staff_reply_reaches_resident(
     tg.push_callback("t:claim:1001", card.result["message_id"], STAFF_ROOM, STAFF, name="朱")
     claimed = await harness.reply_to(STAFF_ROOM, before)
     assert "#1001" in claimed.params["text"]
-    assert tg.calls("answerCallbackQuery")
+    await tg.wait_for("answerCallbackQuery")  # answered once the core has answered the press
 
 
 async def test_photos_in_and_bots_and_edits_ignored(harness: Harness) -> None:
@@ -284,7 +289,7 @@ async def test_permanent_400_leaves_the_relay_failed(harness: Harness) -> None:
     tg = harness.tg
     tg.missing_chats.add(str(STAFF_ROOM))
     tg.push_message(GROUP, RESIDENT, "/report 单元门坏了", chat_type="group")
-    await harness.reply_to(RESIDENT, 0)
+    await harness.reply_to(GROUP, 0)
     outbox = harness.app.core.outbox
     async with asyncio.timeout(5):  # the 400 is recorded right after the stand-in answers it
         while not outbox.repo.with_status("failed"):
@@ -448,7 +453,9 @@ async def test_anonymous_admins_channels_and_linked_channel_posts(
         tg.push_message(GROUP, NEIGHBOUR, "@yishiting_test_bot_fans 医保", chat_type="group")
         await tg.wait_consumed()
         await asyncio.sleep(0.2)  # nothing is due: make sure nothing comes late either
-        assert len(tg.calls("sendMessage")) == before
+        assert len(tg.calls("sendMessage")) == before, [
+            c.params for c in tg.calls("sendMessage")[before:]
+        ]
     finally:
         await bot.stop()
 
@@ -496,3 +503,87 @@ async def test_voice_location_and_stickers_in_private_get_a_polite_line(harness:
     first, second = tg.texts_to(RESIDENT)[-2:]
     assert first.startswith("收到您的语音") and second.startswith("收到您的位置")
     assert tg.texts_to(GROUP) == []
+
+
+async def until_text(tg: StandIn, chat_id: int, needle: str) -> str:
+    """Wait until the bot has sent `chat_id` a text containing `needle`; return it."""
+    async with asyncio.timeout(5):
+        while True:
+            found = [t for t in tg.texts_to(chat_id) if needle in t]
+            if found:
+                return found[-1]
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+
+
+def staff_says(tg: StandIn, text: str) -> int:
+    return tg.push_message(
+        STAFF_ROOM, STAFF, text, chat_type="group", title="工作人员群", name="朱"
+    )
+
+
+def asked(tg: StandIn, chat_id: int) -> int:
+    """How many sends to `chat_id` the bot asked of Telegram (accepted or refused)."""
+    return len([c for c in tg.sent if str(c.params.get("chat_id")) == str(chat_id)])
+
+
+async def test_delivery_is_honest_about_who_cannot_be_reached(harness: Harness) -> None:
+    """Issue 16, findings 8 and 9: the group ack offers the private chat instead of promising
+    it; only the reporter's /start opens the ticket; a block is learnt (from my_chat_member or
+    from a 403) and later relays fail at once with the staff told, until the resident is back."""
+    tg, app = harness.tg, harness.app
+    chats = app.core.conversation.chats.states
+    me = Address("telegram", str(RESIDENT))
+    tg.never_started.add(str(RESIDENT))
+    tg.push_message(GROUP, RESIDENT, "/report 3号楼楼道灯坏了", chat_type="group")
+    ack = await harness.reply_to(GROUP, 0)
+    assert markup(ack) == [f"https://t.me/{BOT_USERNAME}?start=t1001"]
+    assert "私信" in ack.params["text"]
+    await until_text(tg, STAFF_ROOM, "#1001")
+    assert asked(tg, RESIDENT) == 0  # no private message that Telegram would refuse
+
+    # A neighbour presses the same button: the ticket is not theirs.
+    tg.push_message(NEIGHBOUR, NEIGHBOUR, "/start t1001")
+    assert "报告人" in await until_text(tg, NEIGHBOUR, "#1001")
+    # The reporter presses it: the private chat opens on the ticket, and now it is reachable.
+    tg.push_message(RESIDENT, RESIDENT, "/start t1001")
+    await until_text(tg, RESIDENT, "#1001 的私聊")
+    tg.push_message(RESIDENT, RESIDENT, "在东边楼梯口")
+    await until_text(tg, RESIDENT, "已补充到 #1001")
+    assert chats.state(me) == "reachable"
+    staff_says(tg, "/reply 1001 今天下午去换")
+    await until_text(tg, RESIDENT, "今天下午去换")
+
+    # The resident blocks the bot: Telegram says so (my_chat_member), the store keeps it.
+    tg.push_member(RESIDENT, RESIDENT, "kicked")
+    await tg.wait_consumed()
+    async with asyncio.timeout(5):
+        while chats.unreachable_reason(me) != "blocked":
+            await asyncio.sleep(0.01)
+    before = asked(tg, RESIDENT)
+    staff_says(tg, "/reply 1001 明天上午再去")
+    notice = await until_text(tg, STAFF_ROOM, "没能送到")
+    assert "#1001" in notice and "电话" in notice  # what to do instead
+    assert asked(tg, RESIDENT) == before  # failed at once: Telegram was not even asked
+    failed = app.core.outbox.repo.with_status("failed")
+    assert [d["error"] for d in failed] == ["unreachable: blocked"]
+    # A new report of theirs shows the staff on the card that private contact is impossible.
+    tg.push_message(GROUP, RESIDENT, "/report 4号楼门口积水", chat_type="group")
+    card = await until_text(tg, STAFF_ROOM, "#1002")
+    assert "无法私信" in card and "已屏蔽机器人" in card
+
+    # Unblocked (they pressed Start again): relays go out again.
+    tg.push_member(RESIDENT, RESIDENT, "member", old="kicked")
+    staff_says(tg, "/reply 1001 已经修好了")
+    await until_text(tg, RESIDENT, "已经修好了")
+
+    # A block whose update was missed is learnt from Telegram's 403, once.
+    tg.blocked.add(str(RESIDENT))
+    before = asked(tg, RESIDENT)
+    staff_says(tg, "/resolve 1001")
+    await until_text(tg, STAFF_ROOM, "没能送到")
+    staff_says(tg, "/reply 1002 收到")
+    async with asyncio.timeout(5):
+        while len(app.core.outbox.repo.with_status("failed")) < 3:
+            await asyncio.sleep(0.01)
+    assert asked(tg, RESIDENT) == before + 1  # the 403; the next relay was not tried
+    assert chats.unreachable_reason(me) == "blocked"

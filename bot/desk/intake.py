@@ -63,9 +63,12 @@ class Intake:
 
     def compound_of(self, turn: Turn) -> str:
         """The compound a group chat belongs to (config), else its title, else ''."""
-        configured = self.settings.groups.get(str(turn.msg.chat.room))
-        if configured:
-            return configured
+        room = str(turn.msg.chat.room)
+        chats = self.cards.chats
+        for key in (room, *chats.former_keys(room)):  # the settings may name its old id
+            configured = self.settings.groups.get(key)
+            if configured:
+                return configured
         return self.compounds.name_of(turn.msg.chat_title) if not turn.private else ""
 
     def guess_category(self, text: str) -> str:

@@ -165,6 +165,11 @@ class Dialogues:
             *cards,
         ]
 
+    def open_details(self, turn: Turn, number: int) -> list[Outgoing]:
+        """The reporter came to the private chat for ticket `number` (a group's button)."""
+        self._save(turn, {"flow": DETAIL, "ticket": number})
+        return [turn.reply(self.t(turn.lang, "report_details_opened", number=number))]
+
     def _metoo_offer(self, turn: Turn, number: int, text: str) -> Outgoing:
         return turn.reply(
             self.t(turn.lang, "report_metoo_offer", number=number, text=text[:40]),

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -587,3 +588,111 @@ async def test_delivery_is_honest_about_who_cannot_be_reached(harness: Harness) 
             await asyncio.sleep(0.01)
     assert asked(tg, RESIDENT) == before + 1  # the 403; the next relay was not tried
     assert chats.unreachable_reason(me) == "blocked"
+
+
+ADMIN = 778
+OLD_GROUP, NEW_GROUP = -100500, -1001500
+GONE_GROUP = -100600  # the bot was removed from it
+SILENT_GROUP, SILENT_NEW = -100700, -1001700  # migrated; the bot learns it from a 400
+
+
+async def test_a_group_that_becomes_a_supergroup_is_followed_once(
+    standin: StandIn,
+    sched_settings: Settings,
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    """Issue 16, finding 11: migrate_to/migrate_from (both arrive) and a 400 with
+    migrate_to_chat_id each move the group everywhere in the store, once; a broadcast then
+    reaches it once, at its new id; a group the bot was removed from is reported, not tried."""
+    settings = sched_settings.model_copy(
+        update={
+            "roles": RolesConfig(
+                admins=(f"telegram:{ADMIN}",),
+                staff=(f"telegram:{STAFF}",),
+                trusted_role_channels=(),
+            ),
+            "staff_rooms": (StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
+            "groups": {
+                f"telegram:{OLD_GROUP}": "丰仓小区",
+                f"telegram:{GONE_GROUP}": "粮库宿舍",
+            },
+        }
+    )
+    bot = await start_bot(
+        settings, clock, analyzer, channels=[channel_for(standin)], scheduler=True
+    )
+    tg = standin
+    core = bot.app.core
+    try:
+        tg.push_message(RESIDENT, RESIDENT, "你好")  # reachable privately
+        tg.push_message(OLD_GROUP, RESIDENT, "/report 西门路灯不亮", chat_type="group")
+        await until_text(tg, STAFF_ROOM, "#1001")
+        tg.push_member(GONE_GROUP, ADMIN, "left")
+        morning = clock.now + timedelta(hours=20)  # a notice held for the morning, pending
+        with core.store.batch():
+            held = Outgoing(Address("telegram", str(OLD_GROUP)), "早上好")
+            core.outbox.enqueue("held-notice", held, not_before=morning, quiet=True)
+        tg.push_migration(OLD_GROUP, NEW_GROUP, RESIDENT)
+        await tg.wait_consumed()
+        moved = f"telegram:{NEW_GROUP}"
+        async with asyncio.timeout(5):
+            while (ticket := bot.tickets.get(1001)) is None or ticket.origin != moved:
+                await asyncio.sleep(0.01)
+        assert core.conversation.chats.states.moved(f"telegram:{OLD_GROUP}") == moved
+        assert f"telegram:{OLD_GROUP}" not in core.store.groups.titles()
+        readdressed = core.outbox.repo.get("held-notice") or {}
+        assert readdressed["out"]["to"]["chat_id"] == str(NEW_GROUP)
+        # The settings still name the old id: a report in the new chat keeps its compound.
+        tg.push_message(NEW_GROUP, NEIGHBOUR, "/report 东门积水", chat_type="group")
+        await until_text(tg, STAFF_ROOM, "#1002")
+        new_ticket = bot.tickets.get(1002)
+        assert new_ticket is not None and new_ticket.compound == "丰仓小区"
+
+        old_before = asked(tg, OLD_GROUP)  # the answer to the report, before the move
+        report = await admin_broadcast(tg, "/broadcast now to all: 明天停水")
+        assert [c for c in tg.texts_to(NEW_GROUP) if "停水" in c] == ["明天停水"]
+        assert asked(tg, OLD_GROUP) == old_before and asked(tg, GONE_GROUP) == 0
+        assert "成功 1，失败 1" in report and f"telegram:{GONE_GROUP}" in report
+        assert "unreachable: left" in report
+
+        # No service message seen: Telegram's 400 names the new id; the adapter follows it
+        # and the bot remembers, so the old id is asked only once.
+        tg.migrated[str(SILENT_GROUP)] = SILENT_NEW
+        await admin_broadcast(tg, f"/broadcast now to telegram:{SILENT_GROUP}: 周五消防演练")
+        await admin_broadcast(tg, f"/broadcast now to telegram:{SILENT_GROUP}: 周六消防演练")
+        assert asked(tg, SILENT_GROUP) == 1
+        assert [t for t in tg.texts_to(SILENT_NEW) if "演练" in t] == [
+            "周五消防演练",
+            "周六消防演练",
+        ]
+    finally:
+        await bot.stop()
+
+
+async def admin_broadcast(tg: StandIn, command: str) -> str:
+    """An admin broadcasts privately and confirms; the report that comes back."""
+    before = len(tg.calls("sendMessage"))
+    tg.push_message(ADMIN, ADMIN, command)
+    preview = await harness_reply(tg, ADMIN, before)
+    assert markup(preview), preview.params
+    reports = len([t for t in tg.texts_to(ADMIN) if "发送结果" in t])
+    tg.push_callback(markup(preview)[0], preview.result["message_id"], ADMIN, ADMIN)
+    async with asyncio.timeout(5):
+        while len(found := [t for t in tg.texts_to(ADMIN) if "发送结果" in t]) == reports:
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+    return found[-1]
+
+
+async def harness_reply(tg: StandIn, chat_id: int, after: int) -> Call:
+    """The first message the bot sent to `chat_id` after the first `after` sendMessages."""
+    async with asyncio.timeout(5):
+        while True:
+            mine = [
+                c
+                for c in tg.calls("sendMessage")[after:]
+                if str(c.params["chat_id"]) == str(chat_id)
+            ]
+            if mine:
+                return mine[0]
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)

@@ -9,6 +9,7 @@ import logging
 import signal
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.config import Settings
@@ -236,7 +237,7 @@ class App:
         self._inflight.add(key)
         try:
             await self.pacer.wait(out.to.channel)
-            ref = await self._send(out)
+            ref = await self._send(replace(out, dedupe=key))
         except ChannelError as exc:
             log.warning("relay %s to %s failed (retryable=%s): %s", key, out.to, exc.retryable, exc)
             try:

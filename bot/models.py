@@ -124,3 +124,7 @@ class Outgoing:
     # The answer to a button press, for the presser alone where the network can show it so
     # (a Telegram toast); in a group it is never posted for everyone.
     toast: bool = False
+    # The outbox key of a recorded message, set as it is sent: networks that take an
+    # idempotency key (Matrix transaction ids) derive it from this, so that a retry after a
+    # timeout cannot post the message twice. Empty for a direct reply.
+    dedupe: str = ""

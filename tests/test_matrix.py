@@ -7,7 +7,7 @@ import io
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -858,3 +858,22 @@ async def test_answers_stay_in_the_thread_they_were_asked_in(
     assert "谢谢" in thanks.body and thanks.content["m.relates_to"]["event_id"] == root
     assert bot.core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
     assert list(bot.core.store.groups.titles()) == [f"matrix:{group}"]  # one group, no thread
+
+
+async def test_a_retried_message_is_posted_once(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    """A relay retried after a timeout (it may have arrived) reuses its transaction ids, so
+    Synapse posts it once; direct replies get fresh ones."""
+    await world.start(settings_for(make_settings))
+    channel = world.channels[-1]
+    resident = await world.user("resident")
+    to = Address("matrix", resident.user_id)
+    relay = Outgoing(to, "工作人员回复 #1001：明天上午去修", dedupe="msg|matrix:!s|$e|None|1")
+    first = await channel.send(relay)
+    again = await channel.send(relay)  # the outbox's retry of the same record
+    assert again.message_id == first.message_id
+    other = await channel.send(replace(relay, dedupe="msg|matrix:!s|$f|None|1"))
+    assert other.message_id != first.message_id
+    direct = Outgoing(to, "好的")
+    assert (await channel.send(direct)).message_id != (await channel.send(direct)).message_id

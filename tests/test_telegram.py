@@ -516,9 +516,9 @@ async def until_text(tg: StandIn, chat_id: int, needle: str) -> str:
             await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
 
 
-def staff_says(tg: StandIn, text: str) -> int:
+def staff_says(tg: StandIn, text: str, topic: int | None = None) -> int:
     return tg.push_message(
-        STAFF_ROOM, STAFF, text, chat_type="group", title="工作人员群", name="朱"
+        STAFF_ROOM, STAFF, text, chat_type="group", title="工作人员群", name="朱", topic=topic
     )
 
 
@@ -696,3 +696,88 @@ async def harness_reply(tg: StandIn, chat_id: int, after: int) -> Call:
             if mine:
                 return mine[0]
             await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+
+
+async def test_ratings_in_a_group_are_a_toast_and_reactions_rate(harness: Harness) -> None:
+    """Issue 16, finding 14: a 👍 tap in a group is thanked in a toast for the presser alone;
+    👍/👎 reactions on the bot's answers rate them (thanked privately, silently in a group)."""
+    from bot.faq.feedback import Ratings
+
+    tg = harness.tg
+    ratings = harness.app.core.store.repo(Ratings)
+    tg.push_message(GROUP, NEIGHBOUR, f"@{BOT_USERNAME} 医保怎么在网上交费", chat_type="group")
+    answer = await harness.reply_to(GROUP, 0)
+    up = markup(answer)[0]
+    assert up.startswith("rate:up:")
+    await tg.wait_consumed()
+    sent_to_group = asked(tg, GROUP)
+    query = tg.push_callback(up, answer.result["message_id"], GROUP, NEIGHBOUR)
+    async with asyncio.timeout(5):
+        while not [c for c in tg.calls("answerCallbackQuery") if c.params.get("text")]:
+            await tg.wait_for("answerCallbackQuery", len(tg.calls("answerCallbackQuery")) + 1)
+    (toast,) = tg.calls("answerCallbackQuery")
+    assert toast.params == {"callback_query_id": query, "text": "谢谢您的反馈！"}
+    assert asked(tg, GROUP) == sent_to_group  # nothing posted for the whole group
+
+    # A 👎 reaction on the same answer in the group: rated, no message at all.
+    tg.push_reaction(GROUP, answer.result["message_id"], 1003, "👎")
+    # 👍 on a private answer: rated and thanked there.
+    tg.push_message(RESIDENT, RESIDENT, "医保怎么在网上交费")
+    private = await harness.reply_to(RESIDENT, 0)
+    await tg.wait_consumed()
+    tg.push_reaction(RESIDENT, private.result["message_id"], RESIDENT, "👍")
+    await until_text(tg, RESIDENT, "谢谢您的反馈")
+    tg.push_reaction(RESIDENT, private.result["message_id"], RESIDENT, "❤")  # not a rating
+    await tg.wait_consumed()
+    assert asked(tg, GROUP) == sent_to_group
+    ((entry, helpful, unhelpful),) = ratings.summary()
+    assert entry == up.removeprefix("rate:up:") and (helpful, unhelpful) == (2, 1)
+    assert {"my_chat_member", "message_reaction"} <= set(tg.allowed_updates or ())
+
+
+async def test_forum_topics_are_threads_of_one_group(
+    standin: StandIn,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    """Issue 16, finding 10: a report in a topic keeps the group's settings (compound) and is
+    answered in the topic; staff work the ticket from a topic of a forum staff room, their
+    answers stay in it; the group is listed once for broadcasts."""
+    settings = make_settings(
+        roles=RolesConfig(staff=(f"telegram:{STAFF}",), trusted_role_channels=()),
+        staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
+        groups={f"telegram:{GROUP}": "粮库宿舍"},  # not the title's 丰仓小区
+    )
+    bot = await start_bot(settings, clock, analyzer, channels=[channel_for(standin)])
+    tg = standin
+    try:
+        tg.push_message(RESIDENT, RESIDENT, "你好")
+        tg.push_message(GROUP, NEIGHBOUR, "大家好", chat_type="group")
+        tg.push_message(GROUP, RESIDENT, "/report 2号楼水管漏水", chat_type="group", topic=5)
+        await until_text(tg, STAFF_ROOM, "#1001")
+        ack = next(c for c in tg.calls("sendMessage") if str(c.params["chat_id"]) == str(GROUP))
+        assert int(ack.params["message_thread_id"]) == 5
+        ticket = bot.tickets.get(1001)
+        assert ticket is not None and ticket.compound == "粮库宿舍"
+        assert ticket.origin == f"telegram:{GROUP}#5"
+        assert list(bot.core.store.groups.titles()) == [f"telegram:{GROUP}"]
+        broadcasts = bot.core.conversation.broadcasts
+        assert broadcasts.resolve(("all",)) == [Address("telegram", str(GROUP))]
+
+        before = len(tg.calls("sendMessage"))
+        staff_says(tg, "/claim 1001", topic=23)
+        staff_says(tg, "/reply 1001 下午来修", topic=23)
+        await until_text(tg, RESIDENT, "下午来修")
+        await until_text(tg, STAFF_ROOM, "已记下对 #1001 的回复")
+        in_room = [
+            c
+            for c in tg.calls("sendMessage")[before:]
+            if str(c.params["chat_id"]) == str(STAFF_ROOM)
+        ]
+        assert len(in_room) == 2  # the claim and the reply acknowledged, in the topic
+        assert {int(c.params["message_thread_id"]) for c in in_room} == {23}
+        claimed = bot.tickets.get(1001)
+        assert claimed is not None and claimed.assignee == f"telegram:{STAFF}"
+    finally:
+        await bot.stop()

@@ -54,6 +54,7 @@ class StandIn:
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None  # the last setWebhook parameters
+    allowed_updates: list[str] | None = None  # what the last getUpdates asked for
     _messages: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -140,6 +141,7 @@ class StandIn:
         edited: bool = False,
         sender_chat: dict[str, Any] | None = None,
         automatic_forward: bool = False,
+        topic: int | None = None,
         edit_of: int | None = None,
         extra: dict[str, Any] | None = None,
     ) -> int:
@@ -172,6 +174,10 @@ class StandIn:
                 }
                 for w in (90, 800, 320)
             ]
+        if topic is not None:  # in a forum topic (Telegram: a reply to the topic's start)
+            message["message_thread_id"] = topic
+            message["is_topic_message"] = True
+            message["chat"]["is_forum"] = True
         if reply_to is not None:
             message["reply_to_message"] = self._messages[(str(chat_id), reply_to)]
         if sender_chat is not None:  # what Telegram sends: `from` is a placeholder bot
@@ -390,6 +396,8 @@ class StandIn:
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
         offset = int(params.get("offset") or 0)
+        if "allowed_updates" in params:
+            self.allowed_updates = list(params["allowed_updates"])
         timeout = float(params.get("timeout") or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         await self._notify()
@@ -440,6 +448,10 @@ class StandIn:
                 message["reply_to_message"] = original
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
+        if params.get("message_thread_id"):  # a forum topic: the message stays in it
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
+            message["chat"]["is_forum"] = True
         self._messages[(chat_id, message_id)] = message
         return message
 

@@ -30,6 +30,7 @@ def from_record(data: dict[str, Any]) -> Outgoing:
     fields["files"] = tuple(fields.get("files", ()))  # records older than these fields
     fields.setdefault("notice", False)
     fields.setdefault("toast", False)
+    fields["dedupe"] = ""  # set again as it is sent
     return Outgoing(**fields)
 
 

@@ -33,7 +33,7 @@ from bot.faq.answers import FaqAnswers
 from bot.faq.entries import FaqAction
 from bot.faq.source import ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
-from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role
+from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role, media_kind
 from bot.roles import Roles, require_for_button, require_for_command
 from bot.store.repos import DialogueRepo, GroupDirectory, PeopleRepo
 from bot.turn import Turn
@@ -233,10 +233,22 @@ class Conversation:
         if routed is not None:
             return routed
         if not text:
-            if msg.attachments and turn.must_reply:
-                raise UserError("error_no_text")
-            return []
+            return self._media_alone(turn)
         return self.answers.on_question(turn, text)
+
+    def _media_alone(self, turn: Turn) -> list[Outgoing]:
+        """Media without words, outside any dialogue or ticket: a voice message is a question
+        for the staff (elderly residents speak rather than type); a file or a location is
+        answered with what the bot can do with it; a photo needs words."""
+        kinds = {media_kind(ref)[0] for ref in turn.msg.attachments}
+        if not kinds or not turn.must_reply:
+            return []
+        if turn.private and "voice" in kinds:
+            return self.intake.open_voice(turn)
+        if turn.private and kinds <= {"file", "geo"}:
+            kind = self.t(turn.lang, "media_file" if "file" in kinds else "media_location")
+            return [turn.reply(self.t(turn.lang, "media_outside_ticket", kind=kind))]
+        raise UserError("error_no_text")
 
     async def _run_command(self, turn: Turn, parsed: ParsedCommand) -> list[Outgoing]:
         found = self.commands.find(parsed.name)

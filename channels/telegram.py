@@ -37,6 +37,7 @@ from telegram import (
     CallbackQuery,
     ChatMember,
     ChatMemberUpdated,
+    Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -47,6 +48,7 @@ from telegram import (
     ReplyParameters,
     Update,
     User,
+    Voice,
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import (
@@ -62,7 +64,17 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Person
+from bot.models import (
+    MAX_MEDIA_BYTES,
+    Address,
+    Button,
+    ChatKind,
+    Incoming,
+    Outgoing,
+    Person,
+    geo_ref,
+    media_kind,
+)
 from channels.base import ChannelError, Deliver, SentRef
 from channels.media import read_local_file
 from channels.redaction import redact
@@ -81,6 +93,11 @@ MAX_CALLBACK_BYTES = 64
 TOKEN_MAP_SIZE = 10_000
 RATED_MEMORY = 10_000  # the bot's messages with 👍/👎 buttons a reaction can rate
 RATINGS = {"👍": "rate:up:", "👎": "rate:down:"}
+SEND_MEDIA = {  # media kind -> (Bot method, its parameter)
+    "photo": ("send_photo", "photo"),
+    "voice": ("send_voice", "voice"),
+    "file": ("send_document", "document"),
+}
 ALLOWED_UPDATES = [
     "message",
     "edited_message",
@@ -522,7 +539,9 @@ class TelegramChannel:
         if sender is None:
             return None
         text = message.text or message.caption or ""
-        if not text and not message.photo and (kind := _unsupported(message)) is not None:
+        photos = _media(message)
+        kind = "too_big" if photos is None else _unsupported(message)
+        if photos is None or (not text and not photos and kind is not None):
             return Incoming(
                 chat=self._address(message),
                 sender=sender,
@@ -531,9 +550,6 @@ class TelegramChannel:
                 chat_title=message.chat.title or "",
                 unsupported=kind,
             )
-        photos = (
-            (max(message.photo, key=lambda p: p.width * p.height).file_id,) if message.photo else ()
-        )
         if not text and not photos:
             return None  # joins, stickers, service messages …
         if self._addressed_elsewhere(text):
@@ -666,19 +682,23 @@ class TelegramChannel:
         keyboard = self._keyboard(out)
         last: Message | None = None
         text = out.text
-        photos: list[bytes | PhotoSize] = [read_local_file(path) for path in out.files]
-        photos += [_file_id(ref) for ref in out.attachments if "://" not in ref]
+        photos: list[tuple[str, bytes | PhotoSize | Voice | Document | str]] = [
+            ("photo", read_local_file(path)) for path in out.files
+        ]
+        photos += [_outgoing_media(ref) for ref in out.attachments if "://" not in ref]
+        photos = [(kind, media) for kind, media in photos if kind != "geo"]  # in the text
         caption_fits = len(photos) == 1 and _utf16_len(text) <= MAX_CAPTION
-        for i, photo in enumerate(photos):
+        for i, (kind, photo) in enumerate(photos):
             with_caption = caption_fits and i == 0
+            method, field = SEND_MEDIA[kind]
             last = await self._call(
-                bot.send_photo,
+                getattr(bot, method),
                 chat_id=chat,
-                photo=photo,
                 caption=html.escape(text, quote=False) if with_caption and text else None,
                 parse_mode=ParseMode.HTML if with_caption and text else None,
                 reply_markup=keyboard if with_caption else None,
                 reply_parameters=reply if i == 0 else None,
+                **{field: photo},
                 **common,
             )
             chat = last.chat_id
@@ -742,16 +762,43 @@ def _file_id(ref: str) -> PhotoSize:
     return PhotoSize(file_id=ref, file_unique_id=ref, width=0, height=0)
 
 
+def _outgoing_media(ref: str) -> tuple[str, PhotoSize | Voice | Document | str]:
+    """A resident's media reference as what PTB sends by file id (never a path it opens)."""
+    kind, raw = media_kind(ref)
+    if kind == "voice":
+        return kind, Voice(file_id=raw, file_unique_id=raw, duration=0)
+    if kind == "file":
+        return kind, Document(file_id=raw, file_unique_id=raw)
+    if kind == "geo":
+        return kind, raw
+    return kind, _file_id(raw)
+
+
+def _media(message: Message) -> tuple[str, ...] | None:
+    """The photo, voice message, file or map location of a message as references (see
+    bot.models.media_kind); None when a voice message or file is over MAX_MEDIA_BYTES."""
+    if message.photo:
+        return (max(message.photo, key=lambda p: p.width * p.height).file_id,)
+    audio = message.voice or message.audio
+    if audio is not None:
+        return None if (audio.file_size or 0) > MAX_MEDIA_BYTES else (f"voice:{audio.file_id}",)
+    if message.document is not None:  # an image sent as a file, a PDF …
+        document = message.document
+        return (
+            None if (document.file_size or 0) > MAX_MEDIA_BYTES else (f"file:{document.file_id}",)
+        )
+    place = message.location or (message.venue.location if message.venue else None)
+    if place is not None:
+        return (geo_ref(place.latitude, place.longitude),)
+    return ()
+
+
 def _unsupported(message: Message) -> str | None:
-    """What a message holds that the bot cannot take yet, or None."""
-    if message.voice or message.audio:
-        return "voice"
-    if message.location or message.venue:
-        return "location"
+    """What a message holds that the bot cannot take, or None."""
     if message.sticker:
         return "sticker"
-    if message.document or message.video or message.video_note:
-        return "file"
+    if message.video or message.video_note:
+        return "video"
     if message.contact:
         return "contact"
     return None

@@ -496,9 +496,16 @@ async def test_events_translate_mentions_replies_images_and_numbers() -> None:
         "url": "mxc://localhost/v",
         "org.matrix.msc3245.voice": {},
     }
-    assert (await incoming(voice)).unsupported == "voice"
-    place = {"msgtype": "m.location", "body": "here", "geo_uri": "geo:38.87,115.46"}
-    assert (await incoming(place)).unsupported == "location"
+    heard = await incoming(voice)
+    assert heard.attachments == ("voice:mxc://localhost/v",) and heard.text == ""
+    place = {"msgtype": "m.location", "body": "here", "geo_uri": "geo:38.87,115.46;u=35"}
+    assert (await incoming(place)).attachments == ("geo:38.870000,115.460000",)
+    pdf = {"msgtype": "m.file", "body": "a.pdf", "filename": "a.pdf", "url": "mxc://localhost/f"}
+    assert (await incoming(pdf)).attachments == ("file:mxc://localhost/f",)
+    huge = {**pdf, "info": {"size": 21 * 1024 * 1024}}
+    assert (await incoming(huge)).unsupported == "too_big"
+    elsewhere = {**pdf, "url": "https://example.org/a.pdf"}
+    assert await incoming(elsewhere) is None  # only the homeserver's own media
     for url in ("/proc/self/environ", "file:///etc/passwd", "mxc://localhost/../x", "/dev/zero"):
         local = {"msgtype": "m.image", "body": "environ", "url": url}
         assert await incoming(local) is None, url  # never a path the bot would read

@@ -15,6 +15,7 @@ import pytest
 from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
+from bot.desk.updates import StaffUpdates
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Outgoing
 from channels.base import ChannelError
@@ -492,20 +493,6 @@ async def test_a_staff_edit_of_a_relayed_reply_reaches_the_resident(harness: Har
     assert "工作人员更正 #1001 的回复：明天下午去修" in tg.texts_to(RESIDENT)
 
 
-async def test_voice_location_and_stickers_in_private_get_a_polite_line(harness: Harness) -> None:
-    """Issue 16, finding 13 (in part): never silence in private; never noise in a group."""
-    tg = harness.tg
-    voice = {"voice": {"file_id": "v1", "file_unique_id": "uv1", "duration": 3}}
-    where = {"location": {"latitude": 38.87, "longitude": 115.46}}
-    tg.push_message(RESIDENT, RESIDENT, extra=voice)
-    tg.push_message(GROUP, NEIGHBOUR, chat_type="group", extra=where)  # silence in a group
-    tg.push_message(RESIDENT, RESIDENT, extra=where)
-    await tg.wait_for("sendMessage", 2)
-    first, second = tg.texts_to(RESIDENT)[-2:]
-    assert first.startswith("收到您的语音") and second.startswith("收到您的位置")
-    assert tg.texts_to(GROUP) == []
-
-
 async def until_text(tg: StandIn, chat_id: int, needle: str) -> str:
     """Wait until the bot has sent `chat_id` a text containing `needle`; return it."""
     async with asyncio.timeout(5):
@@ -781,3 +768,83 @@ async def test_forum_topics_are_threads_of_one_group(
         assert claimed is not None and claimed.assignee == f"telegram:{STAFF}"
     finally:
         await bot.stop()
+
+
+async def press(tg: StandIn, chat_id: int, action: str) -> None:
+    """The person in private chat `chat_id` taps the button `action` of the bot's latest
+    message that has it."""
+    for call in reversed(tg.calls("sendMessage")):
+        if str(call.params["chat_id"]) == str(chat_id) and action in markup(call):
+            tg.push_callback(action, call.result["message_id"], chat_id, chat_id)
+            return
+    raise AssertionError(f"no button {action} in {chat_id}")
+
+
+async def test_voice_files_and_locations_join_tickets(harness: Harness) -> None:
+    """Issue 16, findings 3 and 13: a voice message outside any ticket is a question with its
+    audio; a location in a report becomes its map link on the card; files and locations while
+    adding details are attached; what the bot cannot take gets a polite line, in private only."""
+    tg, tickets = harness.tg, harness.app.core.store.repo(TicketRepo)
+    voice = {"voice": {"file_id": "v1", "file_unique_id": "uv1", "duration": 3}}
+    where = {"location": {"latitude": 38.87, "longitude": 115.46}}
+    picture = {"document": {"file_id": "doc1", "file_unique_id": "ud1", "mime_type": "image/jpeg"}}
+    huge = {"document": {"file_id": "big", "file_unique_id": "ub", "file_size": 30 * 2**20}}
+    sticker = {
+        "sticker": {
+            "file_id": "s",
+            "file_unique_id": "us",
+            "type": "regular",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+        }
+    }
+    tg.push_message(RESIDENT, RESIDENT, extra=voice)
+    assert "语音已转给工作人员，编号 #1001" in await until_text(tg, RESIDENT, "语音")
+    await tg.wait_for("sendVoice")
+    (forwarded,) = tg.calls("sendVoice")
+    assert forwarded.params["voice"] == "v1" and str(forwarded.params["chat_id"]) == str(STAFF_ROOM)
+    tg.push_message(GROUP, NEIGHBOUR, chat_type="group", extra=where)  # silence in a group
+    tg.push_message(RESIDENT, RESIDENT, extra=where)
+    assert "/report" in await until_text(tg, RESIDENT, "收到您的位置")
+    tg.push_message(RESIDENT, RESIDENT, extra=sticker)
+    await until_text(tg, RESIDENT, "收到您的表情")
+    tg.push_message(RESIDENT, RESIDENT, extra=huge)
+    await until_text(tg, RESIDENT, "超过 20MB")
+
+    # A report step by step: the location is the photo step's answer, the card maps it.
+    tg.push_message(RESIDENT, RESIDENT, "/report")
+    await until_text(tg, RESIDENT, "类别")
+    await press(tg, RESIDENT, "flow:cat:0")
+    await until_text(tg, RESIDENT, "描述")
+    tg.push_message(RESIDENT, RESIDENT, "路灯不亮")
+    await until_text(tg, RESIDENT, "小区")
+    await press(tg, RESIDENT, "flow:compound:0")
+    await until_text(tg, RESIDENT, "照片")
+    tg.push_message(RESIDENT, RESIDENT, extra=where)
+    await until_text(tg, RESIDENT, "确认")
+    await press(tg, RESIDENT, "flow:submit")
+    card = await until_text(tg, STAFF_ROOM, "#1002")
+    assert "https://www.openstreetmap.org/?mlat=38.870000&mlon=115.460000" in card
+
+    # Details after a group report: an image sent as a file and a location are attached.
+    tg.push_message(GROUP, RESIDENT, "/report 5号楼门禁坏了", chat_type="group")
+    await until_text(tg, RESIDENT, "#1003")
+    tg.push_message(RESIDENT, RESIDENT, extra=picture)
+    tg.push_message(RESIDENT, RESIDENT, extra=where)
+    async with asyncio.timeout(5):
+        while len([t for t in tg.texts_to(RESIDENT) if "已补充到 #1003" in t]) < 2:
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+    ticket = tickets.get(1003)
+    assert ticket is not None
+    assert ticket.attachments == ["file:doc1", "geo:38.870000,115.460000"]
+    s = harness.app.core.scheduling  # what the staff are told next (the scheduler sends it)
+    (update,) = StaffUpdates(settings=s.settings, cards=s.cards, translate=s.translate).messages(
+        ticket
+    )
+    assert "［文件 1 个］" in update.text and "openstreetmap.org/?mlat=38.870000" in update.text
+    await harness.channel.send(update)
+    (document,) = tg.calls("sendDocument")
+    assert document.params["document"] == "doc1" and "#1003" in document.params["caption"]
+    assert tg.texts_to(GROUP)[-1].startswith("已收到")  # the group heard nothing of the rest

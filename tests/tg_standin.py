@@ -487,6 +487,25 @@ class StandIn:
             content["caption"] = caption
         return self._bot_message(params, **content)
 
+    async def _api_sendVoice(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "voice", {"duration": 1})
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "document", {})
+
+    def _media_message(self, params: dict[str, Any], key: str, extra: dict[str, Any]) -> Any:
+        """A voice message or document sent by file id (what the bot forwards)."""
+        media = params.get(key)
+        file_id = f"sent-{next(self._message_ids)}" if isinstance(media, dict) else str(media)
+        content: dict[str, Any] = {key: {"file_id": file_id, "file_unique_id": f"u{file_id}"}}
+        content[key].update(extra)
+        if params.get("caption"):
+            caption = self._check_html(str(params["caption"]), params)
+            if isinstance(caption, web.Response):
+                return caption
+            content["caption"] = caption
+        return self._bot_message(params, **content)
+
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
         key = (str(params["chat_id"]), int(params["message_id"]))
         if key not in self._messages:

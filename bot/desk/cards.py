@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.config import Settings
+from bot.desk.media import map_links, sendable
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Ticket
 from bot.i18n import Translator
@@ -72,6 +73,9 @@ class Cards:
             channel=ticket.reporters[0].channel,
             age=self._age(ticket, lang),
         )
+        links = map_links(ticket.attachments)
+        if links:  # the latest location the resident sent is where the problem is
+            text += "\n" + self.t(lang, "card_location", link=links[-1])
         text += "".join("\n" + line for line in self._unreachable(ticket, lang))
         buttons = (
             Button(self.t(lang, "card_claim"), f"t:claim:{ticket.number}"),
@@ -83,7 +87,7 @@ class Cards:
                 room,
                 text,
                 buttons,
-                attachments=tuple(ticket.attachments),
+                attachments=sendable(ticket.attachments),
                 tag=f"card:{ticket.number}",
             )
             for room in self.rooms_for(ticket)

@@ -162,6 +162,14 @@ class Intake:
         reply = turn.reply(self.t(turn.lang, "faq_action_ticket", number=created.number))
         return [reply, *cards]
 
+    def open_voice(self, turn: Turn) -> list[Outgoing]:
+        """A voice message outside any ticket: a question for the staff, with the audio."""
+        text = self.t(self.settings.language, "voice_ticket_text")
+        category = self.settings.categories[-1].name  # the catch-all: staff listen and sort
+        report = NewReport("question", category, self.compound_of(turn), text, turn.msg.attachments)
+        ticket, cards = self.create(turn, report)
+        return [turn.reply(self.t(turn.lang, "voice_ticket", number=ticket.number)), *cards]
+
     def open_question(self, turn: Turn, text: str, category: str) -> list[Outgoing]:
         """A question the FAQ could not settle, handed to the staff as a ticket."""
         ticket, cards = self.create(

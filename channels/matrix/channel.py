@@ -47,9 +47,15 @@ from nio import (  # type: ignore[import-untyped]
     WhoamiResponse,
 )
 
-from bot.models import Incoming, Outgoing
+from bot.models import Incoming, Outgoing, media_kind
 from channels.base import ChannelError, Deliver, SentRef
-from channels.matrix.content import image_content, render_options, split_text, text_content
+from channels.matrix.content import (
+    image_content,
+    media_content,
+    render_options,
+    split_text,
+    text_content,
+)
 from channels.matrix.errors import TRANSPORT_ERRORS, ApiCall, channel_error
 from channels.matrix.inbound import Inbound
 from channels.matrix.invites import Invitations
@@ -418,8 +424,6 @@ class MatrixChannel:
     async def send(self, out: Outgoing) -> SentRef:
         self._require_client()
         room_id = await self._rooms.room_for(out.to)
-        if out.toast:  # Matrix has no toast: a rating in a room is recorded without a word
-            return SentRef(NAME, room_id, "")
         txns = _transaction_ids(out.dedupe)
         text = out.text
         if out.buttons:
@@ -429,10 +433,14 @@ class MatrixChannel:
         reply = out.reply_to_message_id
         last: str | None = None
         for ref in out.attachments:
-            if not is_mxc(ref):
+            kind, raw = media_kind(ref)
+            if kind == "geo":
+                continue  # the core puts a map link in the text
+            if not is_mxc(raw):
                 log.warning("not sending %r to %s: not Matrix media", ref[:40], room_id)
                 continue
-            last = await self._send_event(room_id, image_content(ref, reply), next(txns))
+            content = media_content(kind, raw, reply)
+            last = await self._send_event(room_id, content, next(txns))
             reply = None
         for path in out.files:
             content = await self._upload_content(path, reply)

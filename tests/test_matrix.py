@@ -884,3 +884,58 @@ async def test_a_retried_message_is_posted_once(
     assert other.message_id != first.message_id
     direct = Outgoing(to, "好的")
     assert (await channel.send(direct)).message_id != (await channel.send(direct)).message_id
+
+
+async def test_voice_and_locations_reach_the_staff_as_element_sends_them(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    """Issue 16, finding 3: a voice message in private (as Element X sends it) is a question
+    for the staff with the audio passed on; a location in a report is mapped on its card."""
+    resident, staff = await world.user("resident"), await world.user("staff")
+    staff_room = await staff.create_room("工作人员群", invite=(world.bot_id,))
+    settings = settings_for(make_settings, staff=(staff.user_id,), staff_room=staff_room)
+    bot = await world.start(settings)
+    await staff.wait_members(staff_room, world.bot_id)
+    room = await direct_room(world, resident)
+
+    upload = await resident.client.upload(
+        io.BytesIO(b"OggS voice"), content_type="audio/ogg", filename="voice.ogg", filesize=10
+    )
+    mxc = str(upload[0].content_uri)
+    voice = {
+        "msgtype": "m.audio",
+        "body": "Voice message.ogg",
+        "filename": "Voice message.ogg",
+        "url": mxc,
+        "info": {"mimetype": "audio/ogg", "size": 10, "duration": 3000},
+        "org.matrix.msc1767.audio": {"duration": 3000, "waveform": [0, 512, 1024]},
+        "org.matrix.msc3245.voice": {},
+    }
+    await resident._send(room, "m.room.message", voice)
+    told = await resident.wait_message(world.bot_id, room, contains="语音已转给工作人员")
+    assert "#1001" in told.body
+    await staff.wait_message(world.bot_id, staff_room, contains="#1001")
+    audio = [
+        e for e in staff.messages(world.bot_id, staff_room) if e.content["msgtype"] == "m.audio"
+    ]
+    assert [e.content["url"] for e in audio] == [mxc]  # passed on, never downloaded
+    assert "org.matrix.msc3245.voice" in audio[0].content
+
+    await resident.send(room, "!report 3号楼后头的路灯黑了好几天了")
+    await resident.wait_message(world.bot_id, room, contains="小区", after=1)
+    await resident.send(room, "1")  # the first compound
+    await resident.wait_message(world.bot_id, room, contains="照片", after=2)
+    place = {
+        "msgtype": "m.location",
+        "body": "Location geo:38.87,115.46;u=10",
+        "geo_uri": "geo:38.87,115.46;u=10",
+        "org.matrix.msc3488.location": {"uri": "geo:38.87,115.46;u=10"},
+        "org.matrix.msc3488.asset": {"type": "m.self"},
+    }
+    await resident._send(room, "m.room.message", place)
+    confirm = await resident.wait_message(world.bot_id, room, contains="提交", after=3)
+    await resident.send(room, "1", reply_to=confirm.event_id)
+    card = await staff.wait_message(world.bot_id, staff_room, contains="#1002")
+    assert "openstreetmap.org/?mlat=38.870000&mlon=115.460000" in card.body
+    ticket = bot.tickets.get(1002)
+    assert ticket is not None and ticket.attachments == ["geo:38.870000,115.460000"]

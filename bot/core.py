@@ -35,12 +35,16 @@ from bot.faq.source import ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
 from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role, media_kind
 from bot.roles import Roles, require_for_button, require_for_command
+from bot.store.outbox import from_record, to_record
 from bot.store.repos import DialogueRepo, GroupDirectory, PeopleRepo
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
 
 LAST_BUTTONS = "buttons"  # where the last prompt's buttons to a person are kept
+# What the bot could not say privately to someone who never started it (Telegram), kept for
+# when they press the group's "私信我" button (/start go).
+WAITING = "waiting"
 
 
 class Conversation:
@@ -133,8 +137,10 @@ class Conversation:
         if self.chats.can_message(private):
             return outs
         kept = [o for o in outs if o.to != private]
+        waiting = [to_record(o) for o in outs if o.to == private]
+        self.people_buttons.put(turn.sender_key, WAITING, {"outs": waiting})
         tags = [o.tag.partition(":")[2] for o in kept if o.tag and o.tag.startswith("card:")]
-        payload = f"t{tags[0]}" if tags else "report"
+        payload = f"t{tags[0]}" if tags else "go"
         link = Button(self.t(turn.lang, "private_link_button"), payload, link=True)
         for i, out in enumerate(kept):
             if out.to == turn.msg.chat:
@@ -297,8 +303,12 @@ class Conversation:
 
     async def _cmd_start(self, turn: Turn, args: str) -> list[Outgoing]:
         """/start; from a group's private-chat button, `/start t1001` (add details to #1001,
-        for its reporter only) or `/start report` (a report, step by step)."""
+        for its reporter only) or `/start go` (what the bot had to say privately then: the
+        first step of a report or a booking begun in the group)."""
         payload = args.strip()
+        waiting = self.people_buttons.get(turn.sender_key, WAITING) if turn.private else None
+        if waiting is not None:
+            self.people_buttons.clear(turn.sender_key, WAITING)
         ticket = re.fullmatch(r"t(\d{1,9})", payload) if turn.private else None
         if ticket is not None:
             number = int(ticket.group(1))
@@ -306,8 +316,9 @@ class Conversation:
             if found is None or not found.is_reporter(turn.sender_key):
                 return [turn.reply(self.t(turn.lang, "start_not_your_ticket", number=number))]
             return self.reports.open_details(turn, number)
-        if turn.private and payload == "report":
-            return self.reports.start_report(turn, "")
+        if payload == "go" and waiting is not None:
+            outs = [from_record(doc) for doc in waiting.get("outs", [])]
+            return [replace(out, to=turn.msg.chat) for out in outs]
         return [turn.reply(self.t(turn.lang, "start"))]
 
     async def _cmd_help(self, turn: Turn, args: str) -> list[Outgoing]:

@@ -514,6 +514,25 @@ def asked(tg: StandIn, chat_id: int) -> int:
     return len([c for c in tg.sent if str(c.params.get("chat_id")) == str(chat_id)])
 
 
+async def test_a_bare_group_report_continues_behind_the_private_button(harness: Harness) -> None:
+    """Issue 16, finding 8: /report without words from someone who never started the bot:
+    the group answer offers the private chat, and pressing it brings what the bot had to
+    say there (the report's first step)."""
+    tg = harness.tg
+    go = f"https://t.me/{BOT_USERNAME}?start=go"
+    newcomer = 1004
+    tg.push_message(GROUP, newcomer, "/report", chat_type="group")
+    await tg.wait_consumed()
+    async with asyncio.timeout(5):
+        while not (offers := [c for c in tg.calls("sendMessage") if markup(c) == [go]]):
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+    assert str(offers[0].params["chat_id"]) == str(GROUP) and asked(tg, newcomer) == 0
+    tg.push_message(newcomer, newcomer, "/start go")
+    await until_text(tg, newcomer, "类别")
+    (prompt,) = [c for c in tg.calls("sendMessage") if str(c.params["chat_id"]) == str(newcomer)]
+    assert "flow:cat:0" in markup(prompt)
+
+
 async def test_delivery_is_honest_about_who_cannot_be_reached(harness: Harness) -> None:
     """Issue 16, findings 8 and 9: the group ack offers the private chat instead of promising
     it; only the reporter's /start opens the ticket; a block is learnt (from my_chat_member or
@@ -529,7 +548,7 @@ async def test_delivery_is_honest_about_who_cannot_be_reached(harness: Harness) 
     await until_text(tg, STAFF_ROOM, "#1001")
     assert asked(tg, RESIDENT) == 0  # no private message that Telegram would refuse
 
-    # A neighbour presses the same button: the ticket is not theirs.
+    # A neighbour presses the first button: the ticket is not theirs.
     tg.push_message(NEIGHBOUR, NEIGHBOUR, "/start t1001")
     assert "报告人" in await until_text(tg, NEIGHBOUR, "#1001")
     # The reporter presses it: the private chat opens on the ticket, and now it is reachable.

@@ -480,12 +480,7 @@ class StandIn:
                 {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1, "height": 1}
             ]
         }
-        if params.get("caption"):
-            caption = self._check_html(str(params["caption"]), params)
-            if isinstance(caption, web.Response):
-                return caption
-            content["caption"] = caption
-        return self._bot_message(params, **content)
+        return self._captioned(params, content)
 
     async def _api_sendVoice(self, params: dict[str, Any]) -> Any:
         return self._media_message(params, "voice", {"duration": 1})
@@ -499,6 +494,9 @@ class StandIn:
         file_id = f"sent-{next(self._message_ids)}" if isinstance(media, dict) else str(media)
         content: dict[str, Any] = {key: {"file_id": file_id, "file_unique_id": f"u{file_id}"}}
         content[key].update(extra)
+        return self._captioned(params, content)
+
+    def _captioned(self, params: dict[str, Any], content: dict[str, Any]) -> Any:
         if params.get("caption"):
             caption = self._check_html(str(params["caption"]), params)
             if isinstance(caption, web.Response):

@@ -31,6 +31,18 @@ MEDIA = {"m.audio": "voice", "m.file": "file"}  # msgtype -> the kind of referen
 _GEO = re.compile(r"geo:(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)")
 
 
+def _event(room_id: str, room: Any, source: dict[str, Any], **fields: Any) -> Incoming:
+    """An Incoming for an event of the room's main timeline, with `fields`."""
+    return Incoming(
+        chat=Address(NAME, room_id),
+        sender=_person(room, str(source.get("sender", ""))),
+        chat_kind=_kind(room),
+        message_id=str(source.get("event_id", "")),
+        chat_title=_title(room),
+        **fields,
+    )
+
+
 def _media(content: dict[str, Any], msgtype: str) -> tuple[str, ...] | None:
     """A voice message, file or map location as references (see bot.models.media_kind); ()
     for one the bot cannot use (not the homeserver's own media), None when over the cap."""
@@ -209,14 +221,7 @@ class Inbound:
     @staticmethod
     def _unsupported(room_id: str, room: Any, source: dict[str, Any], kind: str) -> Incoming:
         """What the bot cannot take (a video, a file over the cap): a polite line in private."""
-        return Incoming(
-            chat=Address(NAME, room_id),
-            sender=_person(room, str(source.get("sender", ""))),
-            chat_kind=_kind(room),
-            message_id=str(source.get("event_id", "")),
-            chat_title=_title(room),
-            unsupported=kind,
-        )
+        return _event(room_id, room, source, unsupported=kind)
 
     async def reaction(
         self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
@@ -237,15 +242,7 @@ class Inbound:
             number = next((i for i, a in enumerate(actions, 1) if a.startswith(rating)), 0)
         if not number or not 1 <= number <= len(actions):
             return None
-        return Incoming(
-            chat=Address(NAME, room_id),
-            sender=_person(room, str(source.get("sender", ""))),
-            chat_kind=_kind(room),
-            message_id=str(source.get("event_id", "")),
-            chat_title=_title(room),
-            reply_to_message_id=target,
-            action=actions[number - 1],
-        )
+        return _event(room_id, room, source, reply_to_message_id=target, action=actions[number - 1])
 
     def mentions(self, content: dict[str, Any], text: str) -> tuple[bool, str]:
         """Whether the bot is addressed, and the text without a leading 'Name: ' pill."""

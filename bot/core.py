@@ -316,10 +316,11 @@ class Conversation:
             if found is None or not found.is_reporter(turn.sender_key):
                 return [turn.reply(self.t(turn.lang, "start_not_your_ticket", number=number))]
             return self.reports.open_details(turn, number)
-        if payload == "go" and waiting is not None:
-            outs = [from_record(doc) for doc in waiting.get("outs", [])]
-            return [replace(out, to=turn.msg.chat) for out in outs]
-        return [turn.reply(self.t(turn.lang, "start"))]
+        outs = [from_record(doc) for doc in (waiting or {}).get("outs", [])]
+        waited = [replace(out, to=turn.msg.chat) for out in outs]
+        if payload == "go" and waited:
+            return waited
+        return [turn.reply(self.t(turn.lang, "start")), *waited]  # /start typed, not tapped
 
     async def _cmd_help(self, turn: Turn, args: str) -> list[Outgoing]:
         lines = [self.t(turn.lang, "help_header")]

@@ -531,6 +531,13 @@ async def test_a_bare_group_report_continues_behind_the_private_button(harness: 
     await until_text(tg, newcomer, "类别")
     (prompt,) = [c for c in tg.calls("sendMessage") if str(c.params["chat_id"]) == str(newcomer)]
     assert "flow:cat:0" in markup(prompt)
+    # Someone who types /start instead of tapping gets the greeting and then the same.
+    typist = 1005
+    tg.push_message(GROUP, typist, "/report", chat_type="group")
+    await tg.wait_consumed()
+    tg.push_message(typist, typist, "/start")
+    await until_text(tg, typist, "类别")
+    assert tg.texts_to(typist)[0].startswith("您好")
 
 
 async def test_delivery_is_honest_about_who_cannot_be_reached(harness: Harness) -> None:

@@ -9,12 +9,13 @@ import logging
 import signal
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.failpoints import Failpoints
 from bot.i18n import LANGUAGES, normalize_language
-from bot.models import ChatKind, Incoming, Outgoing
+from bot.models import Address, ChatKind, Incoming, Outgoing
 from bot.pacing import Pacer
 from bot.schedule.joblog import JobLog
 from bot.schedule.runtime import Scheduler
@@ -44,6 +45,10 @@ class App:
         self.failpoints = failpoints or Failpoints()
         self.settings = settings
         self.channels = {c.name: c for c in channels}
+        # Networks where a bot cannot write to a person first (the adapter says so).
+        core.conversation.chats.needs_start(
+            c.name for c in channels if getattr(c, "private_needs_start", False)
+        )
         self._stop = asyncio.Event()
         self._inflight: set[str] = set()
         # When each person last wrote privately: a staff answer to them is not held at night.
@@ -232,7 +237,7 @@ class App:
         self._inflight.add(key)
         try:
             await self.pacer.wait(out.to.channel)
-            ref = await self._send(out)
+            ref = await self._send(replace(out, dedupe=key))
         except ChannelError as exc:
             log.warning("relay %s to %s failed (retryable=%s): %s", key, out.to, exc.retryable, exc)
             try:
@@ -270,13 +275,35 @@ class App:
             await self.dispatch(f"{key}|undelivered", notices)
 
     async def _send(self, out: Outgoing) -> SentRef:
+        """One send; a chat known to be unreachable fails at once, without asking the
+        network, and what the network says about the chat (blocked, moved) is recorded."""
         channel = self.channels.get(out.to.channel)
         if channel is None:
             raise ChannelError(f"no channel {out.to.channel!r} is running", retryable=True)
+        chats = self.core.conversation.chats
+        reason = chats.states.unreachable_reason(out.to)
+        if reason is not None:
+            raise ChannelError(f"unreachable: {reason}", retryable=False, unreachable=reason)
         try:  # a send that hangs must not stall every job and retry behind it
-            return await asyncio.wait_for(channel.send(out), self.settings.send_timeout_seconds)
+            ref = await asyncio.wait_for(channel.send(out), self.settings.send_timeout_seconds)
         except TimeoutError:
             raise ChannelError("the network did not answer in time", retryable=True) from None
+        except ChannelError as exc:
+            why = exc.unreachable
+            if why is not None:
+                self._learn(lambda: chats.learnt(out.to, why))
+            raise
+        if ref.moved_from is not None:
+            old, new = Address(ref.channel, ref.moved_from), Address(ref.channel, ref.chat_id)
+            self._learn(lambda: chats.migrate(old, new))
+        return ref
+
+    def _learn(self, record: Callable[[], object]) -> None:
+        try:
+            with self.core.store.outside_batch():
+                record()
+        except StorageError as exc:  # learnt again at the next send
+            log.warning("could not record what the network said about a chat: %s", exc)
 
     def _after_send(self, out: Outgoing, ref: SentRef) -> None:
         if out.tag is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot.broadcast.broadcasts import Broadcasts
+from bot.chats import ChatNews
 from bot.commands import (
     PREFIXES,
     Action,
@@ -31,12 +33,17 @@ from bot.faq.answers import FaqAnswers
 from bot.faq.entries import FaqAction
 from bot.faq.source import ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
-from bot.models import ChatKind, Incoming, Outgoing, Role
+from bot.models import Address, Button, ChatKind, Incoming, Outgoing, Role, media_kind
 from bot.roles import Roles, require_for_button, require_for_command
-from bot.store.repos import GroupDirectory, PeopleRepo
+from bot.store.outbox import from_record, to_record
+from bot.store.repos import DialogueRepo, GroupDirectory, PeopleRepo
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
+
+# What the bot could not say privately to someone who never started it (Telegram), kept for
+# when they press the group's "私信我" button (/start go).
+WAITING = "waiting"
 
 
 class Conversation:
@@ -56,6 +63,7 @@ class Conversation:
         people: PeopleRepo,
         groups: GroupDirectory,
         dialogues: DialogueEngine,
+        waiting: DialogueRepo,
         translate: Translator,
         clock: Callable[[], datetime],
         answers: FaqAnswers,
@@ -66,6 +74,7 @@ class Conversation:
         intake: Intake,
         appointments: Appointments,
         broadcasts: Broadcasts,
+        chats: ChatNews,
         capabilities: Sequence[Capability],
     ) -> None:
         self.settings = settings
@@ -73,6 +82,7 @@ class Conversation:
         self.people = people
         self.groups = groups
         self.dialogues = dialogues
+        self.waiting = waiting  # what waits for a person's private chat (WAITING)
         self.t = translate
         self.clock = clock
         self.answers = answers
@@ -83,6 +93,7 @@ class Conversation:
         self.intake = intake
         self.appointments = appointments
         self.broadcasts = broadcasts
+        self.chats = chats
         own = [
             (Command("start", "cmd_start"), self._cmd_start),
             (Command("help", "cmd_help", aliases=("帮助",)), self._cmd_help),
@@ -97,9 +108,12 @@ class Conversation:
         )
 
     async def handle(self, msg: Incoming) -> list[Outgoing]:
+        if msg.chat_event is not None:  # news about the chat, not words: nothing to answer
+            self.chats.on_event(msg)
+            return []
         turn = self._turn(msg)
         try:
-            return await self._dispatch(turn)
+            return self._private_link(turn, await self._dispatch(turn))
         except UserError as exc:
             params = {
                 k: self.t(turn.lang, v.key) if isinstance(v, Localized) else v
@@ -109,6 +123,29 @@ class Conversation:
         except Exception:
             log.exception("failed to handle a message in %s", msg.chat)
             return [turn.reply(self.t(turn.lang, "error_internal"))] if turn.must_reply else []
+
+    def _private_link(self, turn: Turn, outs: list[Outgoing]) -> list[Outgoing]:
+        """In a group, what the bot would say privately to someone it cannot write to (on
+        Telegram: who never started it, or blocked it) is not promised but offered: the answer
+        in the group carries a button that opens the private chat, straight into the ticket."""
+        private = turn.private_address
+        if private == turn.msg.chat.room:  # a group's anonymous admin speaks as the group
+            return outs
+        if turn.private or not any(o.to == private for o in outs):
+            return outs
+        if self.chats.can_message(private):
+            return outs
+        kept = [o for o in outs if o.to != private]
+        waiting = [to_record(o) for o in outs if o.to == private]
+        self.waiting.put(turn.sender_key, WAITING, {"outs": waiting})
+        tags = [o.tag.partition(":")[2] for o in kept if o.tag and o.tag.startswith("card:")]
+        payload = f"t{tags[0]}" if tags else "go"
+        link = Button(self.t(turn.lang, "private_link_button"), payload, link=True)
+        for i, out in enumerate(kept):
+            if out.to == turn.msg.chat:
+                kept[i] = replace(out, buttons=(*out.buttons, link))
+                return kept
+        return [*kept, turn.reply(self.t(turn.lang, "private_link_text"), (link,))]
 
     def _turn(self, msg: Incoming) -> Turn:
         is_command = msg.text.lstrip().startswith(PREFIXES)
@@ -126,6 +163,8 @@ class Conversation:
         role = self.roles.role_of(msg.sender, msg.claimed_role)
         if msg.chat_kind is not ChatKind.PRIVATE:
             self.groups.seen(str(msg.chat.room), msg.chat_title)
+        else:  # they wrote to the bot: it can write back, whatever it learnt before
+            self.chats.heard(Address(msg.sender.channel, msg.sender.user_id))
         if role.allows(Role.STAFF):
             self.people.remember_staff(msg.sender.key, msg.sender.display_name, role.value)
         return Turn(msg, role, lang, addressed)
@@ -181,10 +220,22 @@ class Conversation:
         if routed is not None:
             return routed
         if not text:
-            if msg.attachments and turn.must_reply:
-                raise UserError("error_no_text")
-            return []
+            return self._media_alone(turn)
         return self.answers.on_question(turn, text)
+
+    def _media_alone(self, turn: Turn) -> list[Outgoing]:
+        """Media without words, outside any dialogue or ticket: a voice message is a question
+        for the staff (elderly residents speak rather than type); a file or a location is
+        answered with what the bot can do with it; a photo needs words."""
+        kinds = {media_kind(ref)[0] for ref in turn.msg.attachments}
+        if not kinds or not turn.must_reply:
+            return []
+        if turn.private and "voice" in kinds:
+            return self.intake.open_voice(turn)
+        if turn.private and kinds <= {"file", "geo"}:
+            kind = self.t(turn.lang, "media_file" if "file" in kinds else "media_location")
+            return [turn.reply(self.t(turn.lang, "media_outside_ticket", kind=kind))]
+        raise UserError("error_no_text")
 
     async def _run_command(self, turn: Turn, parsed: ParsedCommand) -> list[Outgoing]:
         found = self.commands.find(parsed.name)
@@ -232,7 +283,25 @@ class Conversation:
     # ---- the core's own commands ----------------------------------------------------------
 
     async def _cmd_start(self, turn: Turn, args: str) -> list[Outgoing]:
-        return [turn.reply(self.t(turn.lang, "start"))]
+        """/start; from a group's private-chat button, `/start t1001` (add details to #1001,
+        for its reporter only) or `/start go` (what the bot had to say privately then: the
+        first step of a report or a booking begun in the group)."""
+        payload = args.strip()
+        waiting = self.waiting.get(turn.sender_key, WAITING) if turn.private else None
+        if waiting is not None:
+            self.waiting.clear(turn.sender_key, WAITING)
+        ticket = re.fullmatch(r"t(\d{1,9})", payload) if turn.private else None
+        if ticket is not None:
+            number = int(ticket.group(1))
+            found = self.cards.tickets.get(number)
+            if found is None or not found.is_reporter(turn.sender_key):
+                return [turn.reply(self.t(turn.lang, "start_not_your_ticket", number=number))]
+            return self.reports.open_details(turn, number)
+        outs = [from_record(doc) for doc in (waiting or {}).get("outs", [])]
+        waited = [replace(out, to=turn.msg.chat) for out in outs]
+        if payload == "go" and waited:
+            return waited
+        return [turn.reply(self.t(turn.lang, "start")), *waited]  # /start typed, not tapped
 
     async def _cmd_help(self, turn: Turn, args: str) -> list[Outgoing]:
         lines = [self.t(turn.lang, "help_header")]

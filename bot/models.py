@@ -5,6 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# What residents send besides text, as references in `attachments`: a photo is the platform's
+# reference as it is (a Telegram file id, an mxc:// URI); other media carry their kind in front
+# ("voice:<ref>", "file:<ref>"); a map location is "geo:<latitude>,<longitude>". Adapters
+# forward references, never fetch them (bot/models.py is the one vocabulary of both sides).
+MEDIA_KINDS = ("voice", "file", "geo")
+MAX_MEDIA_BYTES = 20 * 1024 * 1024  # larger voice messages and files are refused politely
+
+
+def media_kind(ref: str) -> tuple[str, str]:
+    """('photo' | 'voice' | 'file' | 'geo', the reference without its kind)."""
+    kind, colon, rest = ref.partition(":")
+    if colon and kind in MEDIA_KINDS and not rest.startswith("//"):
+        return kind, rest
+    return "photo", ref
+
+
+def geo_ref(latitude: float, longitude: float) -> str:
+    return f"geo:{latitude:.6f},{longitude:.6f}"
+
 
 class ChatKind(StrEnum):
     PRIVATE = "private"
@@ -69,6 +88,10 @@ class Button:
 
     label: str
     action: str
+    # A link that opens the bot's private chat with `action` as its start parameter (Telegram
+    # deep link `t.me/<bot>?start=<action>`): only offered on networks where a bot cannot
+    # write to someone first.
+    link: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,12 +108,16 @@ class Incoming:
     reply_to_bot: bool = False
     reply_to_message_id: str | None = None
     action: str | None = None  # set when a Button was pressed
-    attachments: tuple[str, ...] = ()  # platform file references (photos)
+    attachments: tuple[str, ...] = ()  # platform media references (see media_kind)
     claimed_role: Role | None = None  # only honoured for channels trusted in config (console)
     edit_of: str | None = None  # set when this is an edit: the platform id of the edited message
-    # What the bot cannot take yet ("voice", "file", "location", "sticker"): answered politely
+    # What the bot cannot take ("sticker", "contact", "video", "too_big"): answered politely
     # in private instead of silence.
     unsupported: str | None = None
+    # Not a message but news about the chat itself: "blocked", "left" (the bot cannot write
+    # there), "joined" (it can again), "moved" (a group became `moved_to`, a new chat id).
+    chat_event: str | None = None
+    moved_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,3 +140,10 @@ class Outgoing:
     # A quiet message: no phone rings for it (the bot's answers in a group). Everything else
     # (relays, cards, reminders, broadcasts, private replies) notifies its recipients.
     notice: bool = False
+    # The answer to a button press, for the presser alone where the network can show it so
+    # (a Telegram toast); in a group it is never posted for everyone.
+    toast: bool = False
+    # The outbox key of a recorded message, set as it is sent: networks that take an
+    # idempotency key (Matrix transaction ids) derive it from this, so that a retry after a
+    # timeout cannot post the message twice. Empty for a direct reply.
+    dedupe: str = ""

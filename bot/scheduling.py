@@ -29,6 +29,7 @@ from bot.schedule.book import ScheduleBook
 from bot.schedule.holidays import CoverageNotice
 from bot.schedule.jobs import JobSource
 from bot.schedule.worktime import WorkTime
+from bot.store.chats import ChatStates
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch
 
@@ -99,7 +100,13 @@ def build_scheduling(
         schedules=schedules,
         roles=roles,
         tickets=tickets,
-        cards=Cards(settings=settings, tickets=tickets, translate=translate, clock=clock),
+        cards=Cards(
+            settings=settings,
+            tickets=tickets,
+            translate=translate,
+            clock=clock,
+            chats=store.repo(ChatStates),
+        ),
         sla=Sla(settings.followups, worktime),
         appointments=appointments,
         broadcasts=broadcasts,

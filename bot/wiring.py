@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.chats import ChatNews
 from bot.clock import Clock, zone
 from bot.config import Settings
 from bot.core import Conversation
@@ -31,6 +32,7 @@ from bot.schedule.book import ScheduleBook, load_schedules
 from bot.schedule.jobs import JobSource
 from bot.schedule.worktime import WorkTime
 from bot.scheduling import Scheduling, build_scheduling, job_sources
+from bot.store.chats import ChatStates
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch, Outbox
 
@@ -155,6 +157,7 @@ def build_core(
         people=store.people,
         groups=store.groups,
         dialogues=s.dialogues,
+        waiting=store.dialogues,
         translate=translate,
         clock=clock,
         answers=answers,
@@ -165,6 +168,13 @@ def build_core(
         intake=intake,
         appointments=s.appointments,
         broadcasts=s.broadcasts,
+        chats=ChatNews(
+            states=store.repo(ChatStates),
+            tickets=s.tickets,
+            groups=store.groups,
+            outbox=store.outbox,
+            clock=clock,
+        ),
         capabilities=[
             answers,
             residents,

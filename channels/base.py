@@ -18,14 +18,18 @@ class SentRef:
     channel: str
     chat_id: str
     message_id: str
+    moved_from: str | None = None  # the chat id addressed, when the chat had moved (migrated)
 
 
 class ChannelError(Exception):
-    """A send failed; `retryable` says whether trying again later may succeed."""
+    """A send failed; `retryable` says whether trying again later may succeed, and
+    `unreachable` why the chat can never be written to until it writes first ("blocked",
+    "never_started", "left")."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, unreachable: str | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.unreachable = unreachable
 
 
 class Channel(Protocol):

@@ -35,14 +35,20 @@ from telegram import (
     BotCommandScopeChat,
     BotCommandScopeDefault,
     CallbackQuery,
+    ChatMember,
+    ChatMemberUpdated,
+    Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
+    MessageReactionUpdated,
     PhotoSize,
+    ReactionTypeEmoji,
     ReplyParameters,
     Update,
     User,
+    Voice,
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import (
@@ -58,7 +64,17 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.models import Address, ChatKind, Incoming, Outgoing, Person
+from bot.models import (
+    MAX_MEDIA_BYTES,
+    Address,
+    Button,
+    ChatKind,
+    Incoming,
+    Outgoing,
+    Person,
+    geo_ref,
+    media_kind,
+)
 from channels.base import ChannelError, Deliver, SentRef
 from channels.media import read_local_file
 from channels.redaction import redact
@@ -75,6 +91,29 @@ MAX_TEXT = 4096  # sendMessage: characters after entity parsing (counted here in
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 TOKEN_MAP_SIZE = 10_000
+RATED_MEMORY = 10_000  # the bot's messages with 👍/👎 buttons a reaction can rate
+RATINGS = {"👍": "rate:up:", "👎": "rate:down:"}
+SEND_MEDIA = {  # media kind -> (Bot method, its parameter)
+    "photo": ("send_photo", "photo"),
+    "voice": ("send_voice", "voice"),
+    "file": ("send_document", "document"),
+}
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",  # the bot blocked, unblocked, added to or removed from a chat
+    "message_reaction",  # 👍/👎 on the bot's answers (groups: only where the bot is admin)
+]
+# What a 403 says about the chat: the bot cannot write there until the chat writes first.
+UNREACHABLE = (
+    ("blocked by the user", "blocked"),
+    ("user is deactivated", "blocked"),
+    ("can't initiate conversation", "never_started"),
+    ("kicked from the", "left"),
+    ("not a member", "left"),
+    ("chat not found", "not_found"),  # a wrong id, or a person who never started the bot
+)
 # PTB 22.2+ warns whenever RetryAfter.retry_after is read as an int (even inside PTB's own
 # constructor); `_seconds` accepts both the int of PTB 22 and the timedelta of PTB 23.
 warnings.filterwarnings(
@@ -216,6 +255,7 @@ class TelegramChannel:
     """A Channel over the Telegram Bot API (python-telegram-bot 22, long polling)."""
 
     name = NAME
+    private_needs_start = True  # a bot cannot write to someone who never started it
 
     def __init__(self, settings: TelegramSettings, callbacks: Path | None = None) -> None:
         self.settings = settings
@@ -224,6 +264,12 @@ class TelegramChannel:
         self._bot_id: int | None = None
         self.username: str = ""  # from getMe at start
         self._tokens = LongCallbacks(callbacks)  # in the data folder: buttons survive restarts
+        # Button presses being handled: (chat, message) -> query id, answered (a toast, or
+        # nothing) once the core has answered the press.
+        self._queries: dict[tuple[str, str], str] = {}
+        # The rating actions of the bot's recent answers, for 👍/👎 reactions on them
+        # (in memory: after a restart a reaction on an older answer is not counted).
+        self._rated: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
         self._stopped = True
         token = settings.token.get_secret_value()
         redact(token, "<token>")  # PTB and httpx log API URLs
@@ -273,7 +319,7 @@ class TelegramChannel:
             await app.start()
             updater = app.updater
             assert updater is not None
-            allowed = ["message", "edited_message", "callback_query"]
+            allowed = ALLOWED_UPDATES
             if self.settings.mode == "webhook":
                 secret = self.settings.secret_token
                 await updater.start_webhook(
@@ -360,15 +406,81 @@ class TelegramChannel:
         if deliver is None:
             return
         if update.callback_query is not None:
-            incoming = self._from_callback(update.callback_query)
-            with contextlib.suppress(TelegramError):
-                await update.callback_query.answer()
+            await self._on_callback(update.callback_query, deliver)
+            return
+        if update.my_chat_member is not None:
+            incoming = self._from_member(update.my_chat_member, update.update_id)
+        elif update.message_reaction is not None:
+            incoming = self._from_reaction(update.message_reaction)
         elif update.edited_message is not None:
             incoming = self._from_message(update.edited_message, edited=True)
         else:
             incoming = self._from_message(update.message)
         if incoming is not None:
             await deliver(incoming)
+
+    async def _on_callback(self, query: CallbackQuery, deliver: Deliver) -> None:
+        """A press is answered once: by the core's toast if it gives one, else plainly."""
+        incoming = self._from_callback(query)
+        key = (str(query.message.chat.id), str(query.message.message_id)) if query.message else None
+        if key is not None:
+            self._queries[key] = query.id
+        try:
+            if incoming is not None:
+                await deliver(incoming)
+        finally:
+            if key is not None and self._queries.pop(key, None) is not None:
+                with contextlib.suppress(TelegramError):
+                    await query.answer()
+
+    def _from_member(self, change: ChatMemberUpdated, update_id: int) -> Incoming | None:
+        """The bot's own membership changed: blocked/unblocked in private, out of or into a
+        group. Reaches the core as news about the chat."""
+        status = change.new_chat_member.status
+        private = change.chat.type == ChatType.PRIVATE
+        if status in (ChatMember.BANNED, ChatMember.LEFT):
+            event = "blocked" if private else "left"
+        elif status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER):
+            event = "started" if private else "joined"
+        else:
+            return None  # restricted: it may still write, or not; the next send tells
+        return Incoming(
+            chat=Address(NAME, str(change.chat.id)),
+            sender=self._person(change.from_user),
+            chat_kind=ChatKind.PRIVATE if private else ChatKind.GROUP,
+            message_id=f"member{update_id}",
+            chat_title=change.chat.title or "",
+            chat_event=event,
+        )
+
+    def _from_reaction(self, reaction: MessageReactionUpdated) -> Incoming | None:
+        """👍/👎 put on one of the bot's answers rates it, like its buttons."""
+        user = reaction.user
+        actions = self._rated.get((str(reaction.chat.id), str(reaction.message_id)))
+        if user is None or user.is_bot or actions is None:
+            return None
+        old = {r.emoji for r in reaction.old_reaction if isinstance(r, ReactionTypeEmoji)}
+        added = [
+            r.emoji
+            for r in reaction.new_reaction
+            if isinstance(r, ReactionTypeEmoji) and r.emoji not in old and r.emoji in RATINGS
+        ]
+        if not added:
+            return None
+        prefix = RATINGS[added[-1]]
+        action = next((a for a in actions if a.startswith(prefix)), None)
+        if action is None:
+            return None
+        chat = reaction.chat
+        return Incoming(
+            chat=Address(NAME, str(chat.id)),
+            sender=self._person(user),
+            chat_kind=ChatKind.PRIVATE if chat.type == ChatType.PRIVATE else ChatKind.GROUP,
+            message_id=f"react{reaction.message_id}.{user.id}.{prefix}",
+            chat_title=chat.title or "",
+            reply_to_message_id=str(reaction.message_id),
+            action=action,
+        )
 
     def _person(self, user: User) -> Person:
         return Person(NAME, str(user.id), user.full_name, user.language_code)
@@ -399,7 +511,26 @@ class TelegramChannel:
     def _kind(message: Message) -> ChatKind:
         return ChatKind.PRIVATE if message.chat.type == ChatType.PRIVATE else ChatKind.GROUP
 
+    def _moved(self, message: Message) -> Incoming | None:
+        """A group that became a supergroup: news of its new id (in the old chat and the new)."""
+        if message.migrate_to_chat_id:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return None
+        return Incoming(
+            chat=Address(NAME, str(old)),
+            sender=Person(NAME, str(old)),
+            chat_kind=ChatKind.GROUP,
+            message_id=f"moved{old}",
+            chat_event="moved",
+            moved_to=str(new),
+        )
+
     def _from_message(self, message: Message | None, *, edited: bool = False) -> Incoming | None:
+        if message is not None and (moved := self._moved(message)) is not None:
+            return moved
         if message is None or message.from_user is None:
             return None
         if message.is_automatic_forward or message.from_user.id == SERVICE_USER_ID:
@@ -408,7 +539,9 @@ class TelegramChannel:
         if sender is None:
             return None
         text = message.text or message.caption or ""
-        if not text and not message.photo and (kind := _unsupported(message)) is not None:
+        photos = _media(message)
+        kind = "too_big" if photos is None else _unsupported(message)
+        if photos is None or (not text and not photos and kind is not None):
             return Incoming(
                 chat=self._address(message),
                 sender=sender,
@@ -417,9 +550,6 @@ class TelegramChannel:
                 chat_title=message.chat.title or "",
                 unsupported=kind,
             )
-        photos = (
-            (max(message.photo, key=lambda p: p.width * p.height).file_id,) if message.photo else ()
-        )
         if not text and not photos:
             return None  # joins, stickers, service messages …
         if self._addressed_elsewhere(text):
@@ -499,12 +629,34 @@ class TelegramChannel:
     def _keyboard(self, out: Outgoing) -> InlineKeyboardMarkup | None:
         if not out.buttons:
             return None
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(b.label, callback_data=self._callback_data(b.action))]
-                for b in out.buttons
-            ]
-        )
+        return InlineKeyboardMarkup([[self._button(b)] for b in out.buttons])
+
+    def _button(self, button: Button) -> InlineKeyboardButton:
+        if button.link:  # opens the private chat with the bot: /start <action>
+            url = f"https://t.me/{self.username}?start={button.action}"
+            return InlineKeyboardButton(button.label, url=url)
+        return InlineKeyboardButton(button.label, callback_data=self._callback_data(button.action))
+
+    async def _toast(self, out: Outgoing) -> SentRef | None:
+        """The answer to a press shown to the presser alone; in a group never posted."""
+        key = (out.to.chat_id, out.reply_to_message_id or "")
+        query = self._queries.pop(key, None)
+        if query is not None:
+            try:
+                await self._require_app().bot.answer_callback_query(query, text=out.text[:200])
+            except TelegramError as exc:
+                raise self._error(exc) from exc
+            return SentRef(NAME, out.to.chat_id, "")
+        if not out.to.chat_id.startswith("-"):
+            return None  # a private chat: an ordinary message (a reaction was rated)
+        return SentRef(NAME, out.to.chat_id, "")  # a reaction in a group: no answer at all
+
+    def _remember_rating(self, out: Outgoing, sent: Message) -> None:
+        actions = tuple(b.action for b in out.buttons if b.action.startswith(("rate:",)))
+        if actions:
+            self._rated[(str(sent.chat_id), str(sent.message_id))] = actions
+            while len(self._rated) > RATED_MEMORY:
+                self._rated.popitem(last=False)
 
     def _require_app(self) -> AnyApplication:
         if self._app is None or self._stopped:
@@ -512,6 +664,8 @@ class TelegramChannel:
         return self._app
 
     async def send(self, out: Outgoing) -> SentRef:
+        if out.toast and (toasted := await self._toast(out)) is not None:
+            return toasted
         app = self._require_app()
         bot = app.bot
         chat: int | str = _chat_id(out.to)
@@ -528,19 +682,23 @@ class TelegramChannel:
         keyboard = self._keyboard(out)
         last: Message | None = None
         text = out.text
-        photos: list[bytes | PhotoSize] = [read_local_file(path) for path in out.files]
-        photos += [_file_id(ref) for ref in out.attachments if "://" not in ref]
+        photos: list[tuple[str, bytes | PhotoSize | Voice | Document | str]] = [
+            ("photo", read_local_file(path)) for path in out.files
+        ]
+        photos += [_outgoing_media(ref) for ref in out.attachments if "://" not in ref]
+        photos = [(kind, media) for kind, media in photos if kind != "geo"]  # in the text
         caption_fits = len(photos) == 1 and _utf16_len(text) <= MAX_CAPTION
-        for i, photo in enumerate(photos):
+        for i, (kind, photo) in enumerate(photos):
             with_caption = caption_fits and i == 0
+            method, field = SEND_MEDIA[kind]
             last = await self._call(
-                bot.send_photo,
+                getattr(bot, method),
                 chat_id=chat,
-                photo=photo,
                 caption=html.escape(text, quote=False) if with_caption and text else None,
                 parse_mode=ParseMode.HTML if with_caption and text else None,
                 reply_markup=keyboard if with_caption else None,
                 reply_parameters=reply if i == 0 else None,
+                **{field: photo},
                 **common,
             )
             chat = last.chat_id
@@ -558,7 +716,9 @@ class TelegramChannel:
                 )
                 chat = last.chat_id
         assert last is not None
-        return SentRef(NAME, str(last.chat_id), str(last.message_id))
+        self._remember_rating(out, last)
+        moved = str(out.to.chat_id) if str(last.chat_id) != str(_chat_id(out.to)) else None
+        return SentRef(NAME, str(last.chat_id), str(last.message_id), moved_from=moved)
 
     async def _call(self, method: Any, **kwargs: Any) -> Message:
         """One Bot API call: a short RetryAfter is waited out once; errors become ChannelError."""
@@ -584,6 +744,11 @@ class TelegramChannel:
 
     @staticmethod
     def _error(exc: TelegramError) -> ChannelError:
+        if isinstance(exc, Forbidden | BadRequest):
+            said = exc.message.lower()
+            reason = next((r for text, r in UNREACHABLE if text in said), None)
+            if reason is not None:
+                return ChannelError(f"telegram: {exc.message}", retryable=False, unreachable=reason)
         if isinstance(exc, BadRequest | Forbidden | InvalidToken):  # BadRequest is a NetworkError
             return ChannelError(f"telegram: {exc.message}", retryable=False)
         if isinstance(exc, RetryAfter | TimedOut | NetworkError):
@@ -597,16 +762,43 @@ def _file_id(ref: str) -> PhotoSize:
     return PhotoSize(file_id=ref, file_unique_id=ref, width=0, height=0)
 
 
+def _outgoing_media(ref: str) -> tuple[str, PhotoSize | Voice | Document | str]:
+    """A resident's media reference as what PTB sends by file id (never a path it opens)."""
+    kind, raw = media_kind(ref)
+    if kind == "voice":
+        return kind, Voice(file_id=raw, file_unique_id=raw, duration=0)
+    if kind == "file":
+        return kind, Document(file_id=raw, file_unique_id=raw)
+    if kind == "geo":
+        return kind, raw
+    return kind, _file_id(raw)
+
+
+def _media(message: Message) -> tuple[str, ...] | None:
+    """The photo, voice message, file or map location of a message as references (see
+    bot.models.media_kind); None when a voice message or file is over MAX_MEDIA_BYTES."""
+    if message.photo:
+        return (max(message.photo, key=lambda p: p.width * p.height).file_id,)
+    audio = message.voice or message.audio
+    if audio is not None:
+        return None if (audio.file_size or 0) > MAX_MEDIA_BYTES else (f"voice:{audio.file_id}",)
+    if message.document is not None:  # an image sent as a file, a PDF …
+        document = message.document
+        return (
+            None if (document.file_size or 0) > MAX_MEDIA_BYTES else (f"file:{document.file_id}",)
+        )
+    place = message.location or (message.venue.location if message.venue else None)
+    if place is not None:
+        return (geo_ref(place.latitude, place.longitude),)
+    return ()
+
+
 def _unsupported(message: Message) -> str | None:
-    """What a message holds that the bot cannot take yet, or None."""
-    if message.voice or message.audio:
-        return "voice"
-    if message.location or message.venue:
-        return "location"
+    """What a message holds that the bot cannot take, or None."""
     if message.sticker:
         return "sticker"
-    if message.document or message.video or message.video_note:
-        return "file"
+    if message.video or message.video_note:
+        return "video"
     if message.contact:
         return "contact"
     return None

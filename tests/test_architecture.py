@@ -38,6 +38,7 @@ LAYERS = {
     "bot.evening": "evening",
     "bot.broadcast": "broadcast",
     "bot.core": "core",
+    "bot.chats": "core",
     "bot.scheduling": "wiring",
     "bot.wiring": "wiring",
     "bot.web": "web",

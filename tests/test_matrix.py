@@ -7,7 +7,7 @@ import io
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -496,9 +496,16 @@ async def test_events_translate_mentions_replies_images_and_numbers() -> None:
         "url": "mxc://localhost/v",
         "org.matrix.msc3245.voice": {},
     }
-    assert (await incoming(voice)).unsupported == "voice"
-    place = {"msgtype": "m.location", "body": "here", "geo_uri": "geo:38.87,115.46"}
-    assert (await incoming(place)).unsupported == "location"
+    heard = await incoming(voice)
+    assert heard.attachments == ("voice:mxc://localhost/v",) and heard.text == ""
+    place = {"msgtype": "m.location", "body": "here", "geo_uri": "geo:38.87,115.46;u=35"}
+    assert (await incoming(place)).attachments == ("geo:38.870000,115.460000",)
+    pdf = {"msgtype": "m.file", "body": "a.pdf", "filename": "a.pdf", "url": "mxc://localhost/f"}
+    assert (await incoming(pdf)).attachments == ("file:mxc://localhost/f",)
+    huge = {**pdf, "info": {"size": 21 * 1024 * 1024}}
+    assert (await incoming(huge)).unsupported == "too_big"
+    elsewhere = {**pdf, "url": "https://example.org/a.pdf"}
+    assert await incoming(elsewhere) is None  # only the homeserver's own media
     for url in ("/proc/self/environ", "file:///etc/passwd", "mxc://localhost/../x", "/dev/zero"):
         local = {"msgtype": "m.image", "body": "environ", "url": url}
         assert await incoming(local) is None, url  # never a path the bot would read
@@ -858,3 +865,77 @@ async def test_answers_stay_in_the_thread_they_were_asked_in(
     assert "谢谢" in thanks.body and thanks.content["m.relates_to"]["event_id"] == root
     assert bot.core.store.repo(Ratings).summary()[0][:2] == ("medical-insurance-online-payment", 1)
     assert list(bot.core.store.groups.titles()) == [f"matrix:{group}"]  # one group, no thread
+
+
+async def test_a_retried_message_is_posted_once(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    """A relay retried after a timeout (it may have arrived) reuses its transaction ids, so
+    Synapse posts it once; direct replies get fresh ones."""
+    await world.start(settings_for(make_settings))
+    channel = world.channels[-1]
+    resident = await world.user("resident")
+    to = Address("matrix", resident.user_id)
+    relay = Outgoing(to, "工作人员回复 #1001：明天上午去修", dedupe="msg|matrix:!s|$e|None|1")
+    first = await channel.send(relay)
+    again = await channel.send(relay)  # the outbox's retry of the same record
+    assert again.message_id == first.message_id
+    other = await channel.send(replace(relay, dedupe="msg|matrix:!s|$f|None|1"))
+    assert other.message_id != first.message_id
+    direct = Outgoing(to, "好的")
+    assert (await channel.send(direct)).message_id != (await channel.send(direct)).message_id
+
+
+async def test_voice_and_locations_reach_the_staff_as_element_sends_them(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    """Issue 16, finding 3: a voice message in private (as Element X sends it) is a question
+    for the staff with the audio passed on; a location in a report is mapped on its card."""
+    resident, staff = await world.user("resident"), await world.user("staff")
+    staff_room = await staff.create_room("工作人员群", invite=(world.bot_id,))
+    settings = settings_for(make_settings, staff=(staff.user_id,), staff_room=staff_room)
+    bot = await world.start(settings)
+    await staff.wait_members(staff_room, world.bot_id)
+    room = await direct_room(world, resident)
+
+    upload = await resident.client.upload(
+        io.BytesIO(b"OggS voice"), content_type="audio/ogg", filename="voice.ogg", filesize=10
+    )
+    mxc = str(upload[0].content_uri)
+    voice = {
+        "msgtype": "m.audio",
+        "body": "Voice message.ogg",
+        "filename": "Voice message.ogg",
+        "url": mxc,
+        "info": {"mimetype": "audio/ogg", "size": 10, "duration": 3000},
+        "org.matrix.msc1767.audio": {"duration": 3000, "waveform": [0, 512, 1024]},
+        "org.matrix.msc3245.voice": {},
+    }
+    await resident._send(room, "m.room.message", voice)
+    told = await resident.wait_message(world.bot_id, room, contains="语音已转给工作人员")
+    assert "#1001" in told.body
+    await staff.wait_message(world.bot_id, staff_room, contains="#1001")
+    audio = [
+        e for e in staff.messages(world.bot_id, staff_room) if e.content["msgtype"] == "m.audio"
+    ]
+    assert [e.content["url"] for e in audio] == [mxc]  # passed on, never downloaded
+    assert "org.matrix.msc3245.voice" in audio[0].content
+
+    await resident.send(room, "!report 3号楼后头的路灯黑了好几天了")
+    await resident.wait_message(world.bot_id, room, contains="小区", after=1)
+    await resident.send(room, "1")  # the first compound
+    await resident.wait_message(world.bot_id, room, contains="照片", after=2)
+    place = {
+        "msgtype": "m.location",
+        "body": "Location geo:38.87,115.46;u=10",
+        "geo_uri": "geo:38.87,115.46;u=10",
+        "org.matrix.msc3488.location": {"uri": "geo:38.87,115.46;u=10"},
+        "org.matrix.msc3488.asset": {"type": "m.self"},
+    }
+    await resident._send(room, "m.room.message", place)
+    confirm = await resident.wait_message(world.bot_id, room, contains="提交", after=3)
+    await resident.send(room, "1", reply_to=confirm.event_id)
+    card = await staff.wait_message(world.bot_id, staff_room, contains="#1002")
+    assert "openstreetmap.org/?mlat=38.870000&mlon=115.460000" in card.body
+    ticket = bot.tickets.get(1002)
+    assert ticket is not None and ticket.attachments == ["geo:38.870000,115.460000"]

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
+from bot.desk.updates import StaffUpdates
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Outgoing
 from channels.base import ChannelError
@@ -95,7 +97,7 @@ async def harness(
 
 def markup(call: Call) -> list[str]:
     keyboard = call.params.get("reply_markup") or {"inline_keyboard": []}
-    return [row[0]["callback_data"] for row in keyboard["inline_keyboard"]]
+    return [row[0].get("callback_data") or row[0]["url"] for row in keyboard["inline_keyboard"]]
 
 
 async def test_private_question_gets_the_answer_with_rating_buttons(harness: Harness) -> None:
@@ -149,7 +151,12 @@ async def test_group_report_reaches_staff_and_staff_reply_reaches_resident(
     tg.push_message(GROUP, RESIDENT, "/report 3号楼后头的路灯黑了好几天了", chat_type="group")
     ack = await harness.reply_to(GROUP, 0)
     assert "#1001" in ack.params["text"]
-    details = await harness.reply_to(RESIDENT, 0)
+    # Never started privately: the private chat is offered, not promised (issue 16, finding 8).
+    assert markup(ack) == [f"https://t.me/{BOT_USERNAME}?start=t1001"]
+    await tg.wait_consumed()
+    before = len(tg.sent)
+    tg.push_message(RESIDENT, RESIDENT, "/start t1001")
+    details = await harness.reply_to(RESIDENT, before)
     assert "#1001" in details.params["text"]
     card = await harness.reply_to(STAFF_ROOM, 0)
     assert "#1001" in card.params["text"] and "路灯照明" in card.params["text"]
@@ -177,7 +184,7 @@ async def test_group_report_reaches_staff_and_staff_reply_reaches_resident(
     tg.push_callback("t:claim:1001", card.result["message_id"], STAFF_ROOM, STAFF, name="朱")
     claimed = await harness.reply_to(STAFF_ROOM, before)
     assert "#1001" in claimed.params["text"]
-    assert tg.calls("answerCallbackQuery")
+    await tg.wait_for("answerCallbackQuery")  # answered once the core has answered the press
 
 
 async def test_photos_in_and_bots_and_edits_ignored(harness: Harness) -> None:
@@ -284,7 +291,7 @@ async def test_permanent_400_leaves_the_relay_failed(harness: Harness) -> None:
     tg = harness.tg
     tg.missing_chats.add(str(STAFF_ROOM))
     tg.push_message(GROUP, RESIDENT, "/report 单元门坏了", chat_type="group")
-    await harness.reply_to(RESIDENT, 0)
+    await harness.reply_to(GROUP, 0)
     outbox = harness.app.core.outbox
     async with asyncio.timeout(5):  # the 400 is recorded right after the stand-in answers it
         while not outbox.repo.with_status("failed"):
@@ -448,7 +455,9 @@ async def test_anonymous_admins_channels_and_linked_channel_posts(
         tg.push_message(GROUP, NEIGHBOUR, "@yishiting_test_bot_fans 医保", chat_type="group")
         await tg.wait_consumed()
         await asyncio.sleep(0.2)  # nothing is due: make sure nothing comes late either
-        assert len(tg.calls("sendMessage")) == before
+        assert len(tg.calls("sendMessage")) == before, [
+            c.params for c in tg.calls("sendMessage")[before:]
+        ]
     finally:
         await bot.stop()
 
@@ -484,15 +493,384 @@ async def test_a_staff_edit_of_a_relayed_reply_reaches_the_resident(harness: Har
     assert "工作人员更正 #1001 的回复：明天下午去修" in tg.texts_to(RESIDENT)
 
 
-async def test_voice_location_and_stickers_in_private_get_a_polite_line(harness: Harness) -> None:
-    """Issue 16, finding 13 (in part): never silence in private; never noise in a group."""
+async def until_text(tg: StandIn, chat_id: int, needle: str) -> str:
+    """Wait until the bot has sent `chat_id` a text containing `needle`; return it."""
+    async with asyncio.timeout(5):
+        while True:
+            found = [t for t in tg.texts_to(chat_id) if needle in t]
+            if found:
+                return found[-1]
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+
+
+def staff_says(tg: StandIn, text: str, topic: int | None = None) -> int:
+    return tg.push_message(
+        STAFF_ROOM, STAFF, text, chat_type="group", title="工作人员群", name="朱", topic=topic
+    )
+
+
+def asked(tg: StandIn, chat_id: int) -> int:
+    """How many sends to `chat_id` the bot asked of Telegram (accepted or refused)."""
+    return len([c for c in tg.sent if str(c.params.get("chat_id")) == str(chat_id)])
+
+
+async def test_a_bare_group_report_continues_behind_the_private_button(harness: Harness) -> None:
+    """Issue 16, finding 8: /report without words from someone who never started the bot:
+    the group answer offers the private chat, and pressing it brings what the bot had to
+    say there (the report's first step)."""
     tg = harness.tg
+    go = f"https://t.me/{BOT_USERNAME}?start=go"
+    newcomer = 1004
+    tg.push_message(GROUP, newcomer, "/report", chat_type="group")
+    await tg.wait_consumed()
+    async with asyncio.timeout(5):
+        while not (offers := [c for c in tg.calls("sendMessage") if markup(c) == [go]]):
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+    assert str(offers[0].params["chat_id"]) == str(GROUP) and asked(tg, newcomer) == 0
+    tg.push_message(newcomer, newcomer, "/start go")
+    await until_text(tg, newcomer, "类别")
+    (prompt,) = [c for c in tg.calls("sendMessage") if str(c.params["chat_id"]) == str(newcomer)]
+    assert "flow:cat:0" in markup(prompt)
+    # Someone who types /start instead of tapping gets the greeting and then the same.
+    typist = 1005
+    tg.push_message(GROUP, typist, "/report", chat_type="group")
+    await tg.wait_consumed()
+    tg.push_message(typist, typist, "/start")
+    await until_text(tg, typist, "类别")
+    assert tg.texts_to(typist)[0].startswith("您好")
+
+
+async def test_delivery_is_honest_about_who_cannot_be_reached(harness: Harness) -> None:
+    """Issue 16, findings 8 and 9: the group ack offers the private chat instead of promising
+    it; only the reporter's /start opens the ticket; a block is learnt (from my_chat_member or
+    from a 403) and later relays fail at once with the staff told, until the resident is back."""
+    tg, app = harness.tg, harness.app
+    chats = app.core.conversation.chats.states
+    me = Address("telegram", str(RESIDENT))
+    tg.never_started.add(str(RESIDENT))
+    tg.push_message(GROUP, RESIDENT, "/report 3号楼楼道灯坏了", chat_type="group")
+    ack = await harness.reply_to(GROUP, 0)
+    assert markup(ack) == [f"https://t.me/{BOT_USERNAME}?start=t1001"]
+    assert "私信" in ack.params["text"]
+    await until_text(tg, STAFF_ROOM, "#1001")
+    assert asked(tg, RESIDENT) == 0  # no private message that Telegram would refuse
+
+    # A neighbour presses the first button: the ticket is not theirs.
+    tg.push_message(NEIGHBOUR, NEIGHBOUR, "/start t1001")
+    assert "报告人" in await until_text(tg, NEIGHBOUR, "#1001")
+    # The reporter presses it: the private chat opens on the ticket, and now it is reachable.
+    tg.push_message(RESIDENT, RESIDENT, "/start t1001")
+    await until_text(tg, RESIDENT, "#1001 的私聊")
+    tg.push_message(RESIDENT, RESIDENT, "在东边楼梯口")
+    await until_text(tg, RESIDENT, "已补充到 #1001")
+    assert chats.state(me) == "reachable"
+    staff_says(tg, "/reply 1001 今天下午去换")
+    await until_text(tg, RESIDENT, "今天下午去换")
+
+    # The resident blocks the bot: Telegram says so (my_chat_member), the store keeps it.
+    tg.push_member(RESIDENT, RESIDENT, "kicked")
+    await tg.wait_consumed()
+    async with asyncio.timeout(5):
+        while chats.unreachable_reason(me) != "blocked":
+            await asyncio.sleep(0.01)
+    before = asked(tg, RESIDENT)
+    staff_says(tg, "/reply 1001 明天上午再去")
+    notice = await until_text(tg, STAFF_ROOM, "没能送到")
+    assert "#1001" in notice and "电话" in notice  # what to do instead
+    assert asked(tg, RESIDENT) == before  # failed at once: Telegram was not even asked
+    failed = app.core.outbox.repo.with_status("failed")
+    assert [d["error"] for d in failed] == ["unreachable: blocked"]
+    # A new report of theirs shows the staff on the card that private contact is impossible.
+    tg.push_message(GROUP, RESIDENT, "/report 4号楼门口积水", chat_type="group")
+    card = await until_text(tg, STAFF_ROOM, "#1002")
+    assert "无法私信" in card and "已屏蔽机器人" in card
+
+    # Unblocked (they pressed Start again): relays go out again.
+    tg.push_member(RESIDENT, RESIDENT, "member", old="kicked")
+    staff_says(tg, "/reply 1001 已经修好了")
+    await until_text(tg, RESIDENT, "已经修好了")
+
+    # A block whose update was missed is learnt from Telegram's 403, once.
+    tg.blocked.add(str(RESIDENT))
+    before = asked(tg, RESIDENT)
+    staff_says(tg, "/resolve 1001")
+    await until_text(tg, STAFF_ROOM, "没能送到")
+    staff_says(tg, "/reply 1002 收到")
+    async with asyncio.timeout(5):
+        while len(app.core.outbox.repo.with_status("failed")) < 3:
+            await asyncio.sleep(0.01)
+    assert asked(tg, RESIDENT) == before + 1  # the 403; the next relay was not tried
+    assert chats.unreachable_reason(me) == "blocked"
+
+
+ADMIN = 778
+OLD_GROUP, NEW_GROUP = -100500, -1001500
+GONE_GROUP = -100600  # the bot was removed from it
+SILENT_GROUP, SILENT_NEW = -100700, -1001700  # migrated; the bot learns it from a 400
+
+
+async def test_a_group_that_becomes_a_supergroup_is_followed_once(
+    standin: StandIn,
+    sched_settings: Settings,
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    """Issue 16, finding 11: migrate_to/migrate_from (both arrive) and a 400 with
+    migrate_to_chat_id each move the group everywhere in the store, once; a broadcast then
+    reaches it once, at its new id; a group the bot was removed from is reported, not tried."""
+    settings = sched_settings.model_copy(
+        update={
+            "roles": RolesConfig(
+                admins=(f"telegram:{ADMIN}",),
+                staff=(f"telegram:{STAFF}",),
+                trusted_role_channels=(),
+            ),
+            "staff_rooms": (StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
+            "groups": {
+                f"telegram:{OLD_GROUP}": "丰仓小区",
+                f"telegram:{GONE_GROUP}": "粮库宿舍",
+            },
+        }
+    )
+    bot = await start_bot(
+        settings, clock, analyzer, channels=[channel_for(standin)], scheduler=True
+    )
+    tg = standin
+    core = bot.app.core
+    try:
+        tg.push_message(RESIDENT, RESIDENT, "你好")  # reachable privately
+        tg.push_message(OLD_GROUP, RESIDENT, "/report 西门路灯不亮", chat_type="group")
+        await until_text(tg, STAFF_ROOM, "#1001")
+        tg.push_member(GONE_GROUP, ADMIN, "left")
+        morning = clock.now + timedelta(hours=20)  # a notice held for the morning, pending
+        with core.store.batch():
+            held = Outgoing(Address("telegram", str(OLD_GROUP)), "早上好")
+            core.outbox.enqueue("held-notice", held, not_before=morning, quiet=True)
+        tg.push_migration(OLD_GROUP, NEW_GROUP, RESIDENT)
+        await tg.wait_consumed()
+        moved = f"telegram:{NEW_GROUP}"
+        async with asyncio.timeout(5):
+            while (ticket := bot.tickets.get(1001)) is None or ticket.origin != moved:
+                await asyncio.sleep(0.01)
+        assert core.conversation.chats.states.moved(f"telegram:{OLD_GROUP}") == moved
+        assert f"telegram:{OLD_GROUP}" not in core.store.groups.titles()
+        readdressed = core.outbox.repo.get("held-notice") or {}
+        assert readdressed["out"]["to"]["chat_id"] == str(NEW_GROUP)
+        # The settings still name the old id: a report in the new chat keeps its compound.
+        tg.push_message(NEW_GROUP, NEIGHBOUR, "/report 东门积水", chat_type="group")
+        await until_text(tg, STAFF_ROOM, "#1002")
+        new_ticket = bot.tickets.get(1002)
+        assert new_ticket is not None and new_ticket.compound == "丰仓小区"
+
+        old_before = asked(tg, OLD_GROUP)  # the answer to the report, before the move
+        report = await admin_broadcast(tg, "/broadcast now to all: 明天停水")
+        assert [c for c in tg.texts_to(NEW_GROUP) if "停水" in c] == ["明天停水"]
+        assert asked(tg, OLD_GROUP) == old_before and asked(tg, GONE_GROUP) == 0
+        assert "成功 1，失败 1" in report and f"telegram:{GONE_GROUP}" in report
+        assert "unreachable: left" in report
+
+        # No service message seen: Telegram's 400 names the new id; the adapter follows it
+        # and the bot remembers, so the old id is asked only once.
+        tg.migrated[str(SILENT_GROUP)] = SILENT_NEW
+        await admin_broadcast(tg, f"/broadcast now to telegram:{SILENT_GROUP}: 周五消防演练")
+        await admin_broadcast(tg, f"/broadcast now to telegram:{SILENT_GROUP}: 周六消防演练")
+        assert asked(tg, SILENT_GROUP) == 1
+        assert [t for t in tg.texts_to(SILENT_NEW) if "演练" in t] == [
+            "周五消防演练",
+            "周六消防演练",
+        ]
+    finally:
+        await bot.stop()
+
+
+async def admin_broadcast(tg: StandIn, command: str) -> str:
+    """An admin broadcasts privately and confirms; the report that comes back."""
+    before = len(tg.calls("sendMessage"))
+    tg.push_message(ADMIN, ADMIN, command)
+    preview = await harness_reply(tg, ADMIN, before)
+    assert markup(preview), preview.params
+    reports = len([t for t in tg.texts_to(ADMIN) if "发送结果" in t])
+    tg.push_callback(markup(preview)[0], preview.result["message_id"], ADMIN, ADMIN)
+    async with asyncio.timeout(5):
+        while len(found := [t for t in tg.texts_to(ADMIN) if "发送结果" in t]) == reports:
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+    return found[-1]
+
+
+async def harness_reply(tg: StandIn, chat_id: int, after: int) -> Call:
+    """The first message the bot sent to `chat_id` after the first `after` sendMessages."""
+    async with asyncio.timeout(5):
+        while True:
+            mine = [
+                c
+                for c in tg.calls("sendMessage")[after:]
+                if str(c.params["chat_id"]) == str(chat_id)
+            ]
+            if mine:
+                return mine[0]
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+
+
+async def test_ratings_in_a_group_are_a_toast_and_reactions_rate(harness: Harness) -> None:
+    """Issue 16, finding 14: a 👍 tap in a group is thanked in a toast for the presser alone;
+    👍/👎 reactions on the bot's answers rate them (thanked privately, silently in a group)."""
+    from bot.faq.feedback import Ratings
+
+    tg = harness.tg
+    ratings = harness.app.core.store.repo(Ratings)
+    tg.push_message(GROUP, NEIGHBOUR, f"@{BOT_USERNAME} 医保怎么在网上交费", chat_type="group")
+    answer = await harness.reply_to(GROUP, 0)
+    up = markup(answer)[0]
+    assert up.startswith("rate:up:")
+    await tg.wait_consumed()
+    sent_to_group = asked(tg, GROUP)
+    query = tg.push_callback(up, answer.result["message_id"], GROUP, NEIGHBOUR)
+    async with asyncio.timeout(5):
+        while not [c for c in tg.calls("answerCallbackQuery") if c.params.get("text")]:
+            await tg.wait_for("answerCallbackQuery", len(tg.calls("answerCallbackQuery")) + 1)
+    (toast,) = tg.calls("answerCallbackQuery")
+    assert toast.params == {"callback_query_id": query, "text": "谢谢您的反馈！"}
+    assert asked(tg, GROUP) == sent_to_group  # nothing posted for the whole group
+
+    # A 👎 reaction on the same answer in the group: rated, no message at all.
+    tg.push_reaction(GROUP, answer.result["message_id"], 1003, "👎")
+    # 👍 on a private answer: rated and thanked there.
+    tg.push_message(RESIDENT, RESIDENT, "医保怎么在网上交费")
+    private = await harness.reply_to(RESIDENT, 0)
+    await tg.wait_consumed()
+    tg.push_reaction(RESIDENT, private.result["message_id"], RESIDENT, "👍")
+    await until_text(tg, RESIDENT, "谢谢您的反馈")
+    tg.push_reaction(RESIDENT, private.result["message_id"], RESIDENT, "❤")  # not a rating
+    await tg.wait_consumed()
+    assert asked(tg, GROUP) == sent_to_group
+    ((entry, helpful, unhelpful),) = ratings.summary()
+    assert entry == up.removeprefix("rate:up:") and (helpful, unhelpful) == (2, 1)
+    assert {"my_chat_member", "message_reaction"} <= set(tg.allowed_updates or ())
+
+
+async def test_forum_topics_are_threads_of_one_group(
+    standin: StandIn,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+) -> None:
+    """Issue 16, finding 10: a report in a topic keeps the group's settings (compound) and is
+    answered in the topic; staff work the ticket from a topic of a forum staff room, their
+    answers stay in it; the group is listed once for broadcasts."""
+    settings = make_settings(
+        roles=RolesConfig(staff=(f"telegram:{STAFF}",), trusted_role_channels=()),
+        staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
+        groups={f"telegram:{GROUP}": "粮库宿舍"},  # not the title's 丰仓小区
+    )
+    bot = await start_bot(settings, clock, analyzer, channels=[channel_for(standin)])
+    tg = standin
+    try:
+        tg.push_message(RESIDENT, RESIDENT, "你好")
+        tg.push_message(GROUP, NEIGHBOUR, "大家好", chat_type="group")
+        tg.push_message(GROUP, RESIDENT, "/report 2号楼水管漏水", chat_type="group", topic=5)
+        await until_text(tg, STAFF_ROOM, "#1001")
+        ack = next(c for c in tg.calls("sendMessage") if str(c.params["chat_id"]) == str(GROUP))
+        assert int(ack.params["message_thread_id"]) == 5
+        ticket = bot.tickets.get(1001)
+        assert ticket is not None and ticket.compound == "粮库宿舍"
+        assert ticket.origin == f"telegram:{GROUP}#5"
+        assert list(bot.core.store.groups.titles()) == [f"telegram:{GROUP}"]
+        broadcasts = bot.core.conversation.broadcasts
+        assert broadcasts.resolve(("all",)) == [Address("telegram", str(GROUP))]
+
+        before = len(tg.calls("sendMessage"))
+        staff_says(tg, "/claim 1001", topic=23)
+        staff_says(tg, "/reply 1001 下午来修", topic=23)
+        await until_text(tg, RESIDENT, "下午来修")
+        await until_text(tg, STAFF_ROOM, "已记下对 #1001 的回复")
+        in_room = [
+            c
+            for c in tg.calls("sendMessage")[before:]
+            if str(c.params["chat_id"]) == str(STAFF_ROOM)
+        ]
+        assert len(in_room) == 2  # the claim and the reply acknowledged, in the topic
+        assert {int(c.params["message_thread_id"]) for c in in_room} == {23}
+        claimed = bot.tickets.get(1001)
+        assert claimed is not None and claimed.assignee == f"telegram:{STAFF}"
+    finally:
+        await bot.stop()
+
+
+async def press(tg: StandIn, chat_id: int, action: str) -> None:
+    """The person in private chat `chat_id` taps the button `action` of the bot's latest
+    message that has it."""
+    for call in reversed(tg.calls("sendMessage")):
+        if str(call.params["chat_id"]) == str(chat_id) and action in markup(call):
+            tg.push_callback(action, call.result["message_id"], chat_id, chat_id)
+            return
+    raise AssertionError(f"no button {action} in {chat_id}")
+
+
+async def test_voice_files_and_locations_join_tickets(harness: Harness) -> None:
+    """Issue 16, findings 3 and 13: a voice message outside any ticket is a question with its
+    audio; a location in a report becomes its map link on the card; files and locations while
+    adding details are attached; what the bot cannot take gets a polite line, in private only."""
+    tg, tickets = harness.tg, harness.app.core.store.repo(TicketRepo)
     voice = {"voice": {"file_id": "v1", "file_unique_id": "uv1", "duration": 3}}
     where = {"location": {"latitude": 38.87, "longitude": 115.46}}
+    picture = {"document": {"file_id": "doc1", "file_unique_id": "ud1", "mime_type": "image/jpeg"}}
+    huge = {"document": {"file_id": "big", "file_unique_id": "ub", "file_size": 30 * 2**20}}
+    sticker = {
+        "sticker": {
+            "file_id": "s",
+            "file_unique_id": "us",
+            "type": "regular",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+        }
+    }
     tg.push_message(RESIDENT, RESIDENT, extra=voice)
+    assert "语音已转给工作人员，编号 #1001" in await until_text(tg, RESIDENT, "语音")
+    await tg.wait_for("sendVoice")
+    (forwarded,) = tg.calls("sendVoice")
+    assert forwarded.params["voice"] == "v1" and str(forwarded.params["chat_id"]) == str(STAFF_ROOM)
     tg.push_message(GROUP, NEIGHBOUR, chat_type="group", extra=where)  # silence in a group
     tg.push_message(RESIDENT, RESIDENT, extra=where)
-    await tg.wait_for("sendMessage", 2)
-    first, second = tg.texts_to(RESIDENT)[-2:]
-    assert first.startswith("收到您的语音") and second.startswith("收到您的位置")
-    assert tg.texts_to(GROUP) == []
+    assert "/report" in await until_text(tg, RESIDENT, "收到您的位置")
+    tg.push_message(RESIDENT, RESIDENT, extra=sticker)
+    await until_text(tg, RESIDENT, "收到您的表情")
+    tg.push_message(RESIDENT, RESIDENT, extra=huge)
+    await until_text(tg, RESIDENT, "超过 20MB")
+
+    # A report step by step: the location is the photo step's answer, the card maps it.
+    tg.push_message(RESIDENT, RESIDENT, "/report")
+    await until_text(tg, RESIDENT, "类别")
+    await press(tg, RESIDENT, "flow:cat:0")
+    await until_text(tg, RESIDENT, "描述")
+    tg.push_message(RESIDENT, RESIDENT, "路灯不亮")
+    await until_text(tg, RESIDENT, "小区")
+    await press(tg, RESIDENT, "flow:compound:0")
+    await until_text(tg, RESIDENT, "照片")
+    tg.push_message(RESIDENT, RESIDENT, extra=where)
+    await until_text(tg, RESIDENT, "确认")
+    await press(tg, RESIDENT, "flow:submit")
+    card = await until_text(tg, STAFF_ROOM, "#1002")
+    assert "https://www.openstreetmap.org/?mlat=38.870000&mlon=115.460000" in card
+
+    # Details after a group report: an image sent as a file and a location are attached.
+    tg.push_message(GROUP, RESIDENT, "/report 5号楼门禁坏了", chat_type="group")
+    await until_text(tg, RESIDENT, "#1003")
+    tg.push_message(RESIDENT, RESIDENT, extra=picture)
+    tg.push_message(RESIDENT, RESIDENT, extra=where)
+    async with asyncio.timeout(5):
+        while len([t for t in tg.texts_to(RESIDENT) if "已补充到 #1003" in t]) < 2:
+            await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
+    ticket = tickets.get(1003)
+    assert ticket is not None
+    assert ticket.attachments == ["file:doc1", "geo:38.870000,115.460000"]
+    s = harness.app.core.scheduling  # what the staff are told next (the scheduler sends it)
+    (update,) = StaffUpdates(settings=s.settings, cards=s.cards, translate=s.translate).messages(
+        ticket
+    )
+    assert "［文件 1 个］" in update.text and "openstreetmap.org/?mlat=38.870000" in update.text
+    await harness.channel.send(update)
+    (document,) = tg.calls("sendDocument")
+    assert document.params["document"] == "doc1" and "#1003" in document.params["caption"]
+    assert tg.texts_to(GROUP)[-1].startswith("已收到")  # the group heard nothing of the rest

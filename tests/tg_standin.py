@@ -48,9 +48,13 @@ class StandIn:
     token: str = TOKEN
     sent: list[Call] = field(default_factory=list)
     missing_chats: set[str] = field(default_factory=set)  # sendMessage -> 400 chat not found
+    blocked: set[str] = field(default_factory=set)  # people who blocked the bot -> 403
+    never_started: set[str] = field(default_factory=set)  # never pressed Start -> 403
+    migrated: dict[str, int] = field(default_factory=dict)  # group -> its supergroup: 400
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None  # the last setWebhook parameters
+    allowed_updates: list[str] | None = None  # what the last getUpdates asked for
     _messages: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -137,12 +141,16 @@ class StandIn:
         edited: bool = False,
         sender_chat: dict[str, Any] | None = None,
         automatic_forward: bool = False,
+        topic: int | None = None,
         edit_of: int | None = None,
         extra: dict[str, Any] | None = None,
     ) -> int:
         """Queue a message update; returns its message_id. `photo` is a file_id prefix;
         `sender_chat` is who posts for an anonymous admin (the group) or as a channel."""
         chat_type = "supergroup" if chat_type == "group" else chat_type
+        if chat_type == "private":  # writing to the bot is starting it (and unblocking it)
+            self.never_started.discard(str(chat_id))
+            self.blocked.discard(str(chat_id))
         message_id = edit_of if edit_of is not None else next(self._message_ids)
         sender = self._user(user_id, name)
         sender["is_bot"] = is_bot
@@ -166,6 +174,10 @@ class StandIn:
                 }
                 for w in (90, 800, 320)
             ]
+        if topic is not None:  # in a forum topic (Telegram: a reply to the topic's start)
+            message["message_thread_id"] = topic
+            message["is_topic_message"] = True
+            message["chat"]["is_forum"] = True
         if reply_to is not None:
             message["reply_to_message"] = self._messages[(str(chat_id), reply_to)]
         if sender_chat is not None:  # what Telegram sends: `from` is a placeholder bot
@@ -198,6 +210,74 @@ class StandIn:
             }
         )
         return query_id
+
+    def push_member(
+        self, chat_id: int, user_id: int, status: str, *, old: str = "member", title: str = "群"
+    ) -> None:
+        """Queue a my_chat_member update: the bot's status in `chat_id` changed to `status`
+        ("kicked" in a private chat: the person blocked the bot; "member": started it
+        again; "left"/"kicked" in a group: the bot is out of it)."""
+        chat_type = "private" if chat_id > 0 else "supergroup"
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "议事厅", "username": BOT_USERNAME}
+
+        def member(state: str) -> dict[str, Any]:
+            found: dict[str, Any] = {"status": state, "user": bot}
+            if state == "kicked":
+                found["until_date"] = 0
+            return found
+
+        self._push(
+            {
+                "my_chat_member": {
+                    "chat": self._chat(chat_id, chat_type, title, user_id),
+                    "from": self._user(user_id, "张"),
+                    "date": int(time.time()),
+                    "old_chat_member": member(old),
+                    "new_chat_member": member(status),
+                }
+            }
+        )
+        if chat_type == "private" and status == "kicked":
+            self.blocked.add(str(chat_id))
+        elif chat_type == "private":
+            self.blocked.discard(str(chat_id))
+
+    def push_migration(
+        self, old: int, new: int, user_id: int, *, title: str = "丰仓小区群"
+    ) -> None:
+        """A group became a supergroup, as Telegram tells it: a service message in the old
+        group (migrate_to_chat_id) and one in the new (migrate_from_chat_id)."""
+        self.migrated[str(old)] = new
+        for chat_id, chat_type, key, other in (
+            (old, "group", "migrate_to_chat_id", new),
+            (new, "supergroup", "migrate_from_chat_id", old),
+        ):
+            message = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": chat_type, "title": title},
+                "from": self._user(user_id, "张"),
+                key: other,
+            }
+            self._push({"message": message})
+
+    def push_reaction(
+        self, chat_id: int, message_id: int, user_id: int, emoji: str, *, old: str = ""
+    ) -> None:
+        """Queue a message_reaction update: `user_id` put `emoji` on message `message_id`."""
+        chat_type = "private" if chat_id > 0 else "supergroup"
+        self._push(
+            {
+                "message_reaction": {
+                    "chat": self._chat(chat_id, chat_type, "群", user_id),
+                    "message_id": message_id,
+                    "user": self._user(user_id, "张"),
+                    "date": int(time.time()),
+                    "old_reaction": [{"type": "emoji", "emoji": old}] if old else [],
+                    "new_reaction": [{"type": "emoji", "emoji": emoji}],
+                }
+            }
+        )
 
     def _push(self, update: dict[str, Any]) -> None:
         update["update_id"] = next(self._update_ids)
@@ -316,6 +396,8 @@ class StandIn:
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
         offset = int(params.get("offset") or 0)
+        if "allowed_updates" in params:
+            self.allowed_updates = list(params["allowed_updates"])
         timeout = float(params.get("timeout") or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         await self._notify()
@@ -331,6 +413,16 @@ class StandIn:
         chat_id = str(params["chat_id"])
         if chat_id in self.missing_chats:
             return _error(400, "Bad Request: chat not found")
+        if chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.never_started:
+            return _error(403, "Forbidden: bot can't initiate conversation with a user")
+        if chat_id in self.migrated:
+            return _error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat_id]},
+            )
         reply = params.get("reply_parameters")
         message_id = next(self._message_ids)
         chat_type = "private" if not chat_id.startswith("-") else "supergroup"
@@ -356,6 +448,10 @@ class StandIn:
                 message["reply_to_message"] = original
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
+        if params.get("message_thread_id"):  # a forum topic: the message stays in it
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
+            message["chat"]["is_forum"] = True
         self._messages[(chat_id, message_id)] = message
         return message
 
@@ -384,6 +480,23 @@ class StandIn:
                 {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1, "height": 1}
             ]
         }
+        return self._captioned(params, content)
+
+    async def _api_sendVoice(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "voice", {"duration": 1})
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "document", {})
+
+    def _media_message(self, params: dict[str, Any], key: str, extra: dict[str, Any]) -> Any:
+        """A voice message or document sent by file id (what the bot forwards)."""
+        media = params.get(key)
+        file_id = f"sent-{next(self._message_ids)}" if isinstance(media, dict) else str(media)
+        content: dict[str, Any] = {key: {"file_id": file_id, "file_unique_id": f"u{file_id}"}}
+        content[key].update(extra)
+        return self._captioned(params, content)
+
+    def _captioned(self, params: dict[str, Any], content: dict[str, Any]) -> Any:
         if params.get("caption"):
             caption = self._check_html(str(params["caption"]), params)
             if isinstance(caption, web.Response):

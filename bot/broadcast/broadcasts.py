@@ -28,6 +28,7 @@ from bot.schedule.jobs import (
 )
 from bot.schedule.targets import TargetError, resolve_targets
 from bot.schedule.worktime import WorkTime
+from bot.store.chats import ChatStates
 from bot.store.folder import Store
 from bot.store.outbox import Delivery
 from bot.turn import Turn
@@ -107,8 +108,9 @@ class Broadcasts:
     def known_groups(self) -> dict[str, str]:
         """Group chats by 'channel:chat_id' → compound: the configured `groups:`, or when none
         are configured, the groups the bot has seen (staff rooms excepted)."""
-        if self.settings.groups:
-            return dict(self.settings.groups)
+        if self.settings.groups:  # a migrated group is named by its new id
+            moves = self.store.repo(ChatStates)
+            return {moves.moved(key) or key: c for key, c in self.settings.groups.items()}
         staff = {room.chat for room in self.settings.staff_rooms}
         return {
             chat: self.compounds.name_of(title)
@@ -121,9 +123,13 @@ class Broadcasts:
         return {*KNOWN_NETWORKS, *(k.partition(":")[0] for k in keys)}
 
     def resolve(self, targets: tuple[str, ...]) -> list[Address]:
-        return resolve_targets(
+        """The chats of `targets` as they are now: a group that moved gets it once, at its
+        new id, even when a target still names the old one."""
+        found = resolve_targets(
             targets, self.known_groups(), self.settings.compound_tags, self.networks()
         )
+        moves = self.store.repo(ChatStates)
+        return list(dict.fromkeys(moves.current(address) for address in found))
 
     # ---- admins in chat ---------------------------------------------------------------------
 

@@ -6,11 +6,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.config import Settings
+from bot.desk.media import map_links, sendable
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Ticket
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing
+from bot.store.chats import ChatStates
 from bot.turn import Turn
+
+REASONS = frozenset({"blocked", "never_started", "left", "not_found", "unreachable"})
 
 
 class Cards:
@@ -23,26 +27,32 @@ class Cards:
         tickets: TicketRepo,
         translate: Translator,
         clock: Callable[[], datetime],
+        chats: ChatStates,
     ) -> None:
         self.settings = settings
+        self.chats = chats
         self.tickets = tickets
         self.t = translate
         self.clock = clock
 
     def is_staff_room(self, chat: Address) -> bool:
         """A staff room, in any of its threads or topics."""
-        return any(Address.parse(room.chat) == chat.room for room in self.settings.staff_rooms)
+        return any(self._room(room.chat) == chat.room for room in self.settings.staff_rooms)
+
+    def _room(self, key: str) -> Address:
+        """A staff room of the settings where it is now (a migrated group has a new id)."""
+        return self.chats.current(Address.parse(key))
 
     def rooms_for(self, ticket: Ticket) -> list[Address]:
         if ticket.room:
-            return [Address.parse(ticket.room)]
+            return [self._room(ticket.room)]
         rooms = [
             r
             for r in self.settings.staff_rooms
             if (not r.categories or ticket.category in r.categories)
             and (not r.compounds or ticket.compound in r.compounds)
         ]
-        return [Address.parse(r.chat) for r in (rooms or self.settings.staff_rooms)]
+        return [self._room(r.chat) for r in (rooms or self.settings.staff_rooms)]
 
     def cards(self, ticket: Ticket, header: str = "") -> list[Outgoing]:
         """The ticket's card for each staff room it is routed to, under an optional header."""
@@ -63,6 +73,10 @@ class Cards:
             channel=ticket.reporters[0].channel,
             age=self._age(ticket, lang),
         )
+        links = map_links(ticket.attachments)
+        if links:  # the latest location the resident sent is where the problem is
+            text += "\n" + self.t(lang, "card_location", link=links[-1])
+        text += "".join("\n" + line for line in self._unreachable(ticket, lang))
         buttons = (
             Button(self.t(lang, "card_claim"), f"t:claim:{ticket.number}"),
             Button(self.t(lang, "card_reply"), f"t:reply:{ticket.number}"),
@@ -73,11 +87,21 @@ class Cards:
                 room,
                 text,
                 buttons,
-                attachments=tuple(ticket.attachments),
+                attachments=sendable(ticket.attachments),
                 tag=f"card:{ticket.number}",
             )
             for room in self.rooms_for(ticket)
         ]
+
+    def _unreachable(self, ticket: Ticket, lang: str) -> list[str]:
+        """A line for each reporter the bot knows it cannot write to privately."""
+        lines = []
+        for r in ticket.reporters:
+            reason = self.chats.unreachable_reason(Address(r.channel, r.chat))
+            if reason is not None:
+                why = self.t(lang, f"reach_{reason}") if reason in REASONS else reason
+                lines.append(self.t(lang, "card_unreachable", name=r.name, reason=why))
+        return lines
 
     def card_sent(self, number: int, channel: str, chat_id: str, message_id: str) -> None:
         """Remember a card's platform id: a staff reply to it is a reply to the ticket."""

@@ -63,9 +63,12 @@ class Intake:
 
     def compound_of(self, turn: Turn) -> str:
         """The compound a group chat belongs to (config), else its title, else ''."""
-        configured = self.settings.groups.get(str(turn.msg.chat.room))
-        if configured:
-            return configured
+        room = str(turn.msg.chat.room)
+        chats = self.cards.chats
+        for key in (room, *chats.former_keys(room)):  # the settings may name its old id
+            configured = self.settings.groups.get(key)
+            if configured:
+                return configured
         return self.compounds.name_of(turn.msg.chat_title) if not turn.private else ""
 
     def guess_category(self, text: str) -> str:
@@ -158,6 +161,14 @@ class Intake:
         created, cards = self.create(turn, report, room)
         reply = turn.reply(self.t(turn.lang, "faq_action_ticket", number=created.number))
         return [reply, *cards]
+
+    def open_voice(self, turn: Turn) -> list[Outgoing]:
+        """A voice message outside any ticket: a question for the staff, with the audio."""
+        text = self.t(self.settings.language, "voice_ticket_text")
+        category = self.settings.categories[-1].name  # the catch-all: staff listen and sort
+        report = NewReport("question", category, self.compound_of(turn), text, turn.msg.attachments)
+        ticket, cards = self.create(turn, report)
+        return [turn.reply(self.t(turn.lang, "voice_ticket", number=ticket.number)), *cards]
 
     def open_question(self, turn: Turn, text: str, category: str) -> list[Outgoing]:
         """A question the FAQ could not settle, handed to the staff as a ticket."""

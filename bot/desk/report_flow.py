@@ -244,6 +244,11 @@ class Reports:
             return self.engine.start(turn, REPORT, state)
         return self.flow.create_from_group(turn, report)
 
+    def open_details(self, turn: Turn, number: int) -> list[Outgoing]:
+        """The reporter came to the private chat for ticket `number` (a group's button)."""
+        self.engine.begin(turn, DETAIL, {"ticket": number}, to=turn.private_address)
+        return [turn.reply(self.t(turn.lang, "report_details_opened", number=number))]
+
     def _start(
         self, turn: Turn, ask: Ask, before: list[Outgoing] | None = None, private: bool = False
     ) -> list[Outgoing]:

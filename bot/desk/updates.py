@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.desk.cards import Cards
+from bot.desk.media import counts, map_links, sendable
 from bot.desk.tickets import Event, Ticket
 from bot.i18n import Translator
 from bot.models import Outgoing
@@ -41,7 +42,7 @@ class StaffUpdates:
         status = self.t(lang, f"status_{ticket.status.value}")
         lines = [self.t(lang, "update_header", number=ticket.number, status=status)]
         lines += [self._line(lang, ticket, e) for e in untold]
-        photos = tuple(a for e in untold for a in e.attachments)
+        photos = sendable(a for e in untold for a in e.attachments)
         return [
             Outgoing(room, "\n".join(lines), attachments=photos, tag=f"card:{ticket.number}")
             for room in self.cards.rooms_for(ticket)
@@ -50,8 +51,12 @@ class StaffUpdates:
     def _line(self, lang: str, ticket: Ticket, event: Event) -> str:
         if event.action == "metoo":
             return self.t(lang, "update_metoo", name=event.name, count=len(ticket.reporters))
-        photo = self.t(lang, "update_photo", n=len(event.attachments)) if event.attachments else ""
-        return self.t(lang, "update_words", name=event.name, text=event.text, photo=photo).strip()
+        kinds = counts(event.attachments)
+        media = "".join(
+            self.t(lang, f"update_{kind}", n=n) for kind, n in kinds.items() if kind != "geo"
+        )
+        media += "".join(" 📍 " + link for link in map_links(event.attachments))
+        return self.t(lang, "update_words", name=event.name, text=event.text, photo=media).strip()
 
     @staticmethod
     def mark_told(ticket: Ticket, now: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -198,7 +199,8 @@ class FaqAnswers:
             raise UserError("error_unknown_action")
         self.ratings.rate(self.clock(), turn.sender_key, entry_id, verdict == "up")
         key = "rate_thanks" if verdict == "up" else "rate_sorry"
-        return [turn.reply(self.t(turn.lang, key))]
+        # In a group the thanks is for the presser alone (a toast), not for the neighbours.
+        return [replace(turn.reply(self.t(turn.lang, key)), toast=not turn.private)]
 
     async def _ask_staff(self, turn: Turn, question_id: str) -> list[Outgoing]:
         question = self.questions.get(int(question_id)) if question_id.isdigit() else None

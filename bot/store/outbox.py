@@ -29,6 +29,8 @@ def from_record(data: dict[str, Any]) -> Outgoing:
     fields["attachments"] = tuple(fields["attachments"])
     fields["files"] = tuple(fields.get("files", ()))  # records older than these fields
     fields.setdefault("notice", False)
+    fields.setdefault("toast", False)
+    fields["dedupe"] = ""  # set again as it is sent
     return Outgoing(**fields)
 
 
@@ -114,6 +116,21 @@ class OutboxRepo:
             doc.update(status=status, updated=at, attempts=int(doc["attempts"]) + 1, **extra)
 
         self._table.update(change, doc_ids=[self._ids[key]])
+
+    def readdress(self, channel: str, old: str, new: str) -> int:
+        """Pending messages for chat `old` (any thread) go to chat `new`; how many moved."""
+        moved = []
+        for doc_id, doc in self._table.documents_containing((b'"status":"pending"',)):
+            to = doc["out"]["to"]
+            if doc["status"] == PENDING and to["channel"] == channel and to["chat_id"] == old:
+                moved.append(doc_id)
+
+        def change(doc: MutableMapping[str, Any]) -> None:
+            doc["out"] = {**doc["out"], "to": {**doc["out"]["to"], "chat_id": new}}
+
+        if moved:
+            self._table.update(change, doc_ids=moved)
+        return len(moved)
 
     def prune_sent(self, before: str) -> None:
         old = [

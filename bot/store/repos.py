@@ -147,6 +147,15 @@ class GroupDirectory:
     def titles(self) -> dict[str, str]:
         return {chat: title for chat, (_, title) in self._titles.items()}
 
+    def move(self, old: str, new: str) -> None:
+        """A group got a new id (a supergroup migration): it is one group, under `new`."""
+        known = self._titles.pop(old, None)
+        if known is None:
+            return
+        self._table.remove(doc_ids=[known[0]])
+        if new not in self._titles:
+            self.seen(new, known[1])
+
 
 class RecordRepo:
     """Numbered records (bookings, broadcasts) kept as documents; remembers which changed.

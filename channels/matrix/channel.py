@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io
+import itertools
 import logging
 import mimetypes
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +47,15 @@ from nio import (  # type: ignore[import-untyped]
     WhoamiResponse,
 )
 
-from bot.models import Incoming, Outgoing
+from bot.models import Incoming, Outgoing, media_kind
 from channels.base import ChannelError, Deliver, SentRef
-from channels.matrix.content import image_content, render_options, split_text, text_content
+from channels.matrix.content import (
+    image_content,
+    media_content,
+    render_options,
+    split_text,
+    text_content,
+)
 from channels.matrix.errors import TRANSPORT_ERRORS, ApiCall, channel_error
 from channels.matrix.inbound import Inbound
 from channels.matrix.invites import Invitations
@@ -415,6 +424,7 @@ class MatrixChannel:
     async def send(self, out: Outgoing) -> SentRef:
         self._require_client()
         room_id = await self._rooms.room_for(out.to)
+        txns = _transaction_ids(out.dedupe)
         text = out.text
         if out.buttons:
             options = render_options(out.buttons)
@@ -423,13 +433,18 @@ class MatrixChannel:
         reply = out.reply_to_message_id
         last: str | None = None
         for ref in out.attachments:
-            if not is_mxc(ref):
+            kind, raw = media_kind(ref)
+            if kind == "geo":
+                continue  # the core puts a map link in the text
+            if not is_mxc(raw):
                 log.warning("not sending %r to %s: not Matrix media", ref[:40], room_id)
                 continue
-            last = await self._send_event(room_id, image_content(ref, reply))
+            content = media_content(kind, raw, reply)
+            last = await self._send_event(room_id, content, next(txns))
             reply = None
         for path in out.files:
-            last = await self._send_event(room_id, await self._upload_content(path, reply))
+            content = await self._upload_content(path, reply)
+            last = await self._send_event(room_id, content, next(txns))
             reply = None
         if text or last is None:
             chunks = split_text(text) if text else ["…"]
@@ -440,7 +455,7 @@ class MatrixChannel:
                 )
                 if actions and i == len(chunks):  # the part that ends with the options
                     content[OPTIONS_KEY] = list(actions)
-                last = await self._send_event(room_id, content)
+                last = await self._send_event(room_id, content, next(txns))
                 reply = None
         assert last is not None
         if actions:
@@ -471,9 +486,12 @@ class MatrixChannel:
         content.update(body=path.name, info={"mimetype": mime, "size": len(data)})
         return content
 
-    async def _send_event(self, room_id: str, content: dict[str, Any]) -> str:
+    async def _send_event(
+        self, room_id: str, content: dict[str, Any], tx_id: str | None = None
+    ) -> str:
+        """Send one event; the same transaction id on a retry makes the server post it once."""
         client = self._require_client()
-        tx_id = uuid.uuid4().hex  # the same for a retry: the server sends it once
+        tx_id = tx_id or uuid.uuid4().hex
         resp = await self._call(
             "send", client.room_send, room_id, "m.room.message", content, tx_id=tx_id
         )
@@ -488,6 +506,18 @@ class MatrixChannel:
         resp = await self._call("members", self._require_client().joined_members, room_id)
         assert isinstance(resp, JoinedMembersResponse)
         return [str(m.user_id) for m in resp.members]
+
+
+def _transaction_ids(dedupe: str) -> Iterator[str]:
+    """The transaction ids of one message's events: derived from its outbox key, so a retry
+    of the message (after a timeout that hid whether it arrived) reuses them and the
+    homeserver posts each event once; random for a direct reply."""
+    if not dedupe:
+        while True:
+            yield uuid.uuid4().hex
+    stem = hashlib.sha256(dedupe.encode()).hexdigest()[:32]
+    for part in itertools.count():
+        yield f"ys{stem}.{part}"
 
 
 __all__ = ["MatrixChannel"]

@@ -72,4 +72,32 @@ def image_content(url: str, reply_to: str | None) -> dict[str, Any]:
     return content
 
 
-__all__ = ["MAX_TEXT", "html_body", "image_content", "render_options", "split_text", "text_content"]
+def media_content(kind: str, url: str, reply_to: str | None) -> dict[str, Any]:
+    """A resident's photo, voice message or file (mxc://) passed on, as a reply when given."""
+    if kind == "photo":
+        return image_content(url, reply_to)
+    content: dict[str, Any] = (
+        {
+            "msgtype": "m.audio",
+            "body": "voice",
+            "url": url,
+            "org.matrix.msc1767.audio": {},
+            "org.matrix.msc3245.voice": {},
+        }
+        if kind == "voice"
+        else {"msgtype": "m.file", "body": "file", "url": url}
+    )
+    if reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    return content
+
+
+__all__ = [
+    "MAX_TEXT",
+    "html_body",
+    "image_content",
+    "media_content",
+    "render_options",
+    "split_text",
+    "text_content",
+]

@@ -15,7 +15,7 @@ from typing import Any
 
 from nio import RoomGetEventResponse  # type: ignore[import-untyped]
 
-from bot.models import Address, ChatKind, Incoming, Person
+from bot.models import MAX_MEDIA_BYTES, Address, ChatKind, Incoming, Person, geo_ref
 from channels.base import ChannelError
 from channels.matrix.errors import ApiCall
 from channels.matrix.options import KEYCAPS, NumberedOptions, parse_number
@@ -26,7 +26,37 @@ log = logging.getLogger(__name__)
 
 
 RATINGS = {"👍": "rate:up:", "👎": "rate:down:"}
-UNSUPPORTED = frozenset({"m.audio", "m.file", "m.location", "m.video"})
+UNSUPPORTED = frozenset({"m.video"})
+MEDIA = {"m.audio": "voice", "m.file": "file"}  # msgtype -> the kind of reference
+_GEO = re.compile(r"geo:(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)")
+
+
+def _event(room_id: str, room: Any, source: dict[str, Any], **fields: Any) -> Incoming:
+    """An Incoming for an event of the room's main timeline, with `fields`."""
+    return Incoming(
+        chat=Address(NAME, room_id),
+        sender=_person(room, str(source.get("sender", ""))),
+        chat_kind=_kind(room),
+        message_id=str(source.get("event_id", "")),
+        chat_title=_title(room),
+        **fields,
+    )
+
+
+def _media(content: dict[str, Any], msgtype: str) -> tuple[str, ...] | None:
+    """A voice message, file or map location as references (see bot.models.media_kind); ()
+    for one the bot cannot use (not the homeserver's own media), None when over the cap."""
+    if msgtype == "m.location":
+        match = _GEO.match(str(content.get("geo_uri", "")))
+        return (geo_ref(float(match.group(1)), float(match.group(2))),) if match else ()
+    url = content.get("url")
+    if not isinstance(url, str) or not is_mxc(url):
+        return ()  # only the homeserver's media; never a path or a web address
+    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    size = info.get("size") if isinstance(info, dict) else None
+    if isinstance(size, int) and size > MAX_MEDIA_BYTES:
+        return None
+    return (f"{MEDIA[msgtype]}:{url}",)
 
 
 def _media_kind(content: dict[str, Any]) -> str:
@@ -99,7 +129,6 @@ class Inbound:
             if not isinstance(new, dict) or not isinstance(relates.get("event_id"), str):
                 return None
             edit_of, content, relates = relates["event_id"], new, {}  # the edited text as sent
-        msgtype = content.get("msgtype")
         body = content.get("body")
         if not isinstance(body, str):
             return None
@@ -114,32 +143,10 @@ class Inbound:
         if in_thread and (reply_id is None or relates.get("is_falling_back")):
             reply_id = thread
         reply_id = reply_id if isinstance(reply_id, str) else None
-        attachments: tuple[str, ...] = ()
-        if msgtype in {"m.text", "m.emote"}:
-            text = _strip_reply_fallback(body) if reply_id else body
-        elif msgtype == "m.image" and isinstance(content.get("url"), str):
-            if not is_mxc(content["url"]):
-                # Only the homeserver's own media: a local path here would make the bot read
-                # (and upload to staff) a file of its own machine.
-                log.warning(
-                    "refused an image from %s whose url is not mxc://", source.get("sender")
-                )
-                return None
-            # A caption (MSC2530): when the event names its file apart, the body is the caption.
-            filename = content.get("filename")
-            caption = body if isinstance(filename, str) and body != filename else ""
-            text, attachments = caption, (content["url"],)
-        elif msgtype in UNSUPPORTED:
-            return Incoming(
-                chat=Address(NAME, room_id),
-                sender=_person(room, str(source.get("sender", ""))),
-                chat_kind=_kind(room),
-                message_id=str(source.get("event_id", "")),
-                chat_title=_title(room),
-                unsupported=_media_kind(content),
-            )
-        else:
-            return None  # m.notice (other bots) …
+        parsed = self._parsed(room_id, room, source, content, reply_id)
+        if not isinstance(parsed, tuple):
+            return parsed
+        text, attachments = parsed
         event_id = str(source.get("event_id", ""))
         sender = str(source.get("sender", ""))
         common: dict[str, Any] = {
@@ -173,6 +180,49 @@ class Inbound:
             attachments=attachments,
         )
 
+    def _parsed(
+        self,
+        room_id: str,
+        room: Any,
+        source: dict[str, Any],
+        content: dict[str, Any],
+        reply_id: str | None,
+    ) -> tuple[str, tuple[str, ...]] | Incoming | None:
+        """(text, attachments) of a message; an Incoming for what the bot cannot take; None
+        for what it ignores."""
+        msgtype, body = content.get("msgtype"), str(content.get("body"))
+        if msgtype in {"m.text", "m.emote"}:
+            return (_strip_reply_fallback(body) if reply_id else body), ()
+        elif msgtype == "m.image" and isinstance(content.get("url"), str):
+            if not is_mxc(content["url"]):
+                # Only the homeserver's own media: a local path here would make the bot read
+                # (and upload to staff) a file of its own machine.
+                log.warning(
+                    "refused an image from %s whose url is not mxc://", source.get("sender")
+                )
+                return None
+            # A caption (MSC2530): when the event names its file apart, the body is the caption.
+            filename = content.get("filename")
+            caption = body if isinstance(filename, str) and body != filename else ""
+            return caption, (content["url"],)
+        elif msgtype in MEDIA or msgtype == "m.location":
+            found = _media(content, msgtype)
+            if found is None:
+                return self._unsupported(room_id, room, source, "too_big")
+            if not found:
+                return None
+            filename = content.get("filename")
+            caption = body if isinstance(filename, str) and body != filename else ""
+            return caption, found
+        elif msgtype in UNSUPPORTED:
+            return self._unsupported(room_id, room, source, _media_kind(content))
+        return None  # m.notice (other bots) …
+
+    @staticmethod
+    def _unsupported(room_id: str, room: Any, source: dict[str, Any], kind: str) -> Incoming:
+        """What the bot cannot take (a video, a file over the cap): a polite line in private."""
+        return _event(room_id, room, source, unsupported=kind)
+
     async def reaction(
         self, room_id: str, room: Any, source: dict[str, Any], content: dict[str, Any]
     ) -> Incoming | None:
@@ -192,15 +242,7 @@ class Inbound:
             number = next((i for i, a in enumerate(actions, 1) if a.startswith(rating)), 0)
         if not number or not 1 <= number <= len(actions):
             return None
-        return Incoming(
-            chat=Address(NAME, room_id),
-            sender=_person(room, str(source.get("sender", ""))),
-            chat_kind=_kind(room),
-            message_id=str(source.get("event_id", "")),
-            chat_title=_title(room),
-            reply_to_message_id=target,
-            action=actions[number - 1],
-        )
+        return _event(room_id, room, source, reply_to_message_id=target, action=actions[number - 1])
 
     def mentions(self, content: dict[str, Any], text: str) -> tuple[bool, str]:
         """Whether the bot is addressed, and the text without a leading 'Name: ' pill."""

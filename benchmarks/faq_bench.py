@@ -27,7 +27,13 @@ from rapidfuzz import fuzz, process
 from bot.faq.embedding_cache import default_cache_dir
 from bot.faq.entries import Faq, FaqEntry, load_faq
 from bot.faq.matcher import FaqMatcher
-from bot.faq.meaning import EntryMeaning, build_meaning, missing_embeddings, model_status
+from bot.faq.meaning import (
+    EntryMeaning,
+    ModelStatus,
+    build_meaning,
+    load_model,
+    missing_embeddings,
+)
 from bot.faq.text import TextAnalyzer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,9 +104,9 @@ def startup_seconds(runs: int) -> tuple[float, float]:
     return bot, bare
 
 
-def _meaning(faq: Faq, cache: Path) -> EntryMeaning:
-    meaning = build_meaning(faq, model_status(True), cache)
-    assert meaning is not None, model_status(True).reason
+def _meaning(faq: Faq, status: ModelStatus, cache: Path) -> EntryMeaning:
+    meaning = build_meaning(faq, status, cache)
+    assert meaning is not None, status.reason
     return meaning
 
 
@@ -110,7 +116,7 @@ def child(size: int, model: bool, cache: Path) -> None:
     analyzer = TextAnalyzer()
     faq = synthesise(size, seed=size, analyzer=analyzer)
     made = time.perf_counter()
-    meaning = _meaning(faq, cache) if model else None
+    meaning = _meaning(faq, load_model(True), cache) if model else None
     matcher = FaqMatcher(faq, TextAnalyzer(), meaning=meaning)
     for text in queries(faq, 20, seed=size + 1):
         matcher.match(text)
@@ -150,7 +156,7 @@ def run_child(size: int, model: bool, cache: Path) -> dict[str, float]:
 
 
 def model_bench(sizes: list[int], cold_size: int, cache: Path, count: int, rounds: int) -> None:
-    status = model_status(True)
+    status = load_model(True)
     if status.model is None:
         print(f"\nsentence model: unavailable ({status.reason}); skipped")
         return
@@ -160,7 +166,7 @@ def model_bench(sizes: list[int], cold_size: int, cache: Path, count: int, round
     with tempfile.TemporaryDirectory() as cold:
         embedded = missing_embeddings(small, status, Path(cold))
         start = time.perf_counter()
-        _meaning(small, Path(cold))
+        _meaning(small, status, Path(cold))
         took = time.perf_counter() - start
     print(
         f"cold build, {cold_size} entries: {embedded} texts embedded in {took:.1f} s "
@@ -175,7 +181,7 @@ def model_bench(sizes: list[int], cold_size: int, cache: Path, count: int, round
         faq = synthesise(size, seed=size, analyzer=analyzer)
         missing = missing_embeddings(faq, status, cache)
         start = time.perf_counter()
-        meaning = _meaning(faq, cache)
+        meaning = _meaning(faq, status, cache)
         build = time.perf_counter() - start
         first = f"{build:.0f} s cold" if missing else "(was warm)"
         with_model = FaqMatcher(faq, analyzer, meaning=meaning)

@@ -84,6 +84,10 @@ class App:
         if incoming.message_id is not None and self.core.outbox.seen(base):
             log.info("%s was handled before (delivered again after a restart): skipped", base)
             return
+        if incoming.text and incoming.action is None:
+            # The sentence model takes 10-30 ms a message: in a worker thread, so other
+            # chats and timers are served meanwhile; the core then finds the vector ready.
+            await asyncio.to_thread(self.core.read_ahead, incoming.text)
         now = self.core.conversation.clock()
         if incoming.chat_kind is ChatKind.PRIVATE:
             self._heard[incoming.sender.key] = now

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.faq.feedback import FaqSuggestions
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from tests.fakes import FakeClock
 from tests.harness import Bot, start_bot
@@ -66,9 +67,12 @@ async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) ->
 
 
 async def test_private_report_dialogue_resumes_after_restart(
-    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
 ) -> None:
-    bot = await start_bot(make_settings(), clock, analyzer)
+    bot = await start_bot(make_settings(), clock, analyzer, sentence_model)
     li = bot.chat("li")
     (categories,) = await li.say("/report")
     assert categories.text == "请选择问题类别："

@@ -327,7 +327,8 @@ class App:
 
     async def _watch_once(self, flush: bool) -> None:
         await self.check_storage()
-        result = self.core.faq.check_for_change()
+        # a changed faq.yaml is indexed (and its new questions embedded) off the event loop
+        result = await asyncio.to_thread(self.core.faq.check_for_change)
         if result is not None:
             stamp = self.core.conversation.clock().isoformat()
             await self.dispatch(f"faq-reload|{stamp}", self.core.conversation.reload_notice(result))

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.core import Conversation
 from bot.desk.intake import Intake
 from bot.desk.lifecycle import Lifecycle
+from bot.desk.likeness import ReportVectors
 from bot.desk.report_flow import Dialogues
 from bot.desk.residents import ResidentDesk
 from bot.desk.staff import StaffDesk
@@ -50,12 +51,21 @@ class Core:
     scheduling: Scheduling
     model: ModelStatus
 
+    reports: ReportVectors
+
     def read_ahead(self, text: str) -> None:
         """Embed a message with the sentence model before the conversation handles it, so
-        that handling it finds the vector ready (`RecentQueries`).  Slow (10-30 ms): the App
-        calls it in a worker thread, never on the event loop."""
-        if self.model.model is not None and text.strip() and not text.startswith("/"):
-            self.model.model.embed([text], "query")
+        that handling it finds the vector ready (`RecentQueries`), and the open tickets'
+        texts "me too" waits for.  Slow (10-30 ms): the App calls it in a worker thread,
+        never on the event loop."""
+        model = self.model.model
+        if model is None:
+            return
+        if text.startswith("/"):  # a command's argument: /report 路灯坏了
+            text = text.partition(" ")[2]
+        if text.strip():
+            model.embed([text.strip()], "query")
+        self.reports.embed_waiting()
 
     @property
     def worktime(self) -> WorkTime:
@@ -117,6 +127,7 @@ def build_core(
     translate = s.translate
     lifecycle = Lifecycle(tickets=s.tickets, translate=translate, clock=clock)
     views = TicketViews(translate)
+    report_vectors = ReportVectors(faq.status.model)
     intake = Intake(
         settings=settings,
         tickets=s.tickets,
@@ -126,6 +137,7 @@ def build_core(
         faq=faq,
         translate=translate,
         clock=clock,
+        vectors=report_vectors,
     )
     answers = FaqAnswers(
         faq=faq,
@@ -197,4 +209,4 @@ def build_core(
     )
     retry = timedelta(seconds=settings.outbox_retry_seconds)
     outbox = Outbox(store.outbox, clock, retry_after=retry)
-    return Core(conversation, faq, store, outbox, s, faq.status)
+    return Core(conversation, faq, store, outbox, s, faq.status, report_vectors)

@@ -491,6 +491,21 @@ class FaqMatcher:
     def match(self, text: str) -> Decision:
         return self.decide(self.evidence(text))
 
+    def category_of(self, text: str) -> str | None:
+        """The FAQ category of a question handed to the staff, for its ticket: that of the
+        entry it matches; else that of the best suggestion, but with the sentence model only
+        when the model's first choice is in that category too (words alone file 社区能帮忙办
+        结婚证吗 with the volunteers, for its 帮忙); None when nothing says."""
+        evidence = self.evidence(text)
+        decision = self.decide(evidence)
+        if decision.entry is not None:
+            return decision.entry.category
+        best = decision.suggestions[0] if decision.suggestions else None
+        if best is None or evidence.sims is None:
+            return best.category if best is not None else None
+        model_first = self.faq.entries[int(np.argmax(evidence.sims))]
+        return best.category if model_first.category == best.category else None
+
     def decide(self, evidence: Evidence, settings: MatchSettings | None = None) -> Decision:
         """The decision for `evidence` under `settings` (the matcher's own by default)."""
         s = settings or self.settings

@@ -534,7 +534,7 @@ class FaqMatcher:
         recall_threshold."""
         entries = self.faq.entries
         lexical_of = {c.entry: c for c in ranked}
-        by_model = np.argsort(-sims, kind="stable")
+        by_model = top_entries(sims, max(RECALL_CANDIDATES, 2))
         model_best = int(by_model[0])
         best_sim = float(sims[model_best])
         combined = {
@@ -599,3 +599,12 @@ class FaqMatcher:
         runner_up = ranked[1] if len(ranked) > 1 else _Scored(-1, 0.0, 0.0)
         relative = (best.score - runner_up.score) / best.score
         return relative + s.evidence_weight * (best.explains - runner_up.explains)
+
+
+def top_entries(sims: NDArray[np.float32], k: int) -> NDArray[np.intp]:
+    """The k entries most similar by meaning, most similar first (equal ones by position),
+    without sorting them all: a partition is linear in the FAQ's size."""
+    if len(sims) <= k:
+        return np.argsort(-sims, kind="stable")
+    part = np.argpartition(-sims, k - 1)[:k]
+    return part[np.lexsort((part, -sims[part]))]

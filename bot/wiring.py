@@ -8,6 +8,7 @@ model is loaded here too (`language_model`), once per process, and handed to wha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,8 @@ from bot.scheduling import Scheduling, build_scheduling, job_sources
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch, Outbox
 
+log = logging.getLogger(__name__)
+
 _WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
@@ -63,9 +66,12 @@ class Core:
             return
         if text.startswith("/"):  # a command's argument: /report 路灯坏了
             text = text.partition(" ")[2]
-        if text.strip():
-            model.embed([text.strip()], "query")
-        self.reports.embed_waiting()
+        try:
+            if text.strip():
+                model.embed([text.strip()], "query")
+            self.reports.embed_waiting()
+        except Exception:  # the second opinion must never cost the message
+            log.exception("embedding a message ahead failed; it is matched without it")
 
     @property
     def worktime(self) -> WorkTime:

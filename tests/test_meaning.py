@@ -149,19 +149,22 @@ def test_doctor_prints_the_matching_mode(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_embeds_within_bounds(real_model: ModelStatus, text: str) -> None:
-    assert real_model.model is not None
-    start = time.perf_counter()
-    vec = real_model.model.embed([text], "query")
-    assert time.perf_counter() - start < 5.0
-    assert vec.shape == (1, real_model.model.dim) and np.isfinite(vec).all()
+    """A finite unit vector for anything; a long text is embedded as its first MAX_CHARS
+    characters (the engine's cost grows with the square of the length), not timed here:
+    speed belongs to benchmarks/faq_bench.py."""
+    model = real_model.model
+    assert model is not None
+    vec = model.embed([text], "query")
+    assert vec.shape == (1, model.dim) and np.isfinite(vec).all()
+    assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-3
+    if len(text) > meaning.MAX_CHARS:
+        clipped = model.embed([text[: meaning.MAX_CHARS]], "query")
+        assert np.array_equal(vec, clipped)
 
 
 @pytest.mark.parametrize("text", ["", "👍👍🙏", "路" * 10_000, "路灯 broken 壊れた 가로등 ✨"])
 def test_bad_input_never_crashes_the_matcher(with_model: FaqMatcher, text: str) -> None:
-    matcher = with_model
-    start = time.perf_counter()
-    decision = matcher.match(text)
-    assert time.perf_counter() - start < 5.0
+    decision = with_model.match(text)
     assert decision.kind in ("answer", "suggest", "none")
 
 

@@ -214,7 +214,10 @@ class EntryMeaning:
         vec = self._queries.get(text)
         if vec is None:
             vec = self.model.embed([text], "query")[0].astype(np.float16).astype(np.float32)
-        sims: Vectors = self.matrix @ vec
+        # einsum, not `@`: numpy's BLAS would spread the product over threads that keep
+        # spinning afterwards and slow the model's next embedding ten-fold (benchmarks/
+        # faq_bench.py: p50 116 ms at 10,000 entries with `@`); one thread takes ~1 ms.
+        sims: Vectors = np.einsum("ij,j->i", self.matrix, vec)
         return sims
 
 

@@ -46,7 +46,7 @@ from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
 from bot.store.folder import Store
-from bot.wiring import build_core
+from bot.wiring import build_core, language_model
 from channels.base import SentRef
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: tests.fakes
@@ -211,11 +211,12 @@ def child_start(folder: Path, profile: bool) -> dict[str, Any]:
     analyzer = TextAnalyzer()
     settings = make_settings(folder)
     faq = (settings.faq_path, settings.match_settings, lambda: analyzer)
-    FaqSource(*faq)  # jieba loads its dictionary on first use; cold caches warm up
+    model = language_model(settings)
+    FaqSource(*faq, status=model)  # jieba loads its dictionary on first use; caches warm up
     t1 = time.perf_counter()
-    FaqSource(*faq)  # warm, as build_core loads it with the analyzer it is given
+    FaqSource(*faq, status=model)  # warm, as build_core loads it with the analyzer it is given
     t2 = time.perf_counter()
-    core = build_core(settings, clock=FakeClock(NOW), analyzer=analyzer)
+    core = build_core(settings, clock=FakeClock(NOW), analyzer=analyzer, model=model)
     t3 = time.perf_counter()
     app = App(core, [FakeChannel("fake"), FakeChannel("other")], settings)
     t4 = time.perf_counter()

@@ -89,6 +89,10 @@ class App:
         if incoming.message_id is not None and self.core.outbox.seen(base):
             log.info("%s was handled before (delivered again after a restart): skipped", base)
             return
+        if incoming.text and incoming.action is None:
+            # The sentence model takes 10-30 ms a message: in a worker thread, so other
+            # chats and timers are served meanwhile; the core then finds the vector ready.
+            await asyncio.to_thread(self.core.read_ahead, incoming.text)
         now = self.core.conversation.clock()
         if incoming.chat_kind is ChatKind.PRIVATE:
             self._heard[incoming.sender.key] = now
@@ -350,7 +354,8 @@ class App:
 
     async def _watch_once(self, flush: bool) -> None:
         await self.check_storage()
-        result = self.core.faq.check_for_change()
+        # a changed faq.yaml is indexed (and its new questions embedded) off the event loop
+        result = await asyncio.to_thread(self.core.faq.check_for_change)
         if result is not None:
             stamp = self.core.conversation.clock().isoformat()
             await self.dispatch(f"faq-reload|{stamp}", self.core.conversation.reload_notice(result))

@@ -2,11 +2,13 @@
 
 The one place where the bot's parts are constructed and connected; everything else gets
 its dependencies passed in. `build_core` is what `yishiting run` and the tests start;
-its scheduling half is `bot.scheduling`, which `schedules list` uses alone.
+its scheduling half is `bot.scheduling`, which `schedules list` uses alone.  The sentence
+model is loaded here too (`language_model`), once per process, and handed to what uses it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +19,7 @@ from bot.config import Settings
 from bot.core import Conversation
 from bot.desk.intake import Intake
 from bot.desk.lifecycle import Lifecycle
+from bot.desk.likeness import ReportVectors
 from bot.desk.report_flow import Reports
 from bot.desk.residents import ResidentDesk
 from bot.desk.staff import StaffDesk
@@ -24,6 +27,7 @@ from bot.desk.threads import Threads
 from bot.desk.views import TicketViews
 from bot.faq.answers import FaqAnswers
 from bot.faq.feedback import FaqSuggestions, QuestionLog, Ratings
+from bot.faq.meaning import ModelStatus, RecentQueries, load_model
 from bot.faq.smalltalk import SmallTalk, bundled_phrases
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
@@ -35,6 +39,8 @@ from bot.scheduling import Scheduling, build_scheduling, job_sources
 from bot.store.chats import ChatStates
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch, Outbox
+
+log = logging.getLogger(__name__)
 
 _WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
@@ -48,6 +54,26 @@ class Core:
     store: Store
     outbox: Outbox
     scheduling: Scheduling
+    model: ModelStatus
+
+    reports: ReportVectors
+
+    def read_ahead(self, text: str) -> None:
+        """Embed a message with the sentence model before the conversation handles it, so
+        that handling it finds the vector ready (`RecentQueries`), and the open tickets'
+        texts "me too" waits for.  Slow (10-30 ms): the App calls it in a worker thread,
+        never on the event loop."""
+        model = self.model.model
+        if model is None:
+            return
+        if text.startswith("/"):  # a command's argument: /report 路灯坏了
+            text = text.partition(" ")[2]
+        try:
+            if text.strip():
+                model.embed([text.strip()], "query")
+            self.reports.embed_waiting()
+        except Exception:  # the second opinion must never cost the message
+            log.exception("embedding a message ahead failed; it is matched without it")
 
     @property
     def worktime(self) -> WorkTime:
@@ -80,23 +106,36 @@ def placeholder_values(settings: Settings, book: ScheduleBook) -> dict[str, str]
     return found
 
 
+def language_model(settings: Settings) -> ModelStatus:
+    """The sentence model the settings ask for, loaded, or why the bot runs without one."""
+    return load_model(bool(settings.match_settings.sentence_model))
+
+
 def build_core(
     settings: Settings,
     clock: Clock | None = None,
     analyzer: TextAnalyzer | None = None,
+    model: ModelStatus | None = None,
 ) -> Core:
-    """Load the FAQ and schedules first (cheap to fail), then take the data folder."""
+    """Load the FAQ and schedules first (cheap to fail), then take the data folder.
+
+    `model` is a sentence model loaded before (tests share one); by default it is loaded
+    here.  Either way this core remembers the vectors of its recent messages (`read_ahead`)."""
     tz = zone(settings.timezone)
     if clock is None:
         clock = lambda: datetime.now(tz)  # noqa: E731 - the system clock
     schedules = load_schedules(settings.schedules_path, tz)
     analyzers: Callable[[], TextAnalyzer] = TextAnalyzer if analyzer is None else lambda: analyzer
-    faq = FaqSource(settings.faq_path, settings.match_settings, analyzers)
+    loaded = model if model is not None else language_model(settings)
+    if loaded.model is not None and settings.match_settings.sentence_model:
+        loaded = ModelStatus(RecentQueries(loaded.model), loaded.reason)
+    faq = FaqSource(settings.faq_path, settings.match_settings, analyzers, status=loaded)
     store = Store(settings.data_dir)
     s = build_scheduling(settings, store, clock, schedules)
     translate = s.translate
     lifecycle = Lifecycle(tickets=s.tickets, translate=translate, clock=clock)
     views = TicketViews(translate)
+    report_vectors = ReportVectors(faq.status.model)
     intake = Intake(
         settings=settings,
         tickets=s.tickets,
@@ -106,6 +145,7 @@ def build_core(
         faq=faq,
         translate=translate,
         clock=clock,
+        vectors=report_vectors,
     )
     answers = FaqAnswers(
         faq=faq,
@@ -188,4 +228,4 @@ def build_core(
     )
     retry = timedelta(seconds=settings.outbox_retry_seconds)
     outbox = Outbox(store.outbox, clock, retry_after=retry)
-    return Core(conversation, faq, store, outbox, s)
+    return Core(conversation, faq, store, outbox, s, faq.status, report_vectors)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config import RolesConfig, Settings, StaffRoom
+from bot.faq.meaning import ModelStatus, load_model
 from bot.faq.text import TextAnalyzer
 from tests.fakes import FakeClock
 from tests.harness import Bot, start_bot
@@ -21,6 +22,16 @@ SHARED_DEV = REPO.parent / "shared" / "faq-eval" / "dev"
 @pytest.fixture(scope="session")
 def analyzer() -> TextAnalyzer:
     return TextAnalyzer()
+
+
+@pytest.fixture(scope="session")
+def sentence_model() -> ModelStatus:
+    """The bundled sentence model, loaded once for the whole session (as the bot loads it
+    once in bot/wiring.py); a test that needs it fails, never skips, when it cannot load."""
+    status = load_model(True)
+    if status.model is None:
+        pytest.fail(f"the bundled sentence model is not available: {status.reason}")
+    return status
 
 
 @pytest.fixture
@@ -48,10 +59,13 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 @pytest.fixture
 async def bot(
-    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
 ) -> AsyncIterator[Bot]:
     """The real core behind two fake networks: residents on "fake", the staff room on "other"."""
-    running = await start_bot(make_settings(), clock, analyzer)
+    running = await start_bot(make_settings(), clock, analyzer, sentence_model)
     yield running
     running.close()
 
@@ -74,9 +88,9 @@ def sched_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Se
 
 @pytest.fixture
 async def sched(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> AsyncIterator[Bot]:
     """The bot with its scheduler running, on Tuesday 2026-12-01 09:00 (a working day)."""
-    running = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    running = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     yield running
     running.close()

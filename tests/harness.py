@@ -1,7 +1,7 @@
 """The one way tests start the bot: the real wiring and app, fake or real channels, a clock
 the test moves and a temporary data folder.
 
-    bot = await start_bot(settings, clock, analyzer)            # two fake networks
+    bot = await start_bot(settings, clock, analyzer, sentence_model)  # two fake networks
     (reply,) = await bot.chat("zhang").say("医保怎么交")          # a resident, privately
     await bot.at(when(2, 9))                                     # time passes, jobs fire
     bot = await bot.restart()                                    # same data folder
@@ -22,6 +22,7 @@ from datetime import datetime
 from bot.app import App
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing, Role
 from bot.wiring import Core, build_core
@@ -37,6 +38,7 @@ class Bot:
     settings: Settings
     clock: FakeClock
     analyzer: TextAnalyzer
+    model: ModelStatus
     channels: Sequence[Channel]
     scheduler: bool = False
     closed: bool = field(default=False, init=False)
@@ -96,7 +98,12 @@ class Bot:
         await self.stop()
         fresh = channels if channels is not None else [FakeChannel(c.name) for c in self.channels]
         return await start_bot(
-            self.settings, self.clock, self.analyzer, channels=fresh, scheduler=self.scheduler
+            self.settings,
+            self.clock,
+            self.analyzer,
+            self.model,
+            channels=fresh,
+            scheduler=self.scheduler,
         )
 
     async def stop(self) -> None:
@@ -117,6 +124,7 @@ async def start_bot(
     settings: Settings,
     clock: FakeClock,
     analyzer: TextAnalyzer,
+    model: ModelStatus,
     *,
     channels: Sequence[Channel] | None = None,
     scheduler: bool = False,
@@ -124,13 +132,15 @@ async def start_bot(
 ) -> Bot:
     """Build the bot as `yishiting run` does and start its channels (and scheduler).
 
+    `analyzer` and `model` are loaded once per test session (tests/conftest.py) and shared.
+
     With `start_channels=False` the channels are not started: a test that drives the core
     through `Chat` alone (a network that is down) or starts them itself.
     """
-    core = build_core(settings, clock=clock, analyzer=analyzer)
+    core = build_core(settings, clock=clock, analyzer=analyzer, model=model)
     chosen = list(channels) if channels is not None else [FakeChannel("fake"), FakeChannel("other")]
     app = App(core, chosen, settings)
-    bot = Bot(app, settings, clock, analyzer, chosen, scheduler)
+    bot = Bot(app, settings, clock, analyzer, model, chosen, scheduler)
     try:
         if start_channels:
             for channel in chosen:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import RolesConfig, Settings, StaffRoom
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from channels.matrix.channel import MatrixChannel
 from channels.matrix.settings import FileTokenStore, MatrixSettings
@@ -27,7 +28,11 @@ pytestmark = pytest.mark.filterwarnings(
 
 
 async def test_resident_on_matrix_staff_on_telegram(
-    tmp_path: Path, make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
 ) -> None:
     srv = server()
     password = uuid.uuid4().hex
@@ -60,7 +65,7 @@ async def test_resident_on_matrix_staff_on_telegram(
             }
         )
     )
-    bot = await start_bot(settings, clock, analyzer, channels=[matrix, telegram])
+    bot = await start_bot(settings, clock, analyzer, sentence_model, channels=[matrix, telegram])
     resident = await User.create(srv, "resident")
     try:
         room = await resident.create_room(invite=(bot_id,))

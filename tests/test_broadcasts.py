@@ -10,6 +10,7 @@ import pytest
 from bot.broadcast.plan import BroadcastRecords
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing, Role
 from channels.base import ChannelError
@@ -79,9 +80,10 @@ async def test_targets_by_compound_tag_and_explicit_chat(
     sched_settings: Settings,
     clock: FakeClock,
     analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
 ) -> None:
     settings = sched_settings.model_copy(update={"compound_tags": {"老旧小区": ("粮库宿舍",)}})
-    bot = await start_bot(settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(settings, clock, analyzer, sentence_model, scheduler=True)
     try:
         await confirm(bot, "/broadcast now to 老旧小区: 改造说明会")
         await confirm(bot, "/broadcast now to 丰仓小区, fake:zhang: 丰仓通知")
@@ -137,14 +139,14 @@ async def test_a_failing_network_does_not_stop_the_others(sched: Bot) -> None:
 
 
 async def test_a_broadcast_missed_while_down_is_reported_not_sent(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await confirm(bot, "/broadcast at 12-01 10:00 to all: 十点开会")
     await confirm(bot, "/broadcast at 12-01 11:50 to all: 十二点领口罩")
     bot.close()
     clock.now = when(1, 12, 10)  # down until 2 h 10 min after the first, 20 min after the second
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await bot.app.scheduler.settle()
     try:
         assert got(bot, GROUP_A, "十点开会") == 0  # later than the grace (30 min): not sent
@@ -159,7 +161,7 @@ async def test_a_broadcast_missed_while_down_is_reported_not_sent(
     finally:
         bot.close()
     bot = await start_bot(
-        sched_settings, clock, analyzer, scheduler=True
+        sched_settings, clock, analyzer, sentence_model, scheduler=True
     )  # and nothing again after a restart
     await bot.app.scheduler.settle()
     try:
@@ -169,7 +171,11 @@ async def test_a_broadcast_missed_while_down_is_reported_not_sent(
 
 
 async def test_declarative_broadcasts_from_schedules(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, tmp_path: Path
+    sched_settings: Settings,
+    clock: FakeClock,
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    tmp_path: Path,
 ) -> None:
     assert sched_settings.schedules_dir is not None
     (sched_settings.schedules_dir / "weekly.yaml").write_text(
@@ -181,7 +187,7 @@ async def test_declarative_broadcasts_from_schedules(
         "    text: {zh-CN: 周六垃圾分类宣传, en: Garbage sorting Saturday}\n",
         encoding="utf-8",
     )
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     try:
         await bot.at(when(5, 9, 1))
         assert got(bot, GROUP_B, "周六垃圾分类宣传") == 1 and got(bot, GROUP_A, "垃圾") == 0
@@ -192,7 +198,7 @@ async def test_declarative_broadcasts_from_schedules(
 
 
 def test_a_schedules_typo_names_file_entry_and_field(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
     from bot.wiring import build_core
 
@@ -204,13 +210,13 @@ def test_a_schedules_typo_names_file_entry_and_field(
         encoding="utf-8",
     )
     with pytest.raises(ConfigError) as caught:
-        build_core(sched_settings, clock=clock, analyzer=analyzer)
+        build_core(sched_settings, clock=clock, analyzer=analyzer, model=sentence_model)
     assert "bad.yaml" in str(caught.value) and "'x'" in str(caught.value)
     assert "cron" in str(caught.value)
 
 
 async def test_explicit_matrix_rooms_and_a_space_before_the_colon(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
     from bot.broadcast.broadcasts import split_targets
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Settings
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from tests.fakes import FakeClock
 from tests.harness import Bot, start_bot
@@ -154,7 +155,10 @@ async def test_unknown_command_in_a_group_is_ignored(bot: Bot) -> None:
 
 
 async def test_only_the_faqs_own_pictures_are_sent_as_files(
-    tmp_path: Path, make_settings: Callable[..., Settings], analyzer: TextAnalyzer
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
 ) -> None:
     """Files the adapters read come from the FAQ's folder; residents' media stay references."""
     (tmp_path / "steps.png").write_bytes(b"\x89PNG")
@@ -164,7 +168,9 @@ async def test_only_the_faqs_own_pictures_are_sent_as_files(
         "    attachments: [steps.png]\n",
         encoding="utf-8",
     )
-    bot = await start_bot(make_settings(faq=tmp_path / "faq.yaml"), FakeClock(), analyzer)
+    bot = await start_bot(
+        make_settings(faq=tmp_path / "faq.yaml"), FakeClock(), analyzer, sentence_model
+    )
     try:
         (answer,) = await bot.chat("res").say("社区能借轮椅吗")
         assert answer.files == (str(tmp_path / "steps.png"),) and answer.attachments == ()

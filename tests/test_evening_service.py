@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.models import Outgoing
 from bot.schedule.joblog import JobLog
@@ -111,13 +112,13 @@ async def test_residents_cannot_mark_attendance_or_touch_others_bookings(
 
 
 async def test_a_reminder_after_the_appointment_began_is_dropped(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await book(bot, "laowang", "今晚", "18:00", "医保缴费")
     bot.close()
     clock.now = when(1, 18, 5)  # down from 09:00 until after the slot began
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await bot.app.scheduler.settle()
     try:
         assert bot.texts("fake:laowang") == []

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from bot.config import MatchSettings, RolesConfig, Settings
+from bot.faq.meaning import ModelStatus
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
 from tests.conftest import REPO
@@ -20,7 +21,7 @@ def _touch_later(path: Path) -> None:
 
 
 async def test_edit_is_picked_up_and_bad_edit_is_refused(
-    tmp_path: Path, analyzer: TextAnalyzer
+    tmp_path: Path, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
     faq_path = tmp_path / "faq.yaml"
     shutil.copy(REPO / "faq.yaml", faq_path)
@@ -29,7 +30,7 @@ async def test_edit_is_picked_up_and_bad_edit_is_refused(
         faq=faq_path,
         roles=RolesConfig(admins=("fake:admin",), trusted_role_channels=()),
     )
-    bot = await start_bot(settings, FakeClock(), analyzer)
+    bot = await start_bot(settings, FakeClock(), analyzer, sentence_model)
     core, resident = bot.core, bot.chat("resident")
     try:
         before = core.faq.size
@@ -64,7 +65,9 @@ async def test_edit_is_picked_up_and_bad_edit_is_refused(
         bot.close()
 
 
-def test_a_removed_keyword_stops_shaping_segmentation(tmp_path: Path) -> None:
+def test_a_removed_keyword_stops_shaping_segmentation(
+    tmp_path: Path, sentence_model: ModelStatus
+) -> None:
     """Each build gets a fresh analyzer, so keywords of an earlier faq.yaml do not linger."""
     faq_path = tmp_path / "faq.yaml"
     entry = (
@@ -76,7 +79,7 @@ def test_a_removed_keyword_stops_shaping_segmentation(tmp_path: Path) -> None:
         "    answer: 到中心一楼登记。\n"
     )
     faq_path.write_text(entry + "    keywords: [帮帮忙]\n", encoding="utf-8")
-    source = FaqSource(faq_path, MatchSettings())
+    source = FaqSource(faq_path, MatchSettings(), status=sentence_model)
     assert source.matcher.analyzer.tokens("帮帮忙") == ["帮帮忙"]  # a keyword stays whole
 
     faq_path.write_text(entry, encoding="utf-8")

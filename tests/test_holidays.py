@@ -21,6 +21,7 @@ import pytest
 from benchmarks.holiday_calendars import Disagreement, compare
 from bot.config import Settings, WorkTimeConfig
 from bot.errors import ConfigError
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.schedule.book import load_schedules
 from bot.schedule.holidays import (
@@ -97,12 +98,14 @@ def _on(listing: list[tuple[date, str]], prefix: str) -> set[date]:
 
 
 @pytest.fixture
-async def february_tickets(make_settings: Callable[..., Settings], analyzer: TextAnalyzer) -> Path:
+async def february_tickets(
+    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, sentence_model: ModelStatus
+) -> Path:
     """A data folder with #1001 reported Thursday 2027-02-04 16:00, the last afternoon before
     the Spring Festival, and #1002 on Friday 2027-02-19 17:00 (nobody claims them)."""
     settings = make_settings(groups=GROUPS)
     clock = FakeClock(at(2027, 2, 4, 16))
-    bot = await start_bot(settings, clock, analyzer)
+    bot = await start_bot(settings, clock, analyzer, sentence_model)
     try:
         await bot.chat("zhang", group="丰仓小区群").say("/report 3号楼路灯不亮")
         clock.now = at(2027, 2, 19, 17)
@@ -458,11 +461,14 @@ def _notice_time(year: int) -> datetime:
 
 
 async def test_the_admins_hear_once_60_days_before_an_uncovered_year(
-    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, tmp_path: Path
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    tmp_path: Path,
 ) -> None:
     settings = _story_settings(make_settings, tmp_path / "schedules")
     clock = FakeClock(at(LAST, 10, 26, 9))
-    bot = await start_bot(settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(settings, clock, analyzer, sentence_model, scheduler=True)
     try:
         planned = {job.key: job.at for job in bot.app.scheduler.planned()}
         assert planned[f"calendar:uncovered:{NEXT}"] == _notice_time(NEXT)  # 2 Nov, 09:00
@@ -495,10 +501,15 @@ async def test_the_admins_hear_once_60_days_before_an_uncovered_year(
 
 
 async def test_a_bot_started_inside_the_window_tells_at_once_in_its_language(
-    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, tmp_path: Path
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    tmp_path: Path,
 ) -> None:
     settings = _story_settings(make_settings, tmp_path / "schedules", language="en")
-    bot = await start_bot(settings, FakeClock(at(NEXT, 3, 2, 15)), analyzer, scheduler=True)
+    bot = await start_bot(
+        settings, FakeClock(at(NEXT, 3, 2, 15)), analyzer, sentence_model, scheduler=True
+    )
     try:
         await bot.app.scheduler.settle()
         (notice,) = bot.texts(ADMIN)
@@ -509,7 +520,10 @@ async def test_a_bot_started_inside_the_window_tells_at_once_in_its_language(
 
 
 async def test_a_complete_year_in_schedules_means_no_notice(
-    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, tmp_path: Path
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    tmp_path: Path,
 ) -> None:
     holidays = (
         f"version: 1\nholidays:\n  - year: {NEXT}\n    complete: true\n"
@@ -517,7 +531,7 @@ async def test_a_complete_year_in_schedules_means_no_notice(
     )
     settings = _story_settings(make_settings, tmp_path / "schedules", holidays)
     clock = FakeClock(at(LAST, 10, 26, 9))
-    bot = await start_bot(settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(settings, clock, analyzer, sentence_model, scheduler=True)
     try:
         planned = {job.key: job.at for job in bot.app.scheduler.planned()}
         assert f"calendar:uncovered:{NEXT}" not in planned

@@ -17,6 +17,7 @@ import pytest
 from bot.config import RolesConfig, Settings
 from bot.errors import ConfigError
 from bot.faq.entries import load_faq
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.operator_files import parse_yaml
 from bot.schedule.book import load_schedules
@@ -98,7 +99,7 @@ def test_a_value_that_contains_itself_a_deep_nesting_and_a_huge_file_are_refused
 
 
 async def test_a_running_bot_whose_faq_became_a_bomb_keeps_answering_and_tells_admins(
-    tmp_path: Path, analyzer: TextAnalyzer
+    tmp_path: Path, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
     faq = tmp_path / "faq.yaml"
     shutil.copy(REPO / "faq.yaml", faq)
@@ -107,7 +108,7 @@ async def test_a_running_bot_whose_faq_became_a_bomb_keeps_answering_and_tells_a
         faq=faq,
         roles=RolesConfig(admins=("fake:admin",), trusted_role_channels=()),
     )
-    bot = await start_bot(settings, FakeClock(), analyzer)
+    bot = await start_bot(settings, FakeClock(), analyzer, sentence_model)
     try:
         (before,) = await bot.chat("zhang").say("医保怎么交")
         faq.write_text(FAQ_BOMB, encoding="utf-8")

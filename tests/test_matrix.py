@@ -15,6 +15,7 @@ import pytest
 
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.faq.feedback import Ratings
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Incoming, Outgoing
 from channels.base import ChannelError
@@ -49,6 +50,7 @@ class World:
     tokens: FileTokenStore
     clock: FakeClock
     analyzer: TextAnalyzer
+    model: ModelStatus
     users: list[User] = field(default_factory=list)
     channels: list[MatrixChannel] = field(default_factory=list)
     bots: list[Bot] = field(default_factory=list)
@@ -77,7 +79,7 @@ class World:
     async def start(self, settings: Settings, **overrides: Any) -> Bot:
         """The bot on `settings` with a Matrix channel (adapter settings `overrides`)."""
         bot = await start_bot(
-            settings, self.clock, self.analyzer, channels=[self.channel(**overrides)]
+            settings, self.clock, self.analyzer, self.model, channels=[self.channel(**overrides)]
         )
         self.bots.append(bot)
         return bot
@@ -91,12 +93,16 @@ class World:
 
 @pytest.fixture
 async def world(
-    srv: Server, tmp_path: Path, clock: FakeClock, analyzer: TextAnalyzer
+    srv: Server,
+    tmp_path: Path,
+    clock: FakeClock,
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
 ) -> AsyncIterator[World]:
     password = "bot-password-secret"
     bot_id = await register(srv, unique("yishiting"), password)
     tokens = FileTokenStore(tmp_path / "matrix.token")
-    w = World(srv, bot_id, password, tokens, clock, analyzer)
+    w = World(srv, bot_id, password, tokens, clock, analyzer, sentence_model)
     try:
         yield w
     finally:

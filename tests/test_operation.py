@@ -18,6 +18,7 @@ import pytest
 
 from bot.cli.logs import configure
 from bot.config import RolesConfig, Settings
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from tests.cli_helpers import yishiting
 from tests.conftest import REPO
@@ -153,7 +154,7 @@ def test_a_token_in_the_settings_file_is_an_error_not_ignored(tmp_path: Path) ->
 
 
 async def test_a_removed_admin_stops_getting_admin_notices(
-    tmp_path: Path, analyzer: TextAnalyzer
+    tmp_path: Path, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
     faq = tmp_path / "faq.yaml"
     shutil.copy(REPO / "faq.yaml", faq)
@@ -166,12 +167,14 @@ async def test_a_removed_admin_stops_getting_admin_notices(
         )
 
     clock = FakeClock()
-    bot = await start_bot(settings("fake:admin", "fake:boss"), clock, analyzer)
+    bot = await start_bot(settings("fake:admin", "fake:boss"), clock, analyzer, sentence_model)
     await bot.chat("boss").say("/help")  # remembered as an admin
     await bot.chat("sue", role=None).say("/help")
     bot.close()
 
-    bot = await start_bot(settings("fake:admin"), clock, analyzer)  # boss was removed
+    bot = await start_bot(
+        settings("fake:admin"), clock, analyzer, sentence_model
+    )  # boss was removed
     try:
         assert [str(a) for a in bot.core.roles.admin_addresses()] == ["fake:admin"]
         faq.write_text("version: 1\nentries:\n  - id: Bad Id\n", encoding="utf-8")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Outgoing
 from channels.base import ChannelError, SentRef
@@ -55,11 +56,14 @@ async def test_final_failure_is_kept_not_retried(bot: Bot) -> None:
 
 
 async def test_pending_relays_survive_a_restart(
-    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
 ) -> None:
     settings = make_settings()
     # The staff network is down: no "other" channel.
-    bot = await start_bot(settings, clock, analyzer, channels=[FakeChannel("fake")])
+    bot = await start_bot(settings, clock, analyzer, sentence_model, channels=[FakeChannel("fake")])
     await bot.chat("zhang", group="丰仓小区群").say("/report 东门积水很深")
     bot = await bot.restart(channels=[FakeChannel("fake"), FakeChannel("other")])
     await bot.app.flush_outbox(at_start=True)  # at start, retry pauses do not apply

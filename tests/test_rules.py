@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bot.compounds import Compounds
 from bot.config import Settings
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.i18n import language_of_text
 from tests.fakes import FakeClock
@@ -67,10 +68,13 @@ def test_compound_names_as_residents_type_them() -> None:
 
 
 async def test_a_typed_compound_is_stored_normalised_with_its_location(
-    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
 ) -> None:
     settings = make_settings(compounds=("康乐小区", "丰仓小区"))
-    bot = await start_bot(settings, clock, analyzer)
+    bot = await start_bot(settings, clock, analyzer, sentence_model)
     try:
         resident = bot.chat("zhang")
         (ask_compound,) = await resident.say("/report 楼道灯坏了")

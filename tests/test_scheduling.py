@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Status
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.models import Role
 from bot.schedule.joblog import JobLog
@@ -123,13 +124,13 @@ async def test_morning_digest_on_working_days(sched: Bot) -> None:
 
 
 async def test_jobs_pending_at_a_stop_run_once_after_the_start(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await bot.chat("zhang", group="丰仓小区群").say("/report 3号楼路灯不亮")
     bot.close()
     clock.now = when(1, 16)  # the bot was down while both follow-ups fell due
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await bot.app.scheduler.settle()
     try:
         # a fresh process: its channels have sent nothing before
@@ -137,7 +138,7 @@ async def test_jobs_pending_at_a_stop_run_once_after_the_start(
         assert len(bot.texts(ADMIN)) == 1
     finally:
         bot.close()
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await bot.app.scheduler.settle()
     try:
         assert bot.texts(STAFF_ROOM) == [] and bot.texts(ADMIN) == []  # not again
@@ -160,13 +161,13 @@ async def test_the_store_not_memory_decides_what_is_pending(sched: Bot) -> None:
 
 
 async def test_a_digest_missed_while_down_does_not_take_the_next_ones_place(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await bot.chat("zhang", group="丰仓小区群").say("/report 路灯不亮")
     bot.close()
     clock.now = when(3, 7)  # down over Wednesday's digest
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     try:
         await bot.app.scheduler.settle()
         await bot.at(when(3, 8, 31))
@@ -177,9 +178,9 @@ async def test_a_digest_missed_while_down_does_not_take_the_next_ones_place(
 
 
 async def test_a_restart_at_night_does_not_wake_residents_with_old_messages(
-    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer
+    sched_settings: Settings, clock: FakeClock, analyzer: TextAnalyzer, sentence_model: ModelStatus
 ) -> None:
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     await bot.chat("zhang", group="丰仓小区群").say("/report 楼道灯坏了")
     await bot.at(when(1, 10))
     await bot.chat("zhu", group="staffroom", network="other").say("/resolve 1001")
@@ -189,7 +190,7 @@ async def test_a_restart_at_night_does_not_wake_residents_with_old_messages(
     assert not any("问题解决了吗" in t for t in bot.texts("fake:zhang"))
     bot.close()
     clock.now = when(2, 23)  # … and the bot restarts at night
-    bot = await start_bot(sched_settings, clock, analyzer, scheduler=True)
+    bot = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
     try:
         await bot.app.scheduler.settle()
         assert bot.texts("fake:zhang") == []

@@ -16,6 +16,7 @@ from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom
 from bot.desk.repo import TicketRepo
 from bot.desk.updates import StaffUpdates
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.models import Address, Button, Outgoing
 from channels.base import ChannelError
@@ -80,6 +81,7 @@ async def harness(
     standin: StandIn,
     make_settings: Callable[..., Settings],
     analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
     clock: FakeClock,
 ) -> AsyncIterator[Harness]:
     settings = make_settings(
@@ -87,7 +89,7 @@ async def harness(
         staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
     )
     channel = channel_for(standin)
-    bot = await start_bot(settings, clock, analyzer, channels=[channel])
+    bot = await start_bot(settings, clock, analyzer, sentence_model, channels=[channel])
     try:
         yield Harness(bot.app, channel, standin)
     finally:
@@ -330,11 +332,14 @@ async def test_runs_under_the_app(
     standin: StandIn,
     make_settings: Callable[..., Settings],
     analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
     clock: FakeClock,
 ) -> None:
     settings = make_settings(staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),))
     channels = [channel_for(standin)]
-    bot = await start_bot(settings, clock, analyzer, channels=channels, start_channels=False)
+    bot = await start_bot(
+        settings, clock, analyzer, sentence_model, channels=channels, start_channels=False
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(bot.app.run(stop))  # starts the channels itself
     standin.push_message(RESIDENT, RESIDENT, "小区路灯不亮了找谁修？")
@@ -357,6 +362,7 @@ async def test_webhook_mode_accepts_only_the_secret(
     standin: StandIn,
     make_settings: Callable[..., Settings],
     analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
     clock: FakeClock,
 ) -> None:
     import json
@@ -376,7 +382,7 @@ async def test_webhook_mode_accepts_only_the_secret(
         webhook_url="https://bot.example.org/tg-hook",
         secret_token="s3cret-Token",
     )
-    bot = await start_bot(make_settings(), clock, analyzer, channels=[channel])
+    bot = await start_bot(make_settings(), clock, analyzer, sentence_model, channels=[channel])
     try:
         assert standin.webhook is not None
         assert standin.webhook["url"] == "https://bot.example.org/tg-hook"
@@ -411,6 +417,7 @@ async def test_anonymous_admins_channels_and_linked_channel_posts(
     standin: StandIn,
     make_settings: Callable[..., Settings],
     analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
     clock: FakeClock,
 ) -> None:
     """Issue 16, findings 12 and 14: a staff room's anonymous admin works tickets, a member
@@ -420,7 +427,9 @@ async def test_anonymous_admins_channels_and_linked_channel_posts(
         roles=RolesConfig(staff=(f"telegram:{STAFF_ROOM}",), trusted_role_channels=()),
         staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
     )
-    bot = await start_bot(settings, clock, analyzer, channels=[channel_for(standin)])
+    bot = await start_bot(
+        settings, clock, analyzer, sentence_model, channels=[channel_for(standin)]
+    )
     tg = standin
     try:
         as_channel = {"id": -100777, "type": "channel", "title": "丰仓业主之声"}
@@ -613,6 +622,7 @@ async def test_a_group_that_becomes_a_supergroup_is_followed_once(
     standin: StandIn,
     sched_settings: Settings,
     analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
     clock: FakeClock,
 ) -> None:
     """Issue 16, finding 11: migrate_to/migrate_from (both arrive) and a 400 with
@@ -633,7 +643,7 @@ async def test_a_group_that_becomes_a_supergroup_is_followed_once(
         }
     )
     bot = await start_bot(
-        settings, clock, analyzer, channels=[channel_for(standin)], scheduler=True
+        settings, clock, analyzer, sentence_model, channels=[channel_for(standin)], scheduler=True
     )
     tg = standin
     core = bot.app.core
@@ -752,6 +762,7 @@ async def test_forum_topics_are_threads_of_one_group(
     standin: StandIn,
     make_settings: Callable[..., Settings],
     analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
     clock: FakeClock,
 ) -> None:
     """Issue 16, finding 10: a report in a topic keeps the group's settings (compound) and is
@@ -762,7 +773,9 @@ async def test_forum_topics_are_threads_of_one_group(
         staff_rooms=(StaffRoom(chat=f"telegram:{STAFF_ROOM}"),),
         groups={f"telegram:{GROUP}": "粮库宿舍"},  # not the title's 丰仓小区
     )
-    bot = await start_bot(settings, clock, analyzer, channels=[channel_for(standin)])
+    bot = await start_bot(
+        settings, clock, analyzer, sentence_model, channels=[channel_for(standin)]
+    )
     tg = standin
     try:
         tg.push_message(RESIDENT, RESIDENT, "你好")

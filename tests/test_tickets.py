@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.faq.feedback import FaqSuggestions
+from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from tests.fakes import FakeClock
 from tests.harness import Bot, start_bot
@@ -66,9 +67,12 @@ async def test_street_light_story_across_networks(bot: Bot, clock: FakeClock) ->
 
 
 async def test_private_report_dialogue_resumes_after_restart(
-    make_settings: Callable[..., Settings], analyzer: TextAnalyzer, clock: FakeClock
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
 ) -> None:
-    bot = await start_bot(make_settings(), clock, analyzer)
+    bot = await start_bot(make_settings(), clock, analyzer, sentence_model)
     li = bot.chat("li")
     (categories,) = await li.say("/report")
     assert categories.text == "请选择问题类别："
@@ -208,3 +212,58 @@ async def test_internal_views_stay_out_of_resident_groups(bot: Bot) -> None:
     assert "工作人员群或私聊" in refused.text
     (mine,) = await bot.chat("zhang", group="丰仓小区群").say("/mytickets")
     assert "私信" in mine.text
+
+
+async def test_the_main_road_light_reported_from_two_compounds_is_offered_as_the_same(
+    bot: Bot,
+) -> None:
+    """Both compounds' groups see the light on the main road: the second report is offered
+    as a "me too" although it comes from another chat, because its meaning is very close;
+    another light in that compound is not. The other group never sees the first
+    reporter's words: the offer names the ticket and its compound."""
+    await bot.chat("zhang", group="丰仓小区群").say("/report 丰仓路主路上的路灯坏了，晚上一片黑")
+    li = bot.chat("li", group="粮库宿舍群")
+    (offer,) = await li.say("/report 丰仓路上路灯坏了好几天了")
+    assert "#1001" in offer.text and "丰仓小区" in offer.text
+    assert "一片黑" not in offer.text
+    (joined,) = await li.press(offer, "metoo")
+    assert "已为 #1001 记上您一份" in joined.text
+    other_light = await bot.chat("zhao", group="粮库宿舍群").say("/report 小区东门的路灯不亮")
+    assert any("#1002" in o.text for o in other_light)
+
+
+async def test_the_same_chat_offers_a_report_in_other_words(bot: Bot) -> None:
+    await bot.chat("zhang", group="丰仓小区群").say("/report 5号楼下水道堵了，污水冒出来")
+    (offer,) = await bot.chat("wang", group="丰仓小区群").say(
+        "/report 5号楼下水管堵了 一直往外冒水"
+    )
+    assert "#1001" in offer.text and "是同一个问题吗" in offer.text
+    assert "污水冒出来" in offer.text  # in the chat it was written in, its words are shown
+
+
+async def test_without_the_model_another_chats_report_is_never_offered(
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
+) -> None:
+    settings = make_settings(match={"sentence_model": 0})
+    bot = await start_bot(settings, clock, analyzer, sentence_model)
+    try:
+        await bot.chat("zhang", group="丰仓小区群").say(
+            "/report 丰仓路主路上的路灯坏了，晚上一片黑"
+        )
+        replies = await bot.chat("li", group="粮库宿舍群").say("/report 丰仓路上路灯坏了好几天了")
+        assert any("#1002" in o.text for o in replies)
+    finally:
+        bot.close()
+
+
+async def test_a_question_for_the_staff_is_filed_where_both_signals_agree(bot: Bot) -> None:
+    """社区能帮忙办结婚证吗 shares 帮忙 with the volunteers' entry and nothing of its meaning:
+    handed to the staff, it is not filed under 志愿活动."""
+    resident = bot.chat("zhang")
+    (suggestion,) = await resident.say("社区能帮忙办结婚证吗")
+    await resident.press(suggestion, "askstaff")
+    (ticket,) = bot.tickets.active()
+    assert ticket.kind == "question" and ticket.category != "志愿活动"

@@ -17,10 +17,10 @@ from bot.clock import zone
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.faq.entries import load_faq
-from bot.faq.meaning import model_status
 from bot.schedule.book import load_schedules
 from bot.schedule.holidays import doctor_line
 from bot.store.folder import Store
+from bot.wiring import language_model
 from channels.base import ChannelError
 
 MIN_FREE_BYTES = 100 * 1024 * 1024
@@ -82,7 +82,7 @@ async def run(settings: Settings) -> int:
         ok = False
         say(f"faq       FAILED  {exc}")
     # The matcher's mode is a fact, not a failure: lexical-only still answers.
-    status = model_status(bool(settings.match_settings.sentence_model))
+    status = language_model(settings)
     label = "MODEL" if status.model else "LEXICAL"
     say(f"matching  {label:<8}{status.mode}: {status.reason}")
     try:

@@ -21,6 +21,7 @@ from bot.faq.matcher import FaqMatcher
 from bot.faq.source import FaqSource
 from bot.faq.writer import add_questions
 from bot.store.folder import Store
+from bot.wiring import language_model
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -45,13 +46,18 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
             say(f"  {name}: {count}")
         return _check_promises(faq, str(path))
     if args.faq_command == "match":
-        matcher = FaqSource(path, settings.match_settings, progress=_progress).matcher
+        matcher = _source(settings).matcher
         for line in sys.stdin:
             query = line.rstrip("\n")
             if query.strip():
                 say(json.dumps(_decision_json(matcher, query), ensure_ascii=False))
         return 0
-    return _eval(args, FaqSource(path, settings.match_settings, progress=_progress).matcher)
+    return _eval(args, _source(settings).matcher)
+
+
+def _source(settings: Settings) -> FaqSource:
+    model = language_model(settings)
+    return FaqSource(settings.faq_path, settings.match_settings, status=model, progress=_progress)
 
 
 def _eval(args: argparse.Namespace, matcher: FaqMatcher) -> int:

@@ -7,12 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from rapidfuzz import fuzz
-
 from bot.compounds import Compounds
 from bot.config import Settings
 from bot.desk.cards import Cards
 from bot.desk.lifecycle import Lifecycle
+from bot.desk.likeness import ReportVectors, same_problem, same_words
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import ACTIVE, Reporter, Ticket
 from bot.faq.source import FaqSource
@@ -21,8 +20,6 @@ from bot.models import Address, Outgoing
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
-
-SIMILAR_REPORT = 70  # rapidfuzz token_set_ratio over content words: "the same problem"
 
 
 @dataclass(frozen=True)
@@ -51,6 +48,7 @@ class Intake:
         faq: FaqSource,
         translate: Translator,
         clock: Callable[[], datetime],
+        vectors: ReportVectors | None = None,
     ) -> None:
         self.settings = settings
         self.compounds = compounds
@@ -60,6 +58,7 @@ class Intake:
         self.faq = faq
         self.t = translate
         self.clock = clock
+        self.vectors = vectors or ReportVectors(None)
 
     def compound_of(self, turn: Turn) -> str:
         """The compound a group chat belongs to (config), else its title, else ''."""
@@ -80,21 +79,26 @@ class Intake:
         return best
 
     def similar_open(self, report: NewReport, origin: Address) -> Ticket | None:
-        """An active report from the same chat, compound and category that reads like this one.
-
-        Only the same chat: offering "+1" shows the other report's text, which must not leave
-        the chat it was written in.
-        """
+        """An active report of the same category that reads like this one (bot/desk/likeness.py):
+        from the same chat and compound by its words or its meaning, from another chat only
+        when the sentence model finds the meanings very close (the main-road light two
+        compounds' groups both see)."""
         if not report.compound:
             return None
-        words = " ".join(self.faq.matcher.analyzer.tokens(report.text))
+        tokens = self.faq.matcher.analyzer.tokens
+        words = " ".join(tokens(report.text))
         best: tuple[float, Ticket | None] = (0.0, None)
-        for ticket in self.tickets.active(report.compound, report.category):
-            if ticket.origin != str(origin):
+        local = self.tickets.active(report.compound, report.category)
+        elsewhere = self.tickets.active_in_category(report.category) if self.vectors.model else []
+        candidates = {t.number: t for t in [*local, *elsewhere]}
+        for ticket in candidates.values():
+            same_chat = ticket.origin == str(origin) and ticket.compound == report.compound
+            meaning = self.vectors.similarity(report.text, ticket.text)
+            lexical = same_words(words, " ".join(tokens(ticket.text))) if same_chat else 0.0
+            if not same_problem(lexical, meaning, same_chat):
                 continue
-            other = " ".join(self.faq.matcher.analyzer.tokens(ticket.text))
-            score = fuzz.token_set_ratio(words, other)
-            if score >= SIMILAR_REPORT and score > best[0]:
+            score = max(lexical / 100, meaning or 0.0)
+            if score > best[0]:
                 best = (score, ticket)
         return best[1]
 

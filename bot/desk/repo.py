@@ -129,6 +129,13 @@ class TicketRepo:
             self._cards[_card_key(channel, chat, message)] = ticket.number
         self._reindex(ticket)
 
+    def active_in_category(self, category: str) -> list[Ticket]:
+        """The most recent SIMILAR_CANDIDATES active tickets of `category`, any compound (the
+        "me too" candidates from other chats), from the index."""
+        numbers = sorted(n for (_, cat), ns in self._active.items() if cat == category for n in ns)
+        found = (self.get(n) for n in numbers[-self.SIMILAR_CANDIDATES :])
+        return [t for t in found if t is not None]
+
     def active(self, compound: str | None = None, category: str | None = None) -> list[Ticket]:
         """Active tickets, oldest first; only active documents are decoded.
 

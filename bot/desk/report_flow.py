@@ -10,10 +10,11 @@ from typing import Any
 
 from bot.commands import Action, Command, Handler
 from bot.desk.intake import Intake, NewReport
+from bot.desk.tickets import Ticket
 from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State, Steps
 from bot.errors import UserError
 from bot.i18n import Translator
-from bot.models import Button, Outgoing
+from bot.models import Address, Button, Outgoing
 from bot.turn import Turn
 
 REPORT = "report"
@@ -48,11 +49,13 @@ class ReportFlow(Steps):
     def prompt(self, turn: Turn, state: State) -> Prompt:
         step = state["step"]
         if step == "metoo":
+            shown = str(state.get("candidate_text", ""))[:40]
             text = self.t(
                 turn.lang,
-                "report_metoo_offer",
+                "report_metoo_offer" if shown else "report_metoo_offer_elsewhere",
                 number=state["candidate"],
-                text=str(state.get("candidate_text", ""))[:40],
+                text=shown,
+                compound=str(state.get("candidate_compound", "")),
             )
             yes = Button(self.t(turn.lang, "report_metoo_yes"), f"flow:metoo:{state['candidate']}")
             return Prompt(text, (yes, Button(self.t(turn.lang, "report_metoo_no"), "flow:new")))
@@ -130,7 +133,7 @@ class ReportFlow(Steps):
         report = report_of(state)
         similar = self.intake.similar_open(report, turn.msg.chat)
         if similar is not None:
-            state.update(step="metoo", candidate=similar.number, candidate_text=similar.text)
+            state.update(metoo_offer(similar, turn.msg.chat))
             return Ask(state)
         return Done(self.create(turn, report))
 
@@ -233,9 +236,7 @@ class Reports:
         similar = self.intake.similar_open(report, turn.msg.chat)
         if similar is not None:
             state = {
-                "step": "metoo",
-                "candidate": similar.number,
-                "candidate_text": similar.text,
+                **metoo_offer(similar, turn.msg.chat),
                 "text": report.text,
                 "category": report.category,
                 "compound": report.compound,
@@ -263,6 +264,19 @@ class Reports:
 
     async def _on_button(self, turn: Turn, value: str) -> list[Outgoing]:
         return self.engine.press(turn, REPORT, f"flow:{value}")
+
+
+def metoo_offer(similar: Ticket, chat: Address) -> State:
+    """The "me too" step for `similar`: another resident's words are shown only in the chat
+    they were written in; a match from elsewhere (another group, someone's private chat) is
+    offered by its number and compound."""
+    same_chat = similar.origin == str(chat)
+    return {
+        "step": "metoo",
+        "candidate": similar.number,
+        "candidate_text": similar.text if same_chat else "",
+        "candidate_compound": similar.compound,
+    }
 
 
 def report_of(state: State) -> NewReport:

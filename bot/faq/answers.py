@@ -113,8 +113,7 @@ class FaqAnswers:
             return [turn.reply(self.t(turn.lang, "faq_unsure_statement"), (ask,))]
         if decision.kind == "none":
             self._log_question(turn, text, "none")
-            category = decision.suggestions[0].category if decision.suggestions else "其他"
-            return self.escalate(turn, text, category)
+            return self.escalate(turn, text, self.faq.matcher.category_of(text) or "其他")
         ask_staff = Button(
             self.t(turn.lang, "ask_staff_button"),
             f"askstaff:{self._log_question(turn, text, decision.kind)}",
@@ -206,9 +205,8 @@ class FaqAnswers:
         question = self.questions.get(int(question_id)) if question_id.isdigit() else None
         if question is None or question.person != turn.sender_key:
             raise UserError("error_unknown_action")
-        decision = self.faq.matcher.match(question.text)
-        best = decision.entry or (decision.suggestions[0] if decision.suggestions else None)
-        return self.escalate(turn, question.text, best.category if best else "其他")
+        category = self.faq.matcher.category_of(question.text) or "其他"
+        return self.escalate(turn, question.text, category)
 
     # ---- commands ------------------------------------------------------------------------
 

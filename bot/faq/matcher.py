@@ -491,6 +491,21 @@ class FaqMatcher:
     def match(self, text: str) -> Decision:
         return self.decide(self.evidence(text))
 
+    def category_of(self, text: str) -> str | None:
+        """The FAQ category of a question handed to the staff, for its ticket: that of the
+        entry it matches; else that of the best suggestion, but with the sentence model only
+        when the model's first choice is in that category too (words alone file 社区能帮忙办
+        结婚证吗 with the volunteers, for its 帮忙); None when nothing says."""
+        evidence = self.evidence(text)
+        decision = self.decide(evidence)
+        if decision.entry is not None:
+            return decision.entry.category
+        best = decision.suggestions[0] if decision.suggestions else None
+        if best is None or evidence.sims is None:
+            return best.category if best is not None else None
+        model_first = self.faq.entries[int(np.argmax(evidence.sims))]
+        return best.category if model_first.category == best.category else None
+
     def decide(self, evidence: Evidence, settings: MatchSettings | None = None) -> Decision:
         """The decision for `evidence` under `settings` (the matcher's own by default)."""
         s = settings or self.settings
@@ -519,7 +534,7 @@ class FaqMatcher:
         recall_threshold."""
         entries = self.faq.entries
         lexical_of = {c.entry: c for c in ranked}
-        by_model = np.argsort(-sims, kind="stable")
+        by_model = top_entries(sims, max(RECALL_CANDIDATES, 2))
         model_best = int(by_model[0])
         best_sim = float(sims[model_best])
         combined = {
@@ -584,3 +599,12 @@ class FaqMatcher:
         runner_up = ranked[1] if len(ranked) > 1 else _Scored(-1, 0.0, 0.0)
         relative = (best.score - runner_up.score) / best.score
         return relative + s.evidence_weight * (best.explains - runner_up.explains)
+
+
+def top_entries(sims: NDArray[np.float32], k: int) -> NDArray[np.intp]:
+    """The k entries most similar by meaning, most similar first (equal ones by position),
+    without sorting them all: a partition is linear in the FAQ's size."""
+    if len(sims) <= k:
+        return np.argsort(-sims, kind="stable")
+    part = np.argpartition(-sims, k - 1)[:k]
+    return part[np.lexsort((part, -sims[part]))]

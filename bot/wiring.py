@@ -33,6 +33,9 @@ from bot.schedule.worktime import WorkTime
 from bot.scheduling import Scheduling, build_scheduling, job_sources
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch, Outbox
+from bot.weblogin.command import WebLinkCommand
+from bot.weblogin.links import LoginLinks
+from bot.weblogin.signing import Signer, load_key
 
 _WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
@@ -155,6 +158,11 @@ def build_core(
         translate=translate,
         clock=clock,
     )
+    web_links = WebLinkCommand(
+        settings=settings,
+        links=lambda: LoginLinks(Signer(load_key(settings.data_dir)), clock),
+        translate=translate,
+    )
     conversation = Conversation(
         settings=settings,
         roles=s.roles,
@@ -171,7 +179,16 @@ def build_core(
         intake=intake,
         appointments=s.appointments,
         broadcasts=s.broadcasts,
-        capabilities=[answers, residents, staff, reports, threads, s.appointments, s.broadcasts],
+        capabilities=[
+            answers,
+            residents,
+            staff,
+            reports,
+            threads,
+            s.appointments,
+            s.broadcasts,
+            web_links,
+        ],
     )
     retry = timedelta(seconds=settings.outbox_retry_seconds)
     outbox = Outbox(store.outbox, clock, retry_after=retry)

@@ -37,6 +37,7 @@ LAYERS = {
     "bot.desk": "desk",
     "bot.evening": "evening",
     "bot.broadcast": "broadcast",
+    "bot.weblogin": "weblogin",
     "bot.core": "core",
     "bot.scheduling": "wiring",
     "bot.wiring": "wiring",
@@ -46,7 +47,7 @@ LAYERS = {
     "bot": "package",  # bot/__init__.py: a docstring only
     "channels": "channels",
 }
-CAPABILITIES = {"faq", "schedule", "dialogue", "desk", "evening", "broadcast"}
+CAPABILITIES = {"faq", "schedule", "dialogue", "desk", "evening", "broadcast", "weblogin"}
 ALLOWED = {
     "foundation": {"foundation"},
     "store": {"foundation", "store"},
@@ -56,6 +57,7 @@ ALLOWED = {
     "desk": {"foundation", "store", "faq", "schedule", "dialogue", "desk"},
     "evening": {"foundation", "store", "schedule", "dialogue", "evening"},
     "broadcast": {"foundation", "store", "schedule", "broadcast"},
+    "weblogin": {"foundation", "store", "weblogin"},
     "core": {"foundation", "store", *CAPABILITIES, "core"},
     "wiring": {"foundation", "store", *CAPABILITIES, "core", "wiring"},
     "web": {"foundation", "store", *CAPABILITIES, "core", "wiring", "web"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from tinydb.table import Document
 
@@ -178,6 +178,19 @@ class TicketRepo:
     def by_card(self, channel: str, chat: str, message_id: str) -> Ticket | None:
         number = self._cards.get(_card_key(channel, chat, message_id))
         return self.get(number) if number is not None else None
+
+    def newest_matching(
+        self, every: Sequence[bytes], some: Sequence[bytes], limit: int
+    ) -> tuple[int, list[Ticket]]:
+        """(how many, the newest `limit` of them) of the tickets whose packed JSON holds every
+        fragment of `every` and one of `some` (none: any); only those shown are decoded."""
+        count, found = 0, list[Ticket]()
+        for _, raw in reversed(list(self._table.raw_documents())):
+            if all(f in raw for f in every) and (not some or any(f in raw for f in some)):
+                count += 1
+                if len(found) < limit:
+                    found.append(Ticket.from_doc(json.loads(raw)))
+        return count, found
 
     def all(self) -> Iterator[Ticket]:
         for _, doc in self._table.documents_containing((b"",)):

@@ -86,6 +86,6 @@ def test_run_serves_the_console_alone_and_the_server_makes_links(tmp_path: Path)
         assert get(port, f"/login?{link.query}").status == 403  # used once
     finally:
         bot.send_signal(signal.SIGTERM)
-        out, err = bot.communicate(timeout=30)
+        _out, err = bot.communicate(timeout=30)
     assert bot.returncode == 0, err
     assert "web console on http://127.0.0.1" in err

@@ -50,6 +50,7 @@ class TicketRepo:
         self._cards: dict[str, int] = {}  # _card_key(channel, chat, message) -> number
         self._active: dict[tuple[str, str], set[int]] = {}  # (compound, category) -> numbers
         self._where: dict[int, tuple[str, str]] = {}  # active number -> its index key
+        self._status: dict[int, str] = {}  # every number -> its status, in number order
         self._keys: dict[tuple[str, str], tuple[str, str]] = {}  # each key object once
         self._reporters: dict[str, set[int]] = {}  # person key -> the tickets they reported
         self._next = self.FIRST_NUMBER
@@ -61,6 +62,8 @@ class TicketRepo:
         if self._table.name not in tables:
             return
         self._cards, self._active, self._where, self._keys = {}, {}, {}, {}
+        self._status = {}
+        statuses = {s.value: s.value for s in Status}  # one string object per status
         self._reporters = {}
         top = self.FIRST_NUMBER - 1
         for number, raw in self._table.raw_documents():
@@ -71,7 +74,9 @@ class TicketRepo:
             if cards is not None:
                 for channel, chat, message in json.loads(cards.group(1)):
                     self._cards[_card_key(channel, chat, message)] = number
-            if _field(raw, "status") in _ACTIVE:
+            status = _field(raw, "status")
+            self._status[number] = statuses.get(status, status)
+            if status in _ACTIVE:
                 self._index(number, _field(raw, "compound"), _field(raw, "category"))
         self._next = top + 1
 
@@ -89,6 +94,7 @@ class TicketRepo:
             self._active[key].discard(number)
 
     def _reindex(self, ticket: Ticket) -> None:
+        self._status[ticket.number] = ticket.status.value
         for reporter in ticket.reporters:
             self._reporters.setdefault(reporter.key, set()).add(ticket.number)
         if ticket.status in ACTIVE:
@@ -133,12 +139,18 @@ class TicketRepo:
             numbers = sorted(self._active.get((compound, category), ()))
             found = (self.get(n) for n in numbers[-self.SIMILAR_CANDIDATES :])
             return [t for t in found if t is not None]
+        every = (self.get(n) for n in sorted(self._where))  # the index: only active decoded
         return [
             t
-            for t in self.in_status(ACTIVE)
-            if (compound is None or t.compound == compound)
+            for t in every
+            if t is not None
+            and (compound is None or t.compound == compound)
             and (category is None or t.category == category)
         ]
+
+    def active_counts(self) -> dict[tuple[str, str], int]:
+        """How many active tickets each (compound, category) has, from the index."""
+        return {key: len(numbers) for key, numbers in self._active.items() if numbers}
 
     def in_status(self, statuses: Iterable[Status]) -> list[Ticket]:
         """Tickets in any of `statuses`, oldest first; other documents are not decoded."""
@@ -180,17 +192,32 @@ class TicketRepo:
         return self.get(number) if number is not None else None
 
     def newest_matching(
-        self, every: Sequence[bytes], some: Sequence[bytes], limit: int
-    ) -> tuple[int, list[Ticket]]:
-        """(how many, the newest `limit` of them) of the tickets whose packed JSON holds every
-        fragment of `every` and one of `some` (none: any); only those shown are decoded."""
+        self, statuses: Iterable[Status], every: Sequence[bytes], limit: int
+    ) -> tuple[int, bool, list[Ticket]]:
+        """The newest `limit` tickets in one of `statuses` whose packed JSON holds every
+        fragment of `every`: (how many match, whether that count is exact, the tickets).
+
+        The statuses come from an index. With fragments the search stops at `limit`
+        matches (the count is then "at least"); only the tickets returned are decoded.
+        """
+        wanted = {s.value for s in statuses}
+        raw_of = self._table.raw_document
         count, found = 0, list[Ticket]()
-        for _, raw in reversed(list(self._table.raw_documents())):
-            if all(f in raw for f in every) and (not some or any(f in raw for f in some)):
-                count += 1
-                if len(found) < limit:
-                    found.append(Ticket.from_doc(json.loads(raw)))
-        return count, found
+        for number in reversed(self._status):
+            if self._status[number] not in wanted:
+                continue
+            if every:
+                raw = raw_of(number)
+                if raw is None or not all(f in raw for f in every):
+                    continue
+            count += 1
+            if len(found) < limit:
+                ticket = self.get(number)
+                if ticket is not None:
+                    found.append(ticket)
+            elif every:
+                return limit, False, found
+        return count, True, found
 
     def all(self) -> Iterator[Ticket]:
         for _, doc in self._table.documents_containing((b"",)):

@@ -33,8 +33,10 @@ def _fragment(name: str, value: str) -> bytes:
     return f"{json.dumps(name)}:{json.dumps(value, ensure_ascii=False)}".encode()
 
 
-def find_tickets(repo: TicketRepo, wanted: TicketFilter, limit: int) -> tuple[int, list[Ticket]]:
-    """How many tickets match and the newest `limit` of them, decoding no others."""
+def find_tickets(
+    repo: TicketRepo, wanted: TicketFilter, limit: int
+) -> tuple[int, bool, list[Ticket]]:
+    """(how many match, whether that is exact or "at least", the newest `limit` of them)."""
     every = [
         _fragment(name, value)
         for name, value in (
@@ -47,5 +49,4 @@ def find_tickets(repo: TicketRepo, wanted: TicketFilter, limit: int) -> tuple[in
     words = wanted.text.strip()
     if words:  # anywhere in the ticket: its text, a reporter's words, a staff reply
         every.append(json.dumps(words, ensure_ascii=False)[1:-1].encode())
-    some = [_fragment("status", s.value) for s in sorted(wanted.statuses())]
-    return repo.newest_matching(every, some, limit)
+    return repo.newest_matching(wanted.statuses(), every, limit)

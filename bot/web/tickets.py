@@ -53,13 +53,14 @@ def routes(console: Console) -> list[web.RouteDef]:
     async def listing(request: web.Request) -> web.StreamResponse:
         viewer = console.viewer(request)
         wanted = _filter(request)
-        count, shown = find_tickets(repo, wanted, PAGE)
+        count, exact, shown = find_tickets(repo, wanted, PAGE)
         return console.renderer.page(
             viewer.lang,
             "tickets.html",
             viewer,
             wanted=wanted,
             count=count,
+            exact=exact,
             tickets=shown,
             statuses=[s.value for s in Status],
             compounds=list(console.core.scheduling.compounds.names),
@@ -69,7 +70,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         )
 
     async def export(request: web.Request) -> web.StreamResponse:
-        _, found = find_tickets(repo, _filter(request), EXPORT_LIMIT)
+        _, _, found = find_tickets(repo, _filter(request), EXPORT_LIMIT)
         body = export_csv(sorted(found, key=lambda t: t.number), private_ids=False)
         stamp = console.core.conversation.clock().strftime("%Y%m%d-%H%M")
         return web.Response(

@@ -17,10 +17,11 @@ def routes(console: Console) -> list[web.RouteDef]:
         viewer = console.viewer(request)
         core = console.core
         now = core.conversation.clock()
-        active = core.store.repo(TicketRepo).active()
+        repo = core.store.repo(TicketRepo)
+        active = repo.active()
         sla = core.scheduling.sla
         overdue = [t for t in active if sla.overdue(t, now)]
-        counts = Counter((t.compound or "-", t.category) for t in active)
+        counts = Counter({(c or "-", k): n for (c, k), n in repo.active_counts().items()})
         compounds = sorted({c for c, _ in counts})
         categories = sorted({k for _, k in counts})
         return console.renderer.page(

@@ -278,3 +278,54 @@ async def test_ticket_filters(wbot: Bot) -> None:
         assert "#1001" not in closed and "共 0 件" in closed
         csv = await (await client.get("/tickets.csv", params={"text": "下水道"})).text()
         assert csv.startswith("\ufeffnumber,") and ",'=1+2 楼道里的下水道堵了," in csv
+
+
+async def test_an_admin_schedules_a_broadcast_on_the_web_and_sees_it_in_the_calendar(
+    wbot: Bot,
+) -> None:
+    await wbot.chat("zhang", group="丰仓小区群").say("大家早上好")  # the bot knows the group
+    async with console_client(wbot) as (console, client):
+        await client.get(login_path(console, "fake:staff"))
+        assert (await client.get("/broadcasts")).status == 403
+    async with console_client(wbot) as (console, client):
+        await client.get(login_path(console, "fake:admin"))
+        page = await (await client.get("/broadcasts")).text()
+        csrf = csrf_of(page)
+        preview = await client.post(
+            "/broadcasts",
+            data={
+                "csrf": csrf,
+                "text": "今晚八点停电检修",
+                "targets": "all",
+                "when": "at",
+                "moment": "20:00",
+            },
+        )
+        shown = await preview.text()
+        assert "今晚八点停电检修" in shown and "确认发送" in shown
+        action = re.search(r'name="action" value="(bc:[^"]+)"', shown)
+        assert action is not None
+        confirmed = await (
+            await client.post("/broadcasts/press", data={"csrf": csrf, "action": action.group(1)})
+        ).text()
+        assert "已安排广播 1" in confirmed
+        calendar = confirmed.split('id="calendar"')[1]
+        assert "20:00</span> broadcast 1 to all" in calendar and "12-01" in calendar
+        weekly = await (
+            await client.post(
+                "/broadcasts",
+                data={
+                    "csrf": csrf,
+                    "text": "周六上午义诊",
+                    "targets": "丰仓小区",
+                    "when": "cron",
+                    "moment": "每周六 09:00",
+                },
+            )
+        ).text()
+        assert "周六上午义诊" in weekly and "确认发送" in weekly
+        cancelled = await (
+            await client.post("/broadcasts/cancel", data={"csrf": csrf, "number": "1"})
+        ).text()
+        assert "广播 1 已撤销" in cancelled
+        assert "broadcast 1 to all" not in cancelled.split('id="calendar"')[1]

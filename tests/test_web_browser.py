@@ -1,7 +1,8 @@
 """The web console in a real browser: Debian's headless Chromium driven by Selenium.
 
 A staff member logs in through the link `/web` gave them, claims a ticket and replies, and
-the resident's chat gets the reply; an admin edits an FAQ answer and the bot answers with it.
+the resident's chat gets the reply; an admin edits an FAQ answer and the bot answers with it,
+then schedules a broadcast and finds it in the calendar.
 Screenshots of each page at phone and desktop widths go to a folder the test prints. Under
 CI=1 a missing browser fails the test (`.ci/run` installs it); elsewhere it is skipped.
 """
@@ -179,3 +180,17 @@ async def test_staff_claim_and_reply_in_the_browser_and_an_admin_edits_the_faq(
     await browser.shoot("faq-edit")
     (answer, *_) = await bot.chat("wu").say("城乡居民医保怎么在网上缴费？")
     assert "河北人社" in answer.text
+
+    await browser.open("/broadcasts")
+    await browser.type("#b-text", "今晚八点停电检修，请提前准备")
+    await browser.click("input[name=targets][value=all]")
+    await browser.click("input[name=when][value=at]")
+    await browser.type("#b-moment", "20:00")
+    await browser.click("#preview")
+    assert await browser.wait_for("button.press") == "确认发送"
+    assert "今晚八点停电检修" in await browser.wait_for("#said")
+    await browser.click("button.press")  # 确认发送
+    await browser.wait_for("#said")
+    calendar = await browser.wait_for("#calendar")
+    assert "20:00 broadcast 1 to all" in calendar
+    await browser.shoot("broadcasts")

@@ -117,8 +117,8 @@ class TicketRepo:
         return changed
 
     def get(self, number: int) -> Ticket | None:
-        doc = self._table.get(doc_id=number)
-        return Ticket.from_doc(dict(doc)) if isinstance(doc, dict) else None
+        raw = self._table.raw_document(number)  # straight from its JSON: no TinyDB Document
+        return Ticket.from_doc(json.loads(raw)) if raw is not None else None
 
     def save(self, ticket: Ticket) -> None:
         doc = ticket.to_doc()

@@ -329,3 +329,31 @@ async def test_an_admin_schedules_a_broadcast_on_the_web_and_sees_it_in_the_cale
         ).text()
         assert "广播 1 已撤销" in cancelled
         assert "broadcast 1 to all" not in cancelled.split('id="calendar"')[1]
+
+
+async def test_the_report_draws_the_weeks_in_svg_with_chinese_labels(
+    wbot: Bot, clock: FakeClock
+) -> None:
+    await report_light(wbot)
+    staff = wbot.chat("zhu", group="staffroom", network="other")
+    clock.advance(hours=1)
+    await staff.say("/claim 1001")
+    clock.advance(hours=2)
+    await staff.say("/resolve 1001 已更换灯泡")
+    clock.advance(days=7)
+    await wbot.chat("li", group="粮库宿舍群").say("/report 楼道里的下水道堵了")
+    await wbot.chat("wu").say("城乡居民医保怎么在网上缴费？")
+    await wbot.chat("wu").say("火星上的快递怎么寄")
+    async with console_client(wbot) as (console, client):
+        await client.get(login_path(console, "fake:staff"))
+        response = await client.get("/report")
+        page = await response.text()
+    assert response.status == 200
+    opened = page.split('id="chart-opened"')[1].split('id="chart-times"')[0]
+    assert "<svg" in opened and "丰仓小区" in opened and "粮库宿舍" in opened
+    assert "每周新工单" in opened and ">11-30<" in opened  # weeks start on Mondays
+    assert "首次回复" in page and "本周问答结果" in page
+    assert "<script" not in page and 'src="http' not in page  # nothing from the internet
+    # the drain, and the question nobody could answer (it went to the staff as a ticket)
+    assert "本周新工单 2 件" in page and "本周私聊提问 2 次" in page
+    assert "火星上的快递怎么寄" in page.split("答不上来、问得最多")[1]

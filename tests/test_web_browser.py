@@ -194,3 +194,7 @@ async def test_staff_claim_and_reply_in_the_browser_and_an_admin_edits_the_faq(
     calendar = await browser.wait_for("#calendar")
     assert "20:00 broadcast 1 to all" in calendar
     await browser.shoot("broadcasts")
+
+    await browser.open("/report")
+    assert "每周新工单" in await browser.wait_for("#chart-opened")
+    await browser.shoot("report")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 
 from tinydb.table import Document
 
@@ -17,7 +18,7 @@ from bot.store.repos import replace_doc
 # and inside JSON strings quotes are escaped: each pattern finds the top-level field only.
 _FIELD = {
     name: re.compile(rb'"' + name.encode() + rb'":("(?:[^"\\]|\\.)*")')
-    for name in ("status", "compound", "category")
+    for name in ("status", "compound", "category", "created")
 }
 _CARDS = re.compile(rb'"cards":(\[\[.*?\]\])(?:,"|\})')
 # Each reporter object opens with its "key" (Reporter's first field); a quote inside a
@@ -218,6 +219,19 @@ class TicketRepo:
             elif every:
                 return limit, False, found
         return count, True, found
+
+    def created_since(self, since: datetime) -> list[Ticket]:
+        """Tickets created at or after `since`, oldest first. Numbers follow creation, so the
+        search walks back from the newest and stops at the first older one."""
+        found: list[Ticket] = []
+        for number in reversed(self._status):
+            raw = self._table.raw_document(number)
+            if raw is None:
+                continue
+            if datetime.fromisoformat(_field(raw, "created")) < since:
+                break
+            found.append(Ticket.from_doc(json.loads(raw)))
+        return found[::-1]
 
     def all(self) -> Iterator[Ticket]:
         for _, doc in self._table.documents_containing((b"",)):

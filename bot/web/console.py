@@ -74,11 +74,11 @@ def make_console(
 
 def build_app(console: Console) -> web.Application:
     """The aiohttp application with every page; the login check runs before each."""
-    from bot.web import broadcasts, faq, login, tickets, today
+    from bot.web import broadcasts, faq, login, report, tickets, today
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard(console)])
     app.router.add_static("/static/", STATIC)
-    for module in (login, today, tickets, faq, broadcasts):
+    for module in (login, today, tickets, faq, broadcasts, report):
         app.router.add_routes(module.routes(console))
     return app
 

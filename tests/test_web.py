@@ -311,6 +311,8 @@ async def test_an_admin_schedules_a_broadcast_on_the_web_and_sees_it_in_the_cale
         assert "已安排广播 1" in confirmed
         calendar = confirmed.split('id="calendar"')[1]
         assert "20:00</span> broadcast 1 to all" in calendar and "12-01" in calendar
+        today = await (await client.get("/")).text()
+        assert "接下来的广播" in today and "broadcast 1 to all" in today
         weekly = await (
             await client.post(
                 "/broadcasts",
@@ -357,3 +359,7 @@ async def test_the_report_draws_the_weeks_in_svg_with_chinese_labels(
     # the drain, and the question nobody could answer (it went to the staff as a ticket)
     assert "本周新工单 2 件" in page and "本周私聊提问 2 次" in page
     assert "火星上的快递怎么寄" in page.split("答不上来、问得最多")[1]
+    async with console_client(wbot) as (console, client):
+        await client.get(login_path(console, "fake:staff"))
+        today = await (await client.get("/")).text()
+    assert "本周问答直接答上 50%（共 2 问）" in today and "今晚延时服务预约 0 人" in today

@@ -1,4 +1,4 @@
-"""Today (`/`): open tickets by compound and category, the overdue ones first."""
+"""Today (`/`): open tickets by compound and category, overdue first, tonight, what's next."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from collections import Counter
 from aiohttp import web
 
 from bot.desk.repo import TicketRepo
+from bot.faq.feedback import QuestionLog
+from bot.web.broadcasts import calendar
 from bot.web.console import Console
+from bot.web.report import faq_week
 
 OVERDUE_SHOWN = 20
+NEXT_SHOWN = 5
 
 
 def routes(console: Console) -> list[web.RouteDef]:
@@ -24,6 +28,9 @@ def routes(console: Console) -> list[web.RouteDef]:
         counts = Counter({(c or "-", k): n for (c, k), n in repo.active_counts().items()})
         compounds = sorted({c for c, _ in counts})
         categories = sorted({k for _, k in counts})
+        outcomes, _ = faq_week(core.store.repo(QuestionLog), now)
+        asked = sum(outcomes.values())
+        coming = [j for _, jobs in calendar(console, now) for j in jobs if "broadcast" in j.key]
         return console.renderer.page(
             viewer.lang,
             "today.html",
@@ -35,6 +42,11 @@ def routes(console: Console) -> list[web.RouteDef]:
             counts=counts,
             compounds=compounds,
             categories=categories,
+            tonight=core.scheduling.appointments.count_on(now.date()),
+            evening=core.scheduling.schedules.evening is not None,
+            answered=round(100 * outcomes["answer"] / asked) if asked else None,
+            asked=asked,
+            coming=coming[:NEXT_SHOWN],
         )
 
     return [web.get("/", today)]

@@ -363,3 +363,22 @@ async def test_the_report_draws_the_weeks_in_svg_with_chinese_labels(
         await client.get(login_path(console, "fake:staff"))
         today = await (await client.get("/")).text()
     assert "本周问答直接答上 50%（共 2 问）" in today and "今晚延时服务预约 0 人" in today
+
+
+async def test_an_unanswered_question_becomes_a_wording_in_one_click(wbot: Bot) -> None:
+    question = "农合钱往哪交"  # only suggestions for it in the bundled FAQ
+    entry = wbot.core.faq.matcher.faq.get(ENTRY)
+    assert entry is not None
+    (first, *_) = await wbot.chat("wu").say(question)
+    assert entry.answer.splitlines()[0] not in first.text
+    async with console_client(wbot) as (console, client):
+        await client.get(login_path(console, "fake:admin"))
+        page = await (await client.get("/faq")).text()
+        assert question in page.split('id="unanswered"')[1]
+        added = await client.post(
+            "/faq/wording", data={"csrf": csrf_of(page), "entry": ENTRY, "wording": question}
+        )
+        assert "已加到 medical-insurance-online-payment 的问法里" in await added.text()
+    assert question in wbot.core.faq.path.read_text(encoding="utf-8")
+    (again, *_) = await wbot.chat("zhao").say(question)
+    assert entry.answer.splitlines()[0] in again.text

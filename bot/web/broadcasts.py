@@ -12,7 +12,7 @@ from itertools import groupby
 from aiohttp import web
 
 from bot.desk.followups import TicketFollowups
-from bot.models import Address, Outgoing, Role
+from bot.models import Address, Outgoing
 from bot.schedule.joblog import JobLog
 from bot.schedule.jobs import Job
 from bot.schedule.rule_words import cron_from_words
@@ -69,14 +69,6 @@ def compose_command(form: Mapping[str, object], targets: Sequence[str], limit: i
 def routes(console: Console) -> list[web.RouteDef]:
     t = console.core.conversation.t
 
-    def admin_only(request: web.Request) -> None:
-        viewer = console.viewer(request)
-        if not viewer.role.allows(Role.ADMIN):
-            page = console.renderer.page(
-                viewer.lang, "message.html", viewer, message=t(viewer.lang, "web_admin_only")
-            )
-            raise web.HTTPForbidden(text=page.text, content_type="text/html")
-
     async def page(
         request: web.Request, replies: Sequence[Outgoing] = (), status: int = 200
     ) -> web.Response:
@@ -97,11 +89,11 @@ def routes(console: Console) -> list[web.RouteDef]:
         )
 
     async def show(request: web.Request) -> web.StreamResponse:
-        admin_only(request)
+        console.require_admin(request)
         return await page(request)
 
     async def compose(request: web.Request) -> web.StreamResponse:
-        admin_only(request)
+        console.require_admin(request)
         viewer = console.viewer(request)
         form = await request.post()
         try:
@@ -114,7 +106,7 @@ def routes(console: Console) -> list[web.RouteDef]:
 
     async def press(request: web.Request) -> web.StreamResponse:
         """A button of the bot's answer (确认发送, 取消): pressed as in chat."""
-        admin_only(request)
+        console.require_admin(request)
         form = await request.post()
         action = form.get("action")
         if not isinstance(action, str) or not action.startswith("bc:") or len(action) > 100:
@@ -122,7 +114,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         return await page(request, await act_as(console, console.viewer(request), action=action))
 
     async def cancel(request: web.Request) -> web.StreamResponse:
-        admin_only(request)
+        console.require_admin(request)
         form = await request.post()
         number = str(form.get("number", ""))[:12]
         return await page(

@@ -47,6 +47,14 @@ class Console:
     def lang_of(self, key: str) -> str:
         return self.core.conversation.people.language(key) or self.settings.language
 
+    def require_admin(self, request: web.Request) -> None:
+        """Admin pages: anyone else gets a page saying so (403), and nothing happens."""
+        viewer = self.viewer(request)
+        if not viewer.role.allows(Role.ADMIN):
+            message = self.core.conversation.t(viewer.lang, "web_admin_only")
+            page = self.renderer.page(viewer.lang, "message.html", viewer, message=message)
+            raise web.HTTPForbidden(text=page.text, content_type="text/html")
+
     def viewer(self, request: web.Request) -> Viewer:
         return request[VIEWER]  # set by the login check for every page behind it
 
@@ -74,11 +82,11 @@ def make_console(
 
 def build_app(console: Console) -> web.Application:
     """The aiohttp application with every page; the login check runs before each."""
-    from bot.web import broadcasts, faq, login, report, tickets, today
+    from bot.web import broadcasts, faq, faq_edit, login, report, tickets, today
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard(console)])
     app.router.add_static("/static/", STATIC)
-    for module in (login, today, tickets, faq, broadcasts, report):
+    for module in (login, today, tickets, faq, faq_edit, broadcasts, report):
         app.router.add_routes(module.routes(console))
     return app
 

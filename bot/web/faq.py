@@ -1,56 +1,30 @@
-"""FAQ (`/faq`): the entries by category, "try a question", and admins' edits of an entry.
+"""FAQ (`/faq`): the entries by category, "try a question", unanswered questions to adopt.
 
-An edit is saved into faq.yaml as `faq accept` saves (bot/faq/writer.py), then reloaded.
+Adopting one writes it into faq.yaml as `faq accept` does (bot/faq/writer.py), then reloads.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from itertools import groupby
-from typing import Any
 
 from aiohttp import web
 
-from bot.errors import ConfigError
 from bot.faq.entries import FaqEntry, load_faq
+from bot.faq.feedback import QuestionLog
 from bot.faq.history import FaqEdits
-from bot.faq.writer import EditConflictError, EntryEdit, edit_entry, entry_version
-from bot.models import Role
+from bot.faq.writer import add_questions
 from bot.web.acting import WEB
 from bot.web.console import Console
-from bot.web.forms import FormError, lines_field, text_field
+from bot.web.forms import FormError, text_field
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("category", "questions", "answer", "keywords", "attachments")
-LIMITS = {"category": 50, "questions": 5000, "answer": 5000, "keywords": 1000, "attachments": 1000}
 TRY_SHOWN = 5
-
-
-def _form_values(entry: FaqEntry) -> dict[str, str]:
-    return {
-        "category": entry.category,
-        "questions": "\n".join(entry.questions),
-        "answer": entry.answer.rstrip("\n"),
-        "keywords": "\n".join(entry.keywords),
-        "attachments": "\n".join(entry.attachments),
-    }
-
-
-def _read_edit(form: Mapping[str, Any]) -> EntryEdit:
-    return EntryEdit(
-        category=text_field(form, "category", LIMITS["category"]),
-        questions=tuple(lines_field(form, "questions", LIMITS["questions"])),
-        answer=text_field(form, "answer", LIMITS["answer"]),
-        keywords=tuple(lines_field(form, "keywords", LIMITS["keywords"])),
-        attachments=tuple(lines_field(form, "attachments", LIMITS["attachments"])),
-    )
+UNANSWERED_SHOWN = 20
 
 
 def routes(console: Console) -> list[web.RouteDef]:
-    t = console.core.conversation.t
-
     async def listing(request: web.Request) -> web.StreamResponse:
         viewer = console.viewer(request)
         matcher = console.core.faq.matcher
@@ -67,17 +41,9 @@ def routes(console: Console) -> list[web.RouteDef]:
             decision=decision,
             ranked=decision.ranked[:TRY_SHOWN] if decision else (),
             titles={e.id: e.title for e in matcher.faq.entries},
+            unanswered=_unanswered(console) if viewer.admin else [],
+            added=request.query.get("added", ""),
         )
-
-    def admin_only(request: web.Request) -> None:
-        if not console.viewer(request).role.allows(Role.ADMIN):
-            viewer = console.viewer(request)
-            raise web.HTTPForbidden(
-                text=console.renderer.page(
-                    viewer.lang, "message.html", viewer, message=t(viewer.lang, "web_admin_only")
-                ).text,
-                content_type="text/html",
-            )
 
     def current(entry_id: str) -> FaqEntry:
         entry = load_faq(console.core.faq.path).get(entry_id)
@@ -85,74 +51,36 @@ def routes(console: Console) -> list[web.RouteDef]:
             raise web.HTTPNotFound(text="no such entry")
         return entry
 
-    def edit_page(
-        request: web.Request,
-        entry: FaqEntry,
-        values: dict[str, str],
-        version: str,
-        *,
-        errors: dict[str, str] | None = None,
-        conflict: dict[str, str] | None = None,
-        saved: bool = False,
-        status: int = 200,
-    ) -> web.Response:
+    async def add_wording(request: web.Request) -> web.StreamResponse:
+        """One click: an unanswered question becomes a wording of an entry (as `faq accept`)."""
+        console.require_admin(request)
         viewer = console.viewer(request)
-        return console.renderer.page(
-            viewer.lang,
-            "faq_edit.html",
-            viewer,
-            status=status,
-            entry=entry,
-            values=values,
-            version=version,
-            errors=errors or {},
-            conflict=conflict,
-            saved=saved,
-            fields=FIELDS,
-            history=console.core.store.repo(FaqEdits).of_entry(entry.id)[-10:],
-        )
-
-    async def edit(request: web.Request) -> web.StreamResponse:
-        admin_only(request)
-        entry = current(request.match_info["entry"])
-        saved = request.query.get("saved") == "1"
-        return edit_page(request, entry, _form_values(entry), entry_version(entry), saved=saved)
-
-    async def save(request: web.Request) -> web.StreamResponse:
-        admin_only(request)
-        viewer = console.viewer(request)
-        entry = current(request.match_info["entry"])
         form = await request.post()
-        typed = {name: str(form.get(name, ""))[: LIMITS[name] + 1] for name in FIELDS}
-        version = str(form.get("version", ""))
+        entry = current(str(form.get("entry", ""))[:100])
         try:
-            edit = _read_edit(form)
-            edit_entry(console.core.faq.path, entry.id, edit, version)
-        except FormError as exc:
-            message = t(viewer.lang, exc.key, limit=exc.limit)
-            return edit_page(
-                request, entry, typed, version, errors={exc.field: message}, status=400
-            )
-        except EditConflictError:
-            theirs = _form_values(current(entry.id))
-            return edit_page(
-                request, entry, typed, entry_version(current(entry.id)), conflict=theirs, status=409
-            )
-        except ConfigError as exc:
-            field = (exc.field or "").partition(".")[0]
-            where = field if field in FIELDS else "answer"
-            message = str(exc).rpartition(": ")[2]
-            return edit_page(request, entry, typed, version, errors={where: message}, status=400)
-        store = console.core.store
-        with store.batch():
-            now = console.core.conversation.clock()
-            store.repo(FaqEdits).record(entry.id, viewer.key, viewer.name, now, WEB)
-        log.info("faq.yaml: entry %s edited on the web by %s", entry.id, viewer.key)
-        await console.faq_changed()
-        raise web.HTTPSeeOther(f"/faq/{entry.id}?saved=1")
+            wording = text_field(form, "wording", 500)
+        except FormError:
+            raise web.HTTPBadRequest(text="wording too long") from None
+        if wording:
+            add_questions(console.core.faq.path, {entry.id: [wording]})
+            store = console.core.store
+            with store.batch():
+                now = console.core.conversation.clock()
+                store.repo(FaqEdits).record(entry.id, viewer.key, viewer.name, now, WEB)
+            await console.faq_changed()
+        raise web.HTTPSeeOther(f"/faq?added={entry.id}")
 
     return [
+        web.post("/faq/wording", add_wording),
         web.get("/faq", listing),
-        web.get(r"/faq/{entry}", edit),
-        web.post(r"/faq/{entry}", save),
     ]
+
+
+def _unanswered(console: Console) -> list[str]:
+    """Recent private questions the FAQ did not answer, each once, newest first."""
+    seen: dict[str, None] = {}
+    for q in console.core.store.repo(QuestionLog).recent(200, unanswered_only=True):
+        text = " ".join(q.text.split())
+        if q.outcome in ("none", "suggest") and text:
+            seen.setdefault(text[:200], None)
+    return list(seen)[:UNANSWERED_SHOWN]

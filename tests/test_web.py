@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -382,3 +383,29 @@ async def test_an_unanswered_question_becomes_a_wording_in_one_click(wbot: Bot) 
     assert question in wbot.core.faq.path.read_text(encoding="utf-8")
     (again, *_) = await wbot.chat("zhao").say(question)
     assert entry.answer.splitlines()[0] in again.text
+
+
+async def test_a_cookie_from_another_deployment_and_oversized_forms_are_refused(
+    wbot: Bot, tmp_path: Path
+) -> None:
+    from bot.web.sessions import COOKIE, Sessions
+    from bot.weblogin.signing import Signer, load_key
+
+    number = await report_light(wbot)
+    elsewhere = Sessions(Signer(load_key(tmp_path / "other-data")), wbot.clock, timedelta(hours=1))
+    foreign, _ = elsewhere.new("fake:admin")
+    async with console_client(wbot) as (console, client):
+        client.session.cookie_jar.update_cookies({COOKIE: foreign})
+        assert (await client.get("/tickets", allow_redirects=False)).status == 303
+        await client.get(login_path(console, "fake:staff"))
+        page = await (await client.get(f"/tickets/{number}")).text()
+        huge = await client.post(
+            f"/tickets/{number}/reply", data={"csrf": csrf_of(page), "text": "修" * 40_000}
+        )
+        assert huge.status == 413
+        long = await client.post(
+            f"/tickets/{number}/reply", data={"csrf": csrf_of(page), "text": "修" * 1001}
+        )
+        assert long.status == 400 and "内容太长（最多 1000 字）" in await long.text()
+    ticket = wbot.tickets.get(number)
+    assert ticket is not None and [e.action for e in ticket.history] == ["open"]

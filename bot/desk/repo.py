@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from tinydb.table import Document
 
@@ -18,7 +19,7 @@ from bot.store.repos import replace_doc
 # and inside JSON strings quotes are escaped: each pattern finds the top-level field only.
 _FIELD = {
     name: re.compile(rb'"' + name.encode() + rb'":("(?:[^"\\]|\\.)*")')
-    for name in ("status", "compound", "category", "created")
+    for name in ("status", "compound", "category")
 }
 _CARDS = re.compile(rb'"cards":(\[\[.*?\]\])(?:,"|\})')
 # Each reporter object opens with its "key" (Reporter's first field); a quote inside a
@@ -220,17 +221,19 @@ class TicketRepo:
                 return limit, False, found
         return count, True, found
 
-    def created_since(self, since: datetime) -> list[Ticket]:
-        """Tickets created at or after `since`, oldest first. Numbers follow creation, so the
-        search walks back from the newest and stops at the first older one."""
-        found: list[Ticket] = []
+    def created_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Tickets created at or after `since` as their stored documents (a report reads a
+        few fields of thousands: no Ticket objects), oldest first. Numbers follow creation,
+        so the search walks back from the newest and stops at the first older one."""
+        found: list[dict[str, Any]] = []
         for number in reversed(self._status):
             raw = self._table.raw_document(number)
             if raw is None:
                 continue
-            if datetime.fromisoformat(_field(raw, "created")) < since:
+            doc: dict[str, Any] = json.loads(raw)
+            if datetime.fromisoformat(doc["created"]) < since:
                 break
-            found.append(Ticket.from_doc(json.loads(raw)))
+            found.append(doc)
         return found[::-1]
 
     def all(self) -> Iterator[Ticket]:

@@ -9,9 +9,9 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.desk.repo import TicketRepo
-from bot.desk.tickets import Ticket
 from bot.schedule.worktime import WorkTime
 
 STAFF_STEPS = frozenset({"claim", "reply", "answer", "resolve", "reject", "assign"})
@@ -46,22 +46,24 @@ def weeks(repo: TicketRepo, worktime: WorkTime, now: datetime, count: int) -> li
     """The last `count` weeks, this one last, from the tickets opened in them."""
     first = monday(now) - timedelta(weeks=count - 1)
     table = [Week(first + timedelta(weeks=i)) for i in range(count)]
-    for ticket in repo.created_since(first):
-        _add(table, ticket, worktime, first)
+    for doc in repo.created_since(first):
+        _add(table, doc, worktime, first)
     return table
 
 
-def _add(table: list[Week], ticket: Ticket, worktime: WorkTime, first: datetime) -> None:
-    created = datetime.fromisoformat(ticket.created)
+def _add(table: list[Week], doc: dict[str, Any], worktime: WorkTime, first: datetime) -> None:
+    """One ticket, read from its stored document (Ticket.to_doc's fields)."""
+    created = datetime.fromisoformat(doc["created"])
     week = table[min(len(table) - 1, (created - first) // timedelta(weeks=1))]
-    week.opened[ticket.compound or "-"] += 1
-    week.opened_by_category[ticket.category] += 1
-    staff = next((e for e in ticket.history if e.action in STAFF_STEPS), None)
+    week.opened[doc["compound"] or "-"] += 1
+    week.opened_by_category[doc["category"]] += 1
+    history = doc["history"]
+    staff = next((e for e in history if e["action"] in STAFF_STEPS), None)
     if staff is not None:
-        at = datetime.fromisoformat(staff.at)
+        at = datetime.fromisoformat(staff["at"])
         week.first_reply_hours.append(worktime.working_hours_between(created, at))
-    done = next((e for e in ticket.history if e.action in ("resolve", "answer")), None)
+    done = next((e for e in history if e["action"] in ("resolve", "answer")), None)
     if done is not None:
         week.resolved += 1
-        at = datetime.fromisoformat(done.at)
+        at = datetime.fromisoformat(done["at"])
         week.resolution_hours.append(worktime.working_hours_between(created, at))

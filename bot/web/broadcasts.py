@@ -11,6 +11,7 @@ from itertools import groupby
 
 from aiohttp import web
 
+from bot.broadcast.jobs import BroadcastJobs
 from bot.desk.followups import TicketFollowups
 from bot.models import Address, Outgoing
 from bot.schedule.joblog import JobLog
@@ -23,32 +24,40 @@ from bot.web.console import Console
 from bot.web.forms import FormError, text_field
 
 CALENDAR_DAYS = 28
-PER_SOURCE = 400  # jobs previewed per source: more than four weeks of anything daily
+# Jobs previewed per source: four weeks of anything daily (a repeating broadcast's times come
+# from its cron rule, about 0.4 ms each: an hourly one shows its next 40).
+PER_SOURCE = 40
 
 
 async def _no_send(key: str, outs: Sequence[Outgoing], *, urgent: bool = False) -> list[Delivery]:
     return []
 
 
-def calendar(console: Console, now: datetime) -> list[tuple[str, list[Job]]]:
+def coming(
+    console: Console, now: datetime, *, broadcasts_only: bool = False, count: int = PER_SOURCE
+) -> list[Job]:
     """Everything scheduled in the next four weeks (broadcasts, evening-service notices and
-    rosters, digests, calendar notices), by day; tickets' follow-ups are on their pages."""
+    rosters, digests, calendar notices), in order; tickets' follow-ups are on their pages."""
     core = console.core
     end = now + timedelta(days=CALENDAR_DAYS)
     done = core.store.repo(JobLog)
-    jobs = sorted(
+    wanted = BroadcastJobs if broadcasts_only else object
+    return sorted(
         (
             job
             for source in job_sources(core.scheduling, _no_send)
-            if not isinstance(source, TicketFollowups)
-            for job in source.preview(now, PER_SOURCE)
+            if isinstance(source, wanted) and not isinstance(source, TicketFollowups)
+            for job in source.preview(now, count)
             if job.at <= end and not done.done(job.key)
         ),
         key=lambda j: (j.at, j.key),
     )
-    return [
-        (day, list(day_jobs)) for day, day_jobs in groupby(jobs, key=lambda j: f"{j.at:%m-%d %a}")
-    ]
+
+
+def calendar(console: Console, now: datetime) -> list[tuple[str, list[Job]]]:
+    """`coming`, by day."""
+    jobs = coming(console, now)
+    return [(day, list(js)) for day, js in groupby(jobs, key=lambda j: f"{j.at:%m-%d %a}")]
 
 
 def compose_command(form: Mapping[str, object], targets: Sequence[str], limit: int) -> str:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.desk.repo import TicketRepo
 from bot.faq.feedback import QuestionLog
-from bot.web.broadcasts import calendar
+from bot.web.broadcasts import coming
 from bot.web.console import Console
 from bot.web.report import faq_week
 
@@ -30,7 +30,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         categories = sorted({k for _, k in counts})
         outcomes, _ = faq_week(core.store.repo(QuestionLog), now)
         asked = sum(outcomes.values())
-        coming = [j for _, jobs in calendar(console, now) for j in jobs if "broadcast" in j.key]
+        next_broadcasts = coming(console, now, broadcasts_only=True, count=NEXT_SHOWN)
         return console.renderer.page(
             viewer.lang,
             "today.html",
@@ -46,7 +46,7 @@ def routes(console: Console) -> list[web.RouteDef]:
             evening=core.scheduling.schedules.evening is not None,
             answered=round(100 * outcomes["answer"] / asked) if asked else None,
             asked=asked,
-            coming=coming[:NEXT_SHOWN],
+            coming=next_broadcasts[:NEXT_SHOWN],
         )
 
     return [web.get("/", today)]

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.config import Settings
@@ -76,11 +76,20 @@ class Page:
     async def open(self, path: str) -> None:
         await self.run(self.driver.get, self.base + path)
 
-    async def wait_for(self, css: str) -> str:
+    async def wait_for(self, css: str, needle: str = "") -> str:
+        """The text of the first element `css` once it holds `needle` (on the page the last
+        click led to: an element of the page before is stale, and waited past)."""
+
+        def text_once_there(driver: WebDriver) -> str | None:
+            found = driver.find_elements(By.CSS_SELECTOR, css)
+            text = str(found[0].text) if found else None
+            return text if text is not None and needle in text else None
+
         def wait() -> str:
-            located = expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
-            element = WebDriverWait(self.driver, 20).until(located)
-            return str(element.text)
+            waiting = WebDriverWait(
+                self.driver, 20, ignored_exceptions=(StaleElementReferenceException,)
+            )
+            return str(waiting.until(text_once_there))
 
         text: str = await self.run(wait)
         return text
@@ -139,48 +148,18 @@ def link_path(text: str) -> str:
     return found.group(1)
 
 
-async def test_staff_claim_and_reply_in_the_browser_and_an_admin_edits_the_faq(
-    page: tuple[Bot, Page],
-) -> None:
-    bot, browser = page
-    await bot.chat("zhang", group="丰仓小区群").say("/report 3号楼后头的路灯黑了好几天了")
-    await bot.chat("li", group="粮库宿舍群").say("/report 楼道里的下水道堵了，味道很大")
+async def log_in(bot: Bot, browser: Page, user: str) -> str:
+    """`user` asks for a link with /web, opens it and presses its button; the link's path."""
+    (answer,) = await bot.chat(user).say("/web")
+    path = link_path(answer.text)
+    await browser.open(path)
+    await browser.click("#login")
+    await browser.wait_for("h1.today")
+    return path
 
-    (link,) = await bot.chat("staff").say("/web")
-    await browser.open(link_path(link.text))
-    assert "今日概况" in await browser.wait_for("h1")
-    await browser.shoot("today")
 
-    await browser.open("/tickets")
-    await browser.wait_for("a[href='/tickets/1001']")
-    await browser.shoot("tickets")
-    await browser.click("a[href='/tickets/1001']")
-    await browser.wait_for("#claim-button")
-    await browser.click("#claim-button")
-    assert "你已认领 #1001" in await browser.wait_for("#said")
-    await browser.type("#reply-text", "明天上午9点电工来修，麻烦在楼下等一下")
-    await browser.click("#reply-button")
-    await browser.wait_for(".thread .a-reply")
-    assert (
-        bot.texts("fake:zhang")[-1] == "工作人员回复 #1001：明天上午9点电工来修，麻烦在楼下等一下"
-    )
-    await browser.shoot("ticket")
-
-    await browser.run(browser.driver.delete_all_cookies)
-    (admin_link,) = await bot.chat("admin").say("/web")
-    await browser.open(admin_link_path := link_path(admin_link.text))
-    assert admin_link_path != link_path(link.text)
-    await browser.open("/faq?q=医保怎么在网上交")
-    await browser.wait_for("#decision")
-    await browser.shoot("faq")
-    await browser.open(f"/faq/{ENTRY}")
-    await browser.type("#f-answer", "打开“河北人社”APP，首页点“城乡居民医保缴费”。", clear=True)
-    await browser.click("#save")
-    assert "已保存" in await browser.wait_for("#saved")
-    await browser.shoot("faq-edit")
-    (answer, *_) = await bot.chat("wu").say("城乡居民医保怎么在网上缴费？")
-    assert "河北人社" in answer.text
-
+async def schedule_a_broadcast_and_read_the_report(browser: Page) -> None:
+    """An admin schedules tonight's notice and finds it in the calendar; then the Report."""
     await browser.open("/broadcasts")
     await browser.type("#b-text", "今晚八点停电检修，请提前准备")
     await browser.click("input[name=targets][value=all]")
@@ -190,11 +169,52 @@ async def test_staff_claim_and_reply_in_the_browser_and_an_admin_edits_the_faq(
     assert await browser.wait_for("button.press") == "确认发送"
     assert "今晚八点停电检修" in await browser.wait_for("#said")
     await browser.click("button.press")  # 确认发送
-    await browser.wait_for("#said")
-    calendar = await browser.wait_for("#calendar")
-    assert "20:00 broadcast 1 to all" in calendar
+    await browser.wait_for("#said", "已安排广播 1")
+    await browser.wait_for("#calendar", "20:00 broadcast 1 to all")
     await browser.shoot("broadcasts")
 
     await browser.open("/report")
-    assert "每周新工单" in await browser.wait_for("#chart-opened")
+    await browser.wait_for("#chart-opened", "每周新工单")
     await browser.shoot("report")
+
+
+async def test_staff_claim_and_reply_in_the_browser_and_an_admin_edits_the_faq(
+    page: tuple[Bot, Page],
+) -> None:
+    bot, browser = page
+    await bot.chat("zhang", group="丰仓小区群").say("/report 3号楼后头的路灯黑了好几天了")
+    await bot.chat("li", group="粮库宿舍群").say("/report 楼道里的下水道堵了，味道很大")
+
+    staff_link = await log_in(bot, browser, "staff")
+    assert "今日概况" in await browser.wait_for("h1.today")
+    await browser.shoot("today")
+
+    await browser.open("/tickets")
+    await browser.wait_for("a[href='/tickets/1001']")
+    await browser.shoot("tickets")
+    await browser.click("a[href='/tickets/1001']")
+    await browser.wait_for("#claim-button")
+    await browser.click("#claim-button")
+    await browser.wait_for("#said", "你已认领 #1001")
+    await browser.type("#reply-text", "明天上午9点电工来修，麻烦在楼下等一下")
+    await browser.click("#reply-button")
+    await browser.wait_for(".thread .a-reply")
+    assert (
+        bot.texts("fake:zhang")[-1] == "工作人员回复 #1001：明天上午9点电工来修，麻烦在楼下等一下"
+    )
+    await browser.shoot("ticket")
+
+    await browser.run(browser.driver.delete_all_cookies)
+    assert await log_in(bot, browser, "admin") != staff_link
+    await browser.open("/faq?q=医保怎么在网上交")
+    await browser.wait_for("#decision")
+    await browser.shoot("faq")
+    await browser.open(f"/faq/{ENTRY}")
+    await browser.type("#f-answer", "打开“河北人社”APP，首页点“城乡居民医保缴费”。", clear=True)
+    await browser.click("#save")
+    await browser.wait_for("#saved", "已保存")
+    await browser.shoot("faq-edit")
+    (answer, *_) = await bot.chat("wu").say("城乡居民医保怎么在网上缴费？")
+    assert "河北人社" in answer.text
+
+    await schedule_a_broadcast_and_read_the_report(browser)

@@ -40,6 +40,13 @@ def get(port: int, path: str, cookie: str = "") -> http.client.HTTPResponse:
     return connection.getresponse()
 
 
+def post(port: int, path: str, body: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    connection.request("POST", path, body=body, headers=headers)
+    return connection.getresponse()
+
+
 def test_run_serves_the_console_alone_and_the_server_makes_links(tmp_path: Path) -> None:
     port, data = free_port(), tmp_path / "data"
     config = write_config(tmp_path, port)
@@ -77,7 +84,8 @@ def test_run_serves_the_console_alone_and_the_server_makes_links(tmp_path: Path)
             except OSError:
                 time.sleep(0.1)
         assert get(port, "/").getheader("Location") == "/login"
-        login = get(port, f"/login?{link.query}")
+        assert get(port, f"/login?{link.query}").status == 200  # a button: nothing used yet
+        login = post(port, "/login", link.query)
         assert login.status == 303
         cookie = (login.getheader("Set-Cookie") or "").split(";")[0]
         assert "Secure" in (login.getheader("Set-Cookie") or "")  # base_url is https

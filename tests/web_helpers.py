@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings, WebConfig
@@ -49,3 +50,12 @@ def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found is not None, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+async def log_in(client: TestClient[web.Request, web.Application], path: str) -> ClientResponse:
+    """Open a login link and press its button, as a person does (opening alone uses nothing)."""
+    opened = await client.get(path)
+    if opened.status != 200:
+        return opened
+    token = parse_qs(urlsplit(path).query)["t"][0]
+    return await client.post("/login", data={"t": token}, allow_redirects=False)

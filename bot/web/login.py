@@ -9,24 +9,39 @@ from aiohttp import web
 from bot.models import Role
 from bot.web.console import Console
 from bot.web.sessions import COOKIE
-from bot.weblogin.links import LinkRefusedError, UsedLinks
+from bot.weblogin.links import LinkRefusedError, LoginLink, UsedLinks
 
 log = logging.getLogger(__name__)
 
 
 def routes(console: Console) -> list[web.RouteDef]:
-    async def login(request: web.Request) -> web.StreamResponse:
+    def refused(lang: str, reason: str) -> web.Response:
+        log.info("web login refused: %s", reason)
+        return console.renderer.page(
+            lang, "login.html", None, status=403, refused=f"web_link_{reason}"
+        )
+
+    async def confirm(request: web.Request) -> web.StreamResponse:
+        """Opening a link shows a button and uses nothing: a chat app fetching the link for
+        its preview must not spend the one use."""
         lang = console.settings.language
-        token = request.query.get("t", "")
+        token = request.query.get("t", "")[:2000]
         if not token:
             return console.renderer.page(lang, "login.html", None)
         try:
+            _check(console, token)
+        except LinkRefusedError as exc:
+            return refused(lang, exc.reason)
+        return console.renderer.page(lang, "login.html", None, token=token)
+
+    async def login(request: web.Request) -> web.StreamResponse:
+        lang = console.settings.language
+        form = await request.post()
+        token = str(form.get("t", ""))[:2000]
+        try:
             who = _use(console, token)
-        except LinkRefusedError as refused:
-            log.info("web login refused: %s", refused.reason)
-            return console.renderer.page(
-                lang, "login.html", None, status=403, refused=f"web_link_{refused.reason}"
-            )
+        except LinkRefusedError as exc:
+            return refused(lang, exc.reason)
         cookie, session = console.sessions.new(who)
         log.info("web login: %s", who)
         response = web.HTTPSeeOther("/")
@@ -46,18 +61,27 @@ def routes(console: Console) -> list[web.RouteDef]:
         response.del_cookie(COOKIE, path="/")
         raise response
 
-    return [web.get("/login", login), web.post("/logout", logout)]
+    return [
+        web.get("/login", confirm),
+        web.post("/login", login),
+        web.post("/logout", logout),
+    ]
+
+
+def _check(console: Console, token: str) -> LoginLink:
+    """A valid link, unused, for someone who is staff or admin now; else LinkRefusedError."""
+    link = console.links.check(token)
+    if not console.core.roles.role_of_key(link.who).allows(Role.STAFF):
+        raise LinkRefusedError("not_staff")
+    if console.core.store.repo(UsedLinks).used(link.nonce):
+        raise LinkRefusedError("used")
+    return link
 
 
 def _use(console: Console, token: str) -> str:
     """The person a valid, unused link is for, its use recorded; else LinkRefusedError."""
-    link = console.links.check(token)
-    if not console.core.roles.role_of_key(link.who).allows(Role.STAFF):
-        raise LinkRefusedError("not_staff")
+    link = _check(console, token)
     store = console.core.store
-    used = store.repo(UsedLinks)
-    if used.used(link.nonce):
-        raise LinkRefusedError("used")
     with store.batch():
-        used.use(link.nonce, link.who, console.core.conversation.clock())
+        store.repo(UsedLinks).use(link.nonce, link.who, console.core.conversation.clock())
     return link.who

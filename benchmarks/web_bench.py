@@ -36,6 +36,7 @@ from bot.store.journal import SCHEMA_VERSION
 from bot.web.console import build_app, make_console
 from bot.wiring import build_core
 from tests.fakes import FakeChannel, FakeClock
+from tests.web_helpers import log_in
 
 AT = datetime.fromisoformat("2026-12-01T09:00:00+08:00")
 COMPOUNDS = ("丰仓小区", "粮库宿舍", "新华里")
@@ -100,7 +101,7 @@ async def measure(folder: Path, rounds: int) -> dict[str, list[float]]:
     sizes: dict[str, int] = {}
     try:
         async with TestClient(TestServer(build_app(console))) as client:
-            await client.get(console.links.url("", "fake:admin"))
+            await log_in(client, console.links.url("", "fake:admin"))
             for page in PAGES:
                 path = page.format(last=last)
                 await (await client.get(path)).read()  # warm-up: templates, the matcher

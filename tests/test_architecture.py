@@ -70,7 +70,12 @@ ALLOWED = {
 EXCEPTIONS = {"channels": {"bot.models"}}
 NETWORK_LIBS = {"telegram", "nio"}
 # Third-party libraries that only one part of bot/ may import.
-CONFINED = {"apscheduler": "bot.schedule", "aiohttp": "bot.web"}
+CONFINED = {
+    "apscheduler": "bot.schedule",
+    "aiohttp": "bot.web",
+    "jinja2": "bot.web",
+    "pygal": "bot.web",
+}
 
 
 def imported_modules(root: Path, path: Path, module: str) -> set[str]:

@@ -10,8 +10,11 @@ editor) loads each page `--rounds` times. Printed: the time from request to the 
 response (server time plus a loopback round trip), p50 and p99, for the empty and the big
 store, after one unmeasured load of each page.
 
+Then a resident's private FAQ question through `App.deliver`, `--rounds` times alone and
+again while 20 tabs keep reloading Today, the Report and the ticket list on the same loop.
+
 Targets (issue 15): every page ≤ 100 ms server time with 100,000 tickets, the Report's
-charts ≤ 500 ms. Times are printed,
+charts ≤ 500 ms; no measurable delay to chat answers while pages render. Times are printed,
 never asserted: the machine is shared and noisy.
 """
 
@@ -25,12 +28,14 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App
 from bot.config import RolesConfig, Settings, StaffRoom, WebConfig
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Reporter, Ticket
+from bot.models import Address, ChatKind, Incoming, Person
 from bot.store.files import pack, write_generation
 from bot.store.journal import SCHEMA_VERSION
 from bot.web.console import build_app, make_console
@@ -112,11 +117,47 @@ async def measure(folder: Path, rounds: int) -> dict[str, list[float]]:
                     assert response.status == 200 or path == "/tickets/1001", path
                     sizes[page] = len(body)
                     times.setdefault(page, []).append((time.perf_counter() - started) * 1000)
+            times[CHAT_ALONE] = await chat_times(app, rounds, "alone")
+            loads = [asyncio.create_task(keep_loading(client)) for _ in range(LOADERS)]
+            times[CHAT_LOADED] = await chat_times(app, rounds, "loaded")
+            for task in loads:
+                task.cancel()
+            await asyncio.gather(*loads, return_exceptions=True)
     finally:
         app.scheduler.shutdown()
         core.close()
     print(f"{folder.name}: page sizes in bytes {sizes}")
     return times
+
+
+CHAT_ALONE = "chat answer, no page loading"
+CHAT_LOADED = f"chat answer, {20} pages loading"
+LOADERS = 20
+
+
+async def keep_loading(client: TestClient[web.Request, web.Application]) -> None:
+    """One browser tab reloading Today and the Report, over and over."""
+    while True:
+        for path in ("/", "/report", "/tickets"):
+            await (await client.get(path)).read()
+
+
+async def chat_times(app: App, rounds: int, tag: str) -> list[float]:
+    """A resident's private question, answered from the FAQ through `App.deliver`."""
+    found: list[float] = []
+    for n in range(rounds):
+        message = Incoming(
+            chat=Address("fake", f"bench-{tag}-{n}"),
+            sender=Person("fake", f"bench-{tag}-{n}", "居民"),
+            chat_kind=ChatKind.PRIVATE,
+            text="城乡居民医保怎么在网上缴费？",
+            message_id=f"bench-{tag}-{n}",
+        )
+        started = time.perf_counter()
+        await app.deliver(message)
+        found.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(0)  # let the page loads run between questions
+    return found
 
 
 def main() -> None:
@@ -135,7 +176,7 @@ def main() -> None:
     print(f"(set-up of the folder: {setup:.1f} s; {args.rounds} loads of each page)")
     head = f"{args.tickets:,} tickets"
     print(f"{'page':<44} {'empty p50':>9} {'p99':>7} {head + ' p50':>20} {'p99':>7}  ms")
-    for page in PAGES:
+    for page in (*PAGES, CHAT_ALONE, CHAT_LOADED):
         row = [_p(empty[page], 50), _p(empty[page], 99), _p(big[page], 50), _p(big[page], 99)]
         print(f"{page:<44} {row[0]:>9.1f} {row[1]:>7.1f} {row[2]:>20.1f} {row[3]:>7.1f}")
 

@@ -97,32 +97,37 @@ def _guard(console: Console) -> Middleware:
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(OPEN_PATHS):
-            return await handler(request)
-        session = console.sessions.read(request.cookies.get(COOKIE))
-        role = console.core.roles.role_of_key(session.who) if session else Role.RESIDENT
-        if session is None or not role.allows(Role.STAFF):
-            if request.method == "GET":
-                raise web.HTTPSeeOther("/login")
-            raise web.HTTPForbidden(text="not logged in")
-        lang = console.lang_of(session.who)
-        name = console.core.conversation.people.name(session.who) or session.who
-        viewer = Viewer(session.who, name, role, lang, console.sessions.csrf(session))
-        request[VIEWER] = viewer
-        if request.method == "POST":
-            form = await request.post()
-            token = form.get("csrf")
-            if not isinstance(token, str) or not console.sessions.csrf_ok(session, token):
-                return console.renderer.page(
-                    lang,
-                    "message.html",
-                    viewer,
-                    status=403,
-                    message=console.core.conversation.t(lang, "web_csrf"),
-                )
-        return await handler(request)
+        return await _checked(console, request, handler)
 
     return guard
+
+
+async def _checked(console: Console, request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The page, for a valid session of someone who is staff now (and a form's CSRF token)."""
+    if request.path.startswith(OPEN_PATHS):
+        return await handler(request)
+    session = console.sessions.read(request.cookies.get(COOKIE))
+    role = console.core.roles.role_of_key(session.who) if session else Role.RESIDENT
+    if session is None or not role.allows(Role.STAFF):
+        if request.method == "GET":
+            raise web.HTTPSeeOther("/login")
+        raise web.HTTPForbidden(text="not logged in")
+    lang = console.lang_of(session.who)
+    name = console.core.conversation.people.name(session.who) or session.who
+    viewer = Viewer(session.who, name, role, lang, console.sessions.csrf(session))
+    request[VIEWER] = viewer
+    if request.method == "POST":
+        form = await request.post()
+        token = form.get("csrf")
+        if not isinstance(token, str) or not console.sessions.csrf_ok(session, token):
+            return console.renderer.page(
+                lang,
+                "message.html",
+                viewer,
+                status=403,
+                message=console.core.conversation.t(lang, "web_csrf"),
+            )
+    return await handler(request)
 
 
 class WebServer:

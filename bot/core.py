@@ -21,24 +21,22 @@ from bot.commands import (
 from bot.config import Settings
 from bot.desk.cards import Cards
 from bot.desk.intake import Intake
-from bot.desk.report_flow import Dialogues
+from bot.desk.report_flow import Reports
 from bot.desk.staff import StaffDesk
 from bot.desk.threads import Threads
-from bot.dialogue.typed import typed_choice
+from bot.dialogue.engine import DialogueEngine
 from bot.errors import Localized, UserError
-from bot.evening.booking import BOOK, Appointments
+from bot.evening.booking import Appointments
 from bot.faq.answers import FaqAnswers
 from bot.faq.entries import FaqAction
 from bot.faq.source import ReloadResult
 from bot.i18n import Translator, language_of_text, normalize_language
 from bot.models import ChatKind, Incoming, Outgoing, Role
 from bot.roles import Roles, require_for_button, require_for_command
-from bot.store.repos import DialogueRepo, GroupDirectory, PeopleRepo
+from bot.store.repos import GroupDirectory, PeopleRepo
 from bot.turn import Turn
 
 log = logging.getLogger(__name__)
-
-LAST_BUTTONS = "buttons"  # where the last prompt's buttons to a person are kept
 
 
 class Conversation:
@@ -57,13 +55,13 @@ class Conversation:
         roles: Roles,
         people: PeopleRepo,
         groups: GroupDirectory,
-        dialogues: DialogueRepo,
+        dialogues: DialogueEngine,
         translate: Translator,
         clock: Callable[[], datetime],
         answers: FaqAnswers,
         cards: Cards,
         staff: StaffDesk,
-        reports: Dialogues,
+        reports: Reports,
         threads: Threads,
         intake: Intake,
         appointments: Appointments,
@@ -74,7 +72,7 @@ class Conversation:
         self.roles = roles
         self.people = people
         self.groups = groups
-        self.people_buttons = dialogues
+        self.dialogues = dialogues
         self.t = translate
         self.clock = clock
         self.answers = answers
@@ -101,9 +99,7 @@ class Conversation:
     async def handle(self, msg: Incoming) -> list[Outgoing]:
         turn = self._turn(msg)
         try:
-            outs = await self._dispatch(turn)
-            self._remember_buttons(turn, outs)
-            return outs
+            return await self._dispatch(turn)
         except UserError as exc:
             params = {
                 k: self.t(turn.lang, v.key) if isinstance(v, Localized) else v
@@ -113,19 +109,6 @@ class Conversation:
         except Exception:
             log.exception("failed to handle a message in %s", msg.chat)
             return [turn.reply(self.t(turn.lang, "error_internal"))] if turn.must_reply else []
-
-    def _remember_buttons(self, turn: Turn, outs: list[Outgoing]) -> None:
-        """The buttons of the last prompt to a person's private chat, so that what they type
-        next can be read as one of them (bot/dialogue/typed.py)."""
-        if not turn.private:
-            return
-        mine = [o for o in outs if o.to in (turn.msg.chat, turn.private_address)]
-        if not mine:
-            return
-        wanted = [[b.label, b.action] for b in mine[-1].buttons]
-        known = self.people_buttons.get(turn.sender_key, LAST_BUTTONS)
-        if (known or {}).get("buttons", []) != wanted:
-            self.people_buttons.put(turn.sender_key, LAST_BUTTONS, {"buttons": wanted})
 
     def _turn(self, msg: Incoming) -> Turn:
         is_command = msg.text.lstrip().startswith(PREFIXES)
@@ -165,21 +148,16 @@ class Conversation:
         relayed = self.staff.on_card_reply(turn) if text else None
         if relayed is not None:
             return relayed
-        dialogue = self.reports.active(turn) if turn.must_reply else None
-        if dialogue is not None and turn.private and text:
-            buttons = self.people_buttons.get(turn.sender_key, LAST_BUTTONS) or {}
-            pairs = [(str(label), str(action)) for label, action in buttons.get("buttons", [])]
-            chosen = typed_choice(text, pairs, self.clock().date())
-            if chosen is not None:  # "路灯照明", "跳过", "确认", "明天" typed instead of tapped
-                return await self._on_action(turn, chosen)
-        if dialogue is None and turn.must_reply:
-            offer = self.reports.draft_offer(turn)
+        dialogue = self.dialogues.active(turn) if turn.must_reply else None
+        if dialogue is not None:
+            return self.dialogues.on_message(turn, dialogue)
+        if turn.must_reply:
+            after = self.dialogues.after(turn, text)  # "完成" again, or a draft's offer answered
+            if after is not None:
+                return after
+            offer = self.dialogues.draft_offer(turn)
             if offer:
                 return [*await self._after_dialogue(turn, text), *offer]
-        if dialogue is not None and dialogue.get("flow") == BOOK:
-            return self.appointments.on_message(turn, dialogue)
-        if dialogue is not None:
-            return self.reports.on_message(turn, dialogue)
         return await self._after_dialogue(turn, text)
 
     def _edit_or_media(self, turn: Turn) -> list[Outgoing]:
@@ -283,7 +261,7 @@ class Conversation:
     async def _cmd_cancel(self, turn: Turn, args: str) -> list[Outgoing]:
         """/cancel: leave the dialogue in progress; /cancel N (admins): stop broadcast N."""
         if not args.strip():
-            return self.reports.cancel(turn)
+            return self.dialogues.cancel(turn)
         if not turn.role.allows(Role.ADMIN):
             raise UserError("error_usage", usage=Localized("usage_cancel"))
         return self.broadcasts.cancel(turn, args)

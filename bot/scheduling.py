@@ -7,6 +7,7 @@ rest of the bot on top of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.broadcast.broadcasts import Broadcasts
 from bot.broadcast.jobs import BroadcastJobs
@@ -19,6 +20,7 @@ from bot.desk.followups import TicketFollowups
 from bot.desk.repo import TicketRepo
 from bot.desk.sla import Sla
 from bot.desk.updates import StaffUpdates
+from bot.dialogue.engine import DialogueEngine
 from bot.evening.booking import Appointments
 from bot.evening.jobs import EveningJobs
 from bot.i18n import Translator
@@ -51,6 +53,7 @@ class Scheduling:
     appointments: Appointments
     broadcasts: Broadcasts
     compounds: Compounds
+    dialogues: DialogueEngine
 
 
 def build_scheduling(
@@ -61,6 +64,12 @@ def build_scheduling(
     roles = Roles(settings, store.people)
     compounds = Compounds(settings.compounds, settings.compound_aliases)
     tickets = store.repo(TicketRepo)
+    dialogues = DialogueEngine(
+        repo=store.dialogues,
+        translate=translate,
+        clock=clock,
+        timeout=timedelta(minutes=settings.dialogue_timeout_minutes),
+    )
     appointments = Appointments(
         settings=settings,
         store=store,
@@ -68,6 +77,7 @@ def build_scheduling(
         worktime=worktime,
         translate=translate,
         clock=clock,
+        engine=dialogues,
     )
     broadcasts = Broadcasts(
         settings=settings,
@@ -78,6 +88,7 @@ def build_scheduling(
         admins=roles.admin_addresses,
         worktime=worktime,
         compounds=compounds,
+        engine=dialogues,
     )
     return Scheduling(
         settings=settings,
@@ -93,6 +104,7 @@ def build_scheduling(
         appointments=appointments,
         broadcasts=broadcasts,
         compounds=compounds,
+        dialogues=dialogues,
     )
 
 

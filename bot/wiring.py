@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core import Conversation
 from bot.desk.intake import Intake
 from bot.desk.lifecycle import Lifecycle
-from bot.desk.report_flow import Dialogues
+from bot.desk.report_flow import Reports
 from bot.desk.residents import ResidentDesk
 from bot.desk.staff import StaffDesk
 from bot.desk.threads import Threads
@@ -142,13 +142,7 @@ def build_core(
         views=views,
         translate=translate,
     )
-    reports = Dialogues(
-        repo=store.dialogues,
-        intake=intake,
-        translate=translate,
-        clock=clock,
-        timeout=timedelta(minutes=settings.dialogue_timeout_minutes),
-    )
+    reports = Reports(engine=s.dialogues, intake=intake, translate=translate)
     threads = Threads(
         tickets=s.tickets,
         lifecycle=lifecycle,
@@ -168,7 +162,7 @@ def build_core(
         roles=s.roles,
         people=store.people,
         groups=store.groups,
-        dialogues=store.dialogues,
+        dialogues=s.dialogues,
         translate=translate,
         clock=clock,
         answers=answers,
@@ -187,6 +181,7 @@ def build_core(
             threads,
             s.appointments,
             s.broadcasts,
+            s.dialogues,
             web_links,
         ],
     )

@@ -56,7 +56,7 @@ ALLOWED = {
     "dialogue": {"foundation", "store", "dialogue"},
     "desk": {"foundation", "store", "faq", "schedule", "dialogue", "desk"},
     "evening": {"foundation", "store", "schedule", "dialogue", "evening"},
-    "broadcast": {"foundation", "store", "schedule", "broadcast"},
+    "broadcast": {"foundation", "store", "schedule", "dialogue", "broadcast"},
     "weblogin": {"foundation", "store", "weblogin"},
     "core": {"foundation", "store", *CAPABILITIES, "core"},
     "wiring": {"foundation", "store", *CAPABILITIES, "core", "wiring"},

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.broadcast.confirm import CONFIRM, BroadcastConfirmFlow
 from bot.broadcast.plan import CANCELLED, DRAFT, SCHEDULED, BroadcastRecords, Plan
 from bot.clock import parse_clock
 from bot.commands import Action, Command, Handler, parse_number
 from bot.compounds import Compounds
 from bot.config import Settings
+from bot.dialogue.engine import DialogueEngine
 from bot.errors import Localized, UserError
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
@@ -81,6 +83,7 @@ class Broadcasts:
         admins: Callable[[], list[Address]],
         worktime: WorkTime,
         compounds: Compounds,
+        engine: DialogueEngine,
     ) -> None:
         self.settings = settings
         self.compounds = compounds
@@ -91,6 +94,7 @@ class Broadcasts:
         self.clock = clock
         self.admins = admins
         self.grace = timedelta(minutes=settings.broadcast_grace_minutes)
+        self.confirmation = BroadcastConfirmFlow(engine=engine, store=store, decide=self.decide)
 
     def commands(self) -> list[tuple[Command, Handler]]:
         return [
@@ -157,7 +161,7 @@ class Broadcasts:
                 "per_day": firings_per_day(cron, now),
             }
         number = self.store.repo(BroadcastRecords).add(doc)
-        return [self._preview(turn, number, doc, chats)]
+        return self.confirmation.ask(turn, number, self._preview(turn, number, doc, chats))
 
     @staticmethod
     def _parse_when(
@@ -278,9 +282,14 @@ class Broadcasts:
         return self.on_action(turn, verb, arg)
 
     def on_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
+        """bc:late under a missed-broadcast report; the preview's buttons belong to its
+        confirmation dialogue (bot/broadcast/confirm.py)."""
         if verb == "late":
             return self._send_late(turn, f"broadcast:{arg}")
-        number = parse_number(arg)
+        return self.confirmation.engine.press(turn, CONFIRM, f"bc:{verb}:{arg}")
+
+    def decide(self, turn: Turn, verb: str, number: int) -> list[Outgoing]:
+        """The admin's answer to a preview: confirm (bc:confirm, bc:often) or drop."""
         doc = self.store.repo(BroadcastRecords).get(number)
         if doc is None or doc["status"] != DRAFT:
             raise UserError("broadcast_not_found", id=number)

@@ -1,4 +1,4 @@
-"""Dialogues: what makes every multi-step flow forgiving (typed choices, drafts, timeouts).
+"""Dialogues: the one engine every multi-step flow runs on, and what makes it forgiving.
 
 May import: bot.store and the foundation modules.
 """

@@ -10,7 +10,9 @@ from typing import Any
 
 from bot.commands import Action, Command, Handler, parse_number
 from bot.config import Settings
+from bot.dialogue.engine import DialogueEngine
 from bot.errors import Localized, UserError
+from bot.evening.booking_flow import BOOK, BookingFlow
 from bot.i18n import Translator
 from bot.models import Address, Button, Outgoing, Role
 from bot.schedule.book import EveningService, Slot
@@ -21,7 +23,6 @@ from bot.turn import Turn
 
 log = logging.getLogger(__name__)
 
-BOOK = "book"
 BOOKED, CANCELLED, ATTENDED, NOSHOW = "booked", "cancelled", "attended", "noshow"
 
 
@@ -73,6 +74,7 @@ class Appointments:
         worktime: WorkTime,
         translate: Translator,
         clock: Callable[[], datetime],
+        engine: DialogueEngine,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -80,6 +82,7 @@ class Appointments:
         self.worktime = worktime
         self.t = translate
         self.clock = clock
+        self.flow = BookingFlow(engine=engine, appointments=self, translate=translate)
 
     def commands(self) -> list[tuple[Command, Handler]]:
         return [
@@ -93,13 +96,13 @@ class Appointments:
 
     # ---- slots ----------------------------------------------------------------------------
 
-    def _service(self) -> EveningService:
+    def service_or_refuse(self) -> EveningService:
         if self.service is None:
             raise UserError("book_no_service")
         return self.service
 
     def runs_on(self, day: date) -> bool:
-        return self._service().runs_on(day, self.worktime.is_workday)
+        return self.service_or_refuse().runs_on(day, self.worktime.is_workday)
 
     def starts_at(self, day: date, slot: Slot) -> datetime:
         return datetime.combine(day, slot.start, tzinfo=self.worktime.tz)
@@ -122,94 +125,35 @@ class Appointments:
         now = self.clock()
         return [
             (slot, free)
-            for slot in self._service().slots
+            for slot in self.service_or_refuse().slots
             if self.starts_at(day, slot) > now and (free := self.free_places(day, slot)) > 0
         ]
 
     def bookable_days(self) -> list[date]:
         today = self.clock().date()
-        days = (today + timedelta(days=i) for i in range(self._service().booking_days_ahead + 1))
+        days = (
+            today + timedelta(days=i)
+            for i in range(self.service_or_refuse().booking_days_ahead + 1)
+        )
         return [d for d in days if self.runs_on(d) and self.open_slots(d)]
 
     def count_on(self, day: date) -> int:
         return len(self.bookings_on(day, BOOKED)) if self.service is not None else 0
 
-    # ---- the booking dialogue ---------------------------------------------------------------
+    # ---- booking ----------------------------------------------------------------------------
 
     async def _cmd_book(self, turn: Turn, args: str) -> list[Outgoing]:
         return self.start_booking(turn)
 
-    def start_booking(self, turn: Turn) -> list[Outgoing]:
+    def start_booking(self, turn: Turn, replaces: int | None = None) -> list[Outgoing]:
         """The /book dialogue from its first step (in private; from a group it moves there)."""
-        self._service()
-        if turn.private:
-            return self._ask_date(turn, {"flow": BOOK})
-        return [
-            turn.reply(self.t(turn.lang, "book_go_private")),
-            *self._ask_date(turn, {"flow": BOOK}, to=turn.private_address),
-        ]
+        return self.flow.start(turn, replaces)
 
-    def _save(self, turn: Turn, state: dict[str, Any]) -> None:
-        state["at"] = self.clock().isoformat()
-        self.store.dialogues.put(turn.sender_key, "private", state)
-
-    def _ask_date(
-        self, turn: Turn, state: dict[str, Any], to: Address | None = None
-    ) -> list[Outgoing]:
-        days = self.bookable_days()
-        if not days:
-            self.store.dialogues.clear(turn.sender_key, "private")
-            return [Outgoing(to or turn.msg.chat, self.t(turn.lang, "book_full"))]
-        state["step"] = "date"
-        self._save(turn, state)
-        buttons = tuple(Button(self._day_label(turn.lang, d), f"b:date:{d}") for d in days)
-        text = self.t(turn.lang, "book_choose_date", place=self._service().place)
-        return [Outgoing(to or turn.msg.chat, text, (*buttons, self._cancel(turn)))]
-
-    def _day_label(self, lang: str, day: date) -> str:
+    def day_label(self, lang: str, day: date) -> str:
         today = self.clock().date()
         if day == today:
             return self.t(lang, "book_tonight")
         return f"{day:%m-%d} {self.t(lang, f'weekday_{day.weekday()}')}"
-
-    def _cancel(self, turn: Turn) -> Button:
-        return Button(self.t(turn.lang, "report_cancel"), "flow:cancel")
-
-    def _ask_slot(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
-        day = date.fromisoformat(state["date"])
-        slots = self.open_slots(day)
-        if not slots:
-            return [turn.reply(self.t(turn.lang, "book_day_full")), *self._ask_date(turn, state)]
-        state["step"] = "slot"
-        self._save(turn, state)
-        buttons = tuple(
-            Button(
-                self.t(turn.lang, "book_slot_button", start=hm(s.start), free=free),
-                f"b:slot:{s.id}",
-            )
-            for s, free in slots
-        )
-        text = self.t(turn.lang, "book_choose_slot", day=self._day_label(turn.lang, day))
-        return [turn.reply(text, (*buttons, self._cancel(turn)))]
-
-    def _ask_need(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
-        state["step"] = "need"
-        self._save(turn, state)
-        buttons = tuple(
-            Button(name, f"b:need:{i}") for i, name in enumerate(self._service().services)
-        )
-        return [turn.reply(self.t(turn.lang, "book_choose_need"), (*buttons, self._cancel(turn)))]
-
-    def on_message(self, turn: Turn, state: dict[str, Any]) -> list[Outgoing]:
-        """Typed text in the dialogue: at the last step it says what help is needed."""
-        text = turn.msg.text.strip()
-        if state.get("step") == "need" and text:
-            return self._book(turn, state, text[:100])
-        if state.get("step") == "slot":
-            return self._ask_slot(turn, state)
-        if state.get("step") == "need":
-            return self._ask_need(turn, state)
-        return self._ask_date(turn, state)
 
     def actions(self) -> list[tuple[Action, Handler]]:
         return [
@@ -225,61 +169,33 @@ class Appointments:
         return self._mark(turn, "noshow", arg)
 
     async def _on_button(self, turn: Turn, rest: str) -> list[Outgoing]:
+        """b:date / b:slot / b:need belong to the booking dialogue (bot/evening/booking_flow.py);
+        b:cancel / b:move / b:rebook act on a resident's bookings (b:came / b:noshow for
+        staff are registered apart)."""
         verb, _, arg = rest.partition(":")
-        return self.on_action(turn, verb, arg)
-
-    def on_action(self, turn: Turn, verb: str, arg: str) -> list[Outgoing]:
-        """Buttons: b:date / b:slot / b:need in the dialogue, b:cancel / b:move / b:rebook for
-        a resident's bookings (b:came / b:noshow for staff are registered apart)."""
         if verb in ("cancel", "move", "rebook"):
             return self._own_booking_action(turn, verb, arg)
         if verb == "done":  # "不用了" under the no-show question
             return [turn.reply(self.t(turn.lang, "book_no_thanks_ack"))]
-        state = self.store.dialogues.get(turn.sender_key, "private")
-        if state is None or state.get("flow") != BOOK:
-            raise UserError("error_unknown_action")
-        service = self._service()
-        if verb == "date" and state.get("step") == "date":
-            day = _parse_day(arg)
-            if day is None or day not in self.bookable_days():
-                return [
-                    turn.reply(self.t(turn.lang, "book_day_full")),
-                    *self._ask_date(turn, state),
-                ]
-            state["date"] = day.isoformat()
-            return self._ask_slot(turn, state)
-        if verb == "slot" and state.get("step") == "slot":
-            slot = service.slot(arg)
-            if slot is None:
-                raise UserError("error_unknown_action")
-            state["slot"] = slot.id
-            return self._ask_need(turn, state)
-        if verb == "need" and state.get("step") == "need" and arg.isdigit():
-            index = int(arg)
-            if index >= len(service.services):
-                raise UserError("error_unknown_action")
-            return self._book(turn, state, service.services[index])
-        raise UserError("error_unknown_action")
+        return self.flow.engine.press(turn, BOOK, f"b:{rest}")
 
-    def _book(self, turn: Turn, state: dict[str, Any], need: str) -> list[Outgoing]:
-        service = self._service()
-        day = date.fromisoformat(state["date"])
-        slot = service.slot(state["slot"])
+    def book(
+        self, turn: Turn, day: date, slot_id: str, need: str, replaces: object
+    ) -> list[Outgoing] | None:
+        """The resident's booking of `slot_id` on `day` (replacing booking `replaces`, when
+        moved); None when the slot filled up or started meanwhile."""
+        slot = self.service_or_refuse().slot(slot_id)
         if (
             slot is None
             or self.free_places(day, slot) < 1
             or self.starts_at(day, slot) <= self.clock()
         ):
-            state["step"] = "slot"
-            return [turn.reply(self.t(turn.lang, "book_slot_taken")), *self._ask_slot(turn, state)]
-        replaces = state.get("replaces")
+            return None
         if any(
             b.date == day.isoformat() and b.slot == slot.id and b.id != replaces
             for b in self.upcoming_of(turn.sender_key)
         ):
-            self.store.dialogues.clear(turn.sender_key, "private")
             return [turn.reply(self.t(turn.lang, "book_already", start=hm(slot.start)))]
-        self.store.dialogues.clear(turn.sender_key, "private")
         sender = turn.msg.sender
         booking = Booking(
             id=0,
@@ -311,12 +227,12 @@ class Appointments:
             lang,
             "book_done",
             id=booking.id,
-            day=self._day_label(lang, day),
+            day=self.day_label(lang, day),
             start=hm(slot.start),
             end=hm(slot.end),
-            place=self._service().place,
+            place=self.service_or_refuse().place,
             need=booking.service,
-            before=self._duration(lang, self._service().reminders.resident_before),
+            before=self._duration(lang, self.service_or_refuse().reminders.resident_before),
         )
 
     def _duration(self, lang: str, delta: timedelta) -> str:
@@ -345,7 +261,7 @@ class Appointments:
         if not mine:
             return [turn.reply(self.t(turn.lang, "mybookings_empty"))]
         out = [turn.reply(self.t(turn.lang, "mybookings_header"))]
-        service = self._service()
+        service = self.service_or_refuse()
         for booking in mine:
             slot = service.slot(booking.slot)
             start = hm(slot.start) if slot else booking.slot
@@ -353,7 +269,7 @@ class Appointments:
                 turn.lang,
                 "mybookings_line",
                 id=booking.id,
-                day=self._day_label(turn.lang, date.fromisoformat(booking.date)),
+                day=self.day_label(turn.lang, date.fromisoformat(booking.date)),
                 start=start,
                 need=booking.service,
             )
@@ -369,11 +285,11 @@ class Appointments:
         if booking is None or booking.person != turn.sender_key:
             raise UserError("error_unknown_action")
         if verb == "rebook":
-            return self._ask_date(turn, {"flow": BOOK}, to=turn.private_address)
+            return self.start_booking(turn)
         if booking.status != BOOKED:
             raise UserError("book_not_active", id=booking.id)
         if verb == "move":
-            return self._ask_date(turn, {"flow": BOOK, "replaces": booking.id})
+            return self.start_booking(turn, replaces=booking.id)
         booking.status = CANCELLED
         self.store.repo(Bookings).save(booking.id, booking.to_doc())
         return [turn.reply(self.t(turn.lang, "book_cancelled", id=booking.id))]
@@ -389,7 +305,7 @@ class Appointments:
 
     def roster(self, lang: str, day: date) -> tuple[str, tuple[Button, ...]]:
         """The evening's bookings by slot, with attended / no-show buttons per booking."""
-        service = self._service()
+        service = self.service_or_refuse()
         bookings = sorted(self.bookings_on(day), key=lambda b: (b.slot, b.id))
         head = self.t(
             lang,

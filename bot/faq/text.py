@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import array
 import logging
 import math
 import os
@@ -16,9 +15,17 @@ from typing import Any
 
 import jieba
 import opencc
-from pypinyin import Style, lazy_pinyin
+
+# pypinyin loads its 47,000-phrase dictionary (about 42 MB resident) unless told not to before
+# its first import. Only the phrases whose reading differs from their characters' first
+# readings change a result (重新 is chong xin, not zhong xin); those 3,400 are loaded from
+# data/pinyin_phrases.txt instead (tests/test_pinyin_phrases.py keeps the list in step).
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+from pypinyin import Style, lazy_pinyin, load_phrases_dict
 
 from bot.faq.file_cache import cache_path, read_cache, write_cache
+from bot.faq.word_frequencies import WordFrequencies, jieba_dictionary
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,17 @@ UNGLUE_MAX_FREQ = 100  # see TextAnalyzer._unglue
 def _data_lines(name: str) -> list[str]:
     text = resources.files("bot.faq.data").joinpath(name).read_text(encoding="utf-8")
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def _pinyin_phrases() -> dict[str, list[list[str]]]:
+    phrases = {}
+    for line in _data_lines("pinyin_phrases.txt"):
+        phrase, _, readings = line.partition("\t")
+        phrases[phrase] = [[reading] for reading in readings.split()]
+    return phrases
+
+
+load_phrases_dict(_pinyin_phrases())
 
 
 def has_han(text: str) -> bool:
@@ -108,27 +126,17 @@ def _convertible_chars(converter: Any) -> frozenset[str] | None:
         return None
 
 
-def _jieba_dict() -> str:
-    return os.path.join(os.path.dirname(jieba.__file__), str(jieba.DEFAULT_DICT_NAME))
-
-
-def _jieba_cache_path() -> str:
-    """A compact copy of jieba's default prefix dictionary, keyed by jieba's version and
-    the dictionary file."""
-    return cache_path("jieba", _jieba_dict(), jieba.__version__)
-
-
 def _slot_words() -> frozenset[str]:
     """The words jieba's dictionary tags as numerals, measure, time, place, direction,
     pronoun, adverb, preposition, conjunction, particle or interjection (first letter of
     the tag in SLOT_TAGS), read once and cached like the prefix dictionary."""
-    path = cache_path("jieba-slots", _jieba_dict(), jieba.__version__)
+    path = cache_path("jieba-slots", jieba_dictionary(), jieba.__version__)
     cached = read_cache(path)
     if isinstance(cached, str):
         return frozenset(cached.split("\n"))
     words: list[str] = []
     try:
-        with open(_jieba_dict(), encoding="utf-8") as fh:
+        with open(jieba_dictionary(), encoding="utf-8") as fh:
             for line in fh:
                 parts = line.split()
                 if len(parts) > 2 and parts[2][0] in SLOT_TAGS:
@@ -138,34 +146,6 @@ def _slot_words() -> frozenset[str]:
         return frozenset()
     write_cache(path, "\n".join(words))
     return frozenset(words)
-
-
-def _load_jieba(tokenizer: Any) -> None:
-    """Initialise a default-dictionary jieba tokenizer.
-
-    jieba's own cache is one marshalled dict of ~500k entries, which takes most of a second
-    to load; the same data as one joined string plus an int64 array loads several times
-    faster.  The compact cache is written (atomically) on first use and rebuilt whenever it
-    is missing or unreadable; anything unexpected falls back to jieba's own loader."""
-    path = _jieba_cache_path()
-    try:
-        words, counts, total = read_cache(path)
-        freqs = array.array("q")
-        freqs.frombytes(counts)
-        keys = words.split("\n")
-        if len(keys) != len(freqs):
-            raise ValueError("inconsistent jieba cache")
-        tokenizer.FREQ = dict(zip(keys, freqs.tolist(), strict=True))
-        tokenizer.total = total
-        tokenizer.initialized = True
-        return
-    except (ValueError, TypeError):
-        pass
-    tokenizer.initialize()
-    freq: dict[str, int] = tokenizer.FREQ
-    if any("\n" in w for w in freq):
-        return
-    write_cache(path, ("\n".join(freq), array.array("q", freq.values()).tobytes(), tokenizer.total))
 
 
 def _chatter_pattern(phrase: str) -> str:
@@ -218,18 +198,16 @@ class TextAnalyzer:
         self.lexicon = lexicon or Lexicon.bundled()
         self._t2s = opencc.OpenCC("t2s")
         self._t2s_chars = _convertible_chars(self._t2s)
-        self._jieba = jieba.Tokenizer()
-        _load_jieba(self._jieba)
-        jieba.setLogLevel(logging.WARNING)
+        self._words = WordFrequencies.default()
         for term in [*self.lexicon.synonyms, *self.lexicon.synonyms.values()]:
             if has_han(term) and len(term) > 1:
-                self._jieba.add_word(term, freq=2000)
+                self._words.add(term, 2000)
         self._chatter = re.compile("|".join(_chatter_pattern(c) for c in self.lexicon.chatter))
         self._pinyin_cache: dict[str, tuple[str, ...]] = {}
         # word -> (its w: feature, its y: feature or "", all Han, pinyin syllables)
         self._word_info: dict[str, tuple[str, str, bool, tuple[str, ...]]] = {}
-        # word -> log(freq) - log(total) for _segment, valid while jieba's total is unchanged
-        self._logp: dict[str, float] = {}
+        # a word's count -> log(count) - log(total) for _segment, valid while the total is unchanged
+        self._logp: dict[int, float] = {}
         self._logp_total = -1
         self._content_cache: dict[str, tuple[str, ...]] = {}  # see _content_of
         self._logtotal = 0.0
@@ -240,7 +218,7 @@ class TextAnalyzer:
         for word in words:
             norm = self.normalize(word)
             if has_han(norm) and 1 < len(norm) <= 8 and " " not in norm:
-                self._jieba.add_word(norm, freq=2000)
+                self._words.add(norm, 2000)
 
     def normalize(self, text: str) -> str:
         """Width, case, Traditional→Simplified, emoji, mentions and punctuation."""
@@ -311,7 +289,7 @@ class TextAnalyzer:
         parts: 捡了个 → 捡 个, 吃了饭 → 吃 饭 (了 inside), 剪剪 → 剪, 帮帮忙 → 帮忙 (a
         repeated first character), so it matches the plain word.  Only for words the general
         dictionary barely knows: common ones are words of their own (奶奶, 天天, 了解)."""
-        if len(word) < 2 or self._jieba.FREQ.get(word, 0) >= UNGLUE_MAX_FREQ or not all_han(word):
+        if len(word) < 2 or self._words.get(word) >= UNGLUE_MAX_FREQ or not all_han(word):
             return [word]
         if word[0] == word[1]:
             return [word[1:]]
@@ -321,15 +299,15 @@ class TextAnalyzer:
         return [word]
 
     def _segment(self, sentence: str) -> list[str]:
-        """Exactly `self._jieba.lcut(sentence, HMM=False)`, several times faster: the same
-        prefix-dictionary DAG and max-probability route (ties to the longer word), computed
-        in one pass with cached log-probabilities instead of jieba's per-call generators."""
-        tok = self._jieba
-        if tok.total != self._logp_total:
+        """Exactly jieba's `lcut(sentence, HMM=False)` with the same words, several times
+        faster: the same DAG and max-probability route (ties to the longer word), computed in
+        one pass with the words at each position found in one trie lookup."""
+        words = self._words
+        if words.total != self._logp_total:
             self._logp = {}
             self._content_cache = {}
-            self._logp_total = tok.total
-            self._logtotal = math.log(tok.total)
+            self._logp_total = words.total
+            self._logtotal = math.log(words.total)
         out: list[str] = []
         for blk in _JIEBA_BLOCK.split(sentence):
             if not blk:
@@ -345,34 +323,27 @@ class TextAnalyzer:
         return out
 
     def _cut_block(self, s: str, out: list[str]) -> None:
-        freq: dict[str, int] = self._jieba.FREQ
-        logp = self._logp
+        words = self._words
+        logp = self._logp  # count -> log-probability
         logtotal = self._logtotal
         log = math.log
         n = len(s)
         score = [0.0] * (n + 1)
         nxt = [0] * n
+        at = words.words_in(s)
         for idx in range(n - 1, -1, -1):
             best: float | None = None
             best_x = idx
-            i = idx
-            frag = s[idx]
-            while i < n:
-                f = freq.get(frag)
-                if f is None:
-                    break
-                if f:
-                    lp = logp.get(frag)
-                    if lp is None:
-                        lp = logp[frag] = log(f) - logtotal
-                    sc = lp + score[i + 1]
-                    if best is None or sc >= best:
-                        best = sc
-                        best_x = i
-                i += 1
-                frag = s[idx : i + 1]
+            for length, count in at[idx]:
+                lp = logp.get(count)
+                if lp is None:
+                    lp = logp[count] = log(count) - logtotal
+                sc = lp + score[idx + length]
+                if best is None or sc >= best:
+                    best = sc
+                    best_x = idx + length - 1
             if best is None:
-                best = log(freq.get(s[idx]) or 1) - logtotal + score[idx + 1]
+                best = log(words.get(s[idx]) or 1) - logtotal + score[idx + 1]
             score[idx] = best
             nxt[idx] = best_x
         x = 0
@@ -449,8 +420,8 @@ class TextAnalyzer:
         and small talk weigh little and rare/unknown words do not dominate."""
         if not has_han(word):
             return LATIN_INFORMATIVENESS
-        freq = self._jieba.FREQ.get(word, 0)
-        bits = math.log(self._jieba.total / freq) if freq else math.inf
+        freq = self._words.get(word)
+        bits = math.log(self._words.total / freq) if freq else math.inf
         return min(max(bits - INFO_SHIFT, INFO_FLOOR), INFO_CEILING)
 
     def is_content(self, word: str) -> bool:
@@ -458,7 +429,7 @@ class TextAnalyzer:
         adjective, idiom …), not a slot word; unknown and Latin words are not judged."""
         if self._slots is None:
             self._slots = _slot_words()
-        return has_han(word) and word not in self._slots and self._jieba.FREQ.get(word, 0) > 0
+        return has_han(word) and word not in self._slots and self._words.get(word) > 0
 
     def features_of(self, words: list[str]) -> dict[str, int]:
         """Match features of a text's tokens, with counts.

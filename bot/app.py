@@ -8,7 +8,7 @@ import gc
 import logging
 import signal
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -78,7 +78,24 @@ class App:
             log.info("roles: %s no longer has the role remembered for them", key)
 
     async def deliver(self, incoming: Incoming) -> None:
-        """Handle one message; replies go straight back, anything for another chat is relayed.
+        """Handle one message; replies go straight back, anything for another chat is relayed."""
+        await self._handle(incoming, self.route)
+
+    async def answer(self, incoming: Incoming) -> list[Outgoing]:
+        """Handle one message as `deliver` does, but return the replies to its own chat
+        instead of sending them: the web console acts through this."""
+        replies: list[Outgoing] = []
+
+        async def keep(out: Outgoing) -> None:
+            replies.append(out)
+
+        await self._handle(incoming, keep)
+        return replies
+
+    async def _handle(
+        self, incoming: Incoming, reply: Callable[[Outgoing], Awaitable[None]]
+    ) -> None:
+        """Handle one message: `reply` gets the answers for its chat, the rest is relayed.
 
         What handling it changed, its "seen" mark and every relayed message are committed in
         one journal line before anything is sent, so whoever saw an acknowledgement can rely
@@ -117,12 +134,12 @@ class App:
         except StorageError as exc:
             log.warning("a message in %s could not be saved: %s", incoming.chat, exc)
             if incoming.chat_kind is ChatKind.PRIVATE or any(o.to == incoming.chat for o in outs):
-                await self.route(Outgoing(incoming.chat, self._cannot_save_text(incoming)))
+                await reply(Outgoing(incoming.chat, self._cannot_save_text(incoming)))
             await self.check_storage()
             return
         for i, out in enumerate(outs):
             if i not in keys:
-                await self.route(out)
+                await reply(out)
             elif (recorded := keys[i]) is not None and held[i] is None:  # None: a duplicate
                 await self.relay(recorded, out)
         if self._alarmed:
@@ -354,13 +371,18 @@ class App:
 
     async def _watch_once(self, flush: bool) -> None:
         await self.check_storage()
+        await self.faq_changed()
+        if flush:
+            await self.flush_outbox()
+
+    async def faq_changed(self) -> None:
+        """faq.yaml may have changed (the watcher's look, a save on the web console): reload
+        it and tell the admins, as for an edit on the server."""
         # a changed faq.yaml is indexed (and its new questions embedded) off the event loop
         result = await asyncio.to_thread(self.core.faq.check_for_change)
         if result is not None:
             stamp = self.core.conversation.clock().isoformat()
             await self.dispatch(f"faq-reload|{stamp}", self.core.conversation.reload_notice(result))
-        if flush:
-            await self.flush_outbox()
 
     async def _publish_commands(self, channel: Channel) -> None:
         """Networks with a command menu (Telegram) get one per language; failure is not fatal."""

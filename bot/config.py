@@ -226,6 +226,42 @@ class FollowupConfig(_Strict):
         return self.sla_hours_by_category.get(category, self.sla_hours)
 
 
+class WebConfig(_Strict):
+    """The staff and admins' web console (bot/web/): where it listens, how links name it."""
+
+    listen: str = "127.0.0.1:8080"  # host:port; behind a reverse proxy keep it on 127.0.0.1
+    base_url: str = ""  # the public address in login links (https://bot.example.org); default
+    # http://<listen>
+    session_hours: float = Field(default=12, gt=0)  # how long a login lasts
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} must look like 'host:port' (e.g. '127.0.0.1:8080')")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def public_url(self) -> str:
+        return self.base_url or f"http://{self.listen}"
+
+
 class Settings(_Strict):
     """Everything the bot reads at start; every field has a working default."""
 
@@ -262,6 +298,7 @@ class Settings(_Strict):
     compound_tags: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # tag -> compounds
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
     staff_rooms: tuple[StaffRoom, ...] = (StaffRoom(chat="console:group:工作人员群"),)
+    web: WebConfig | None = None  # the web console: served by `yishiting run` when present
 
     @field_validator("language")
     @classmethod

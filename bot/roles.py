@@ -34,6 +34,18 @@ class Roles:
             return Role.STAFF
         return Role.RESIDENT
 
+    def role_of_key(self, person_key: str) -> Role:
+        """A person's role by key alone (the web console): the settings' roles, and on a
+        trusted channel (the console) the role they declared there."""
+        settled = self.settled_role(person_key, "")
+        if settled:
+            return Role(settled)
+        if person_key in self._declared(Role.ADMIN.value):
+            return Role.ADMIN
+        if person_key in self._declared(Role.STAFF.value):
+            return Role.STAFF
+        return Role.RESIDENT
+
     def admins(self) -> frozenset[str]:
         return self._admins
 

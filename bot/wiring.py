@@ -39,6 +39,9 @@ from bot.scheduling import Scheduling, build_scheduling, job_sources
 from bot.store.chats import ChatStates
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch, Outbox
+from bot.weblogin.command import WebLinkCommand
+from bot.weblogin.links import LoginLinks
+from bot.weblogin.signing import Signer, load_key
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +194,11 @@ def build_core(
         translate=translate,
         clock=clock,
     )
+    web_links = WebLinkCommand(
+        settings=settings,
+        links=lambda: LoginLinks(Signer(load_key(settings.data_dir)), clock),
+        translate=translate,
+    )
     conversation = Conversation(
         settings=settings,
         roles=s.roles,
@@ -224,6 +232,7 @@ def build_core(
             s.appointments,
             s.broadcasts,
             s.dialogues,
+            web_links,
         ],
     )
     retry = timedelta(seconds=settings.outbox_retry_seconds)

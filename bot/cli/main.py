@@ -1,4 +1,4 @@
-"""The `yishiting` command line: run, chat, doctor, backup, faq, tickets and schedules."""
+"""The `yishiting` command line: run, chat, doctor, backup, faq, tickets, schedules, web."""
 
 from __future__ import annotations
 
@@ -94,6 +94,11 @@ def _data_commands(sub: SubParsers) -> None:
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
     for q in (listing, show, export):
         q.add_argument("--data", type=Path, help="data folder (default ./data)")
+    web = sub.add_parser("web", help="the web console: a login link made on the server")
+    web_sub = web.add_subparsers(dest="web_command", required=True)
+    link = web_sub.add_parser("link", help="print a one-time login link (valid 10 minutes)")
+    link.add_argument("user", help="an account in roles.admins or roles.staff, e.g. telegram:123")
+    link.add_argument("--data", type=Path, help="data folder (default ./data)")
     schedules = sub.add_parser("schedules", help="validate schedules/ or list what is coming")
     schedules_sub = schedules.add_subparsers(dest="schedules_command", required=True)
     schedules_sub.add_parser("check", help="validate every file and target")
@@ -168,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.cli import schedules
 
             return schedules.run(args, settings)
+        if args.command == "web":
+            from bot.cli import web
+
+            return web.run(args, settings)
         if args.command == "backup":
             from bot.cli import backup
 

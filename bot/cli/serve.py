@@ -20,6 +20,7 @@ from channels.console import ConsoleChannel, Persona
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.web.console import WebServer
 
 
 SERVED_MARKER = ".served"  # in a data folder that `yishiting run` has used
@@ -73,11 +74,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             move_clock=move_clock,
         )
         channels.append(console)
-    if not channels:
+    if not channels and settings.web is None:
         raise ConfigError(
             "settings",
             "no channel is configured and stdin is not a terminal; "
-            "configure Telegram or Matrix, or use `yishiting chat`",
+            "configure Telegram or Matrix or the web console, or use `yishiting chat`",
         )
     core = build_core(settings, clock=clock)
     if args.command == "run":  # its folder is the real one: `:clock` may not move its time
@@ -91,8 +92,28 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             f"百姓议事厅 — FAQ {core.faq.size} 条，数据 {settings.data_dir}/。{logs}"
             "输入 :help 查看控制台命令。"
         )
-    await app.run(*([console.closed] if console is not None else []))
+    server = await _start_web(app, settings)
+    try:
+        await app.run(*([console.closed] if console is not None else []))
+    finally:
+        if server is not None:
+            await server.stop()
     return 0
+
+
+async def _start_web(app: App, settings: Settings) -> WebServer | None:
+    """The web console, when the settings have a `web:` section."""
+    if settings.web is None:
+        return None
+    from bot.web.console import WebServer, make_console
+
+    console = make_console(app.core, settings, app.answer, app.faq_changed)
+    server = WebServer(console)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise ConfigError("settings", f"cannot listen there: {exc}", field="web.listen") from None
+    return server
 
 
 async def _move_clock(app: App, clock: MovableClock, spec: str) -> str:

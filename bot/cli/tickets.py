@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 
 from bot.cli.output import say
 from bot.compounds import Compounds
 from bot.config import Settings
+from bot.desk.export import export_csv
 from bot.desk.repo import TicketRepo
-from bot.desk.tickets import Status, Ticket
+from bot.desk.tickets import Status
 from bot.errors import ConfigError
 from bot.store.folder import Store
-
-CSV_COLUMNS = [
-    "number",
-    "kind",
-    "status",
-    "category",
-    "compound",
-    "text",
-    "reporters",
-    "assignee",
-    "created",
-    "updated",
-    "origin",
-    "history",
-]
 
 
 def tickets_list(store: Store, status: str | None, compound: str | None) -> list[str]:
@@ -66,43 +50,8 @@ def ticket_show(store: Store, number: int) -> list[str]:
 
 
 def tickets_csv(store: Store) -> str:
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; no cell can
-    be taken for a formula."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for t in sorted(store.repo(TicketRepo).all(), key=lambda t: t.number):
-        writer.writerow([inert(cell) for cell in _csv_row(t)])
-    return "\ufeff" + out.getvalue()
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def inert(cell: str | int) -> str | int:
-    """A cell a spreadsheet would run as a formula (=HYPERLINK(…), +1, @SUM) starts with a
-    quote instead, which spreadsheets show as text."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
-
-
-def _csv_row(t: Ticket) -> list[str | int]:
-    history = " | ".join(f"{e.at} {e.name} {e.action} {e.text}".strip() for e in t.history)
-    return [
-        t.number,
-        t.kind,
-        t.status.value,
-        t.category,
-        t.compound,
-        t.text,
-        "; ".join(r.name for r in t.reporters),
-        t.assignee_name,
-        t.created,
-        t.updated,
-        t.origin,
-        history,
-    ]
+    """Every ticket as CSV (bot/desk/export.py), by number."""
+    return export_csv(sorted(store.repo(TicketRepo).all(), key=lambda t: t.number))
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -41,7 +41,7 @@ class Lifecycle:
             at=self.clock(),
             who=turn.sender_key,
             name=turn.sender_name,
-            via=turn.msg.sender.channel,
+            via=turn.msg.chat.channel,  # the sender's network, or "web" for the console
             text=text,
             attachments=attachments,
         )

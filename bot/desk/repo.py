@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
 
 from tinydb.table import Document
 
@@ -50,6 +52,7 @@ class TicketRepo:
         self._cards: dict[str, int] = {}  # _card_key(channel, chat, message) -> number
         self._active: dict[tuple[str, str], set[int]] = {}  # (compound, category) -> numbers
         self._where: dict[int, tuple[str, str]] = {}  # active number -> its index key
+        self._status: dict[int, str] = {}  # every number -> its status, in number order
         self._keys: dict[tuple[str, str], tuple[str, str]] = {}  # each key object once
         # person key -> the tickets they reported (a tuple: most report once, and a set of
         # one costs four times its memory at 50,000 tickets)
@@ -63,6 +66,8 @@ class TicketRepo:
         if self._table.name not in tables:
             return
         self._cards, self._active, self._where, self._keys = {}, {}, {}, {}
+        self._status = {}
+        statuses = {s.value: s.value for s in Status}  # one string object per status
         self._reporters = {}
         top = self.FIRST_NUMBER - 1
         for number, raw in self._table.raw_documents():
@@ -73,7 +78,9 @@ class TicketRepo:
             if cards is not None:
                 for channel, chat, message in json.loads(cards.group(1)):
                     self._cards[_card_key(channel, chat, message)] = number
-            if _field(raw, "status") in _ACTIVE:
+            status = _field(raw, "status")
+            self._status[number] = statuses.get(status, status)
+            if status in _ACTIVE:
                 self._index(number, _field(raw, "compound"), _field(raw, "category"))
         self._next = top + 1
 
@@ -96,6 +103,7 @@ class TicketRepo:
             self._active[key].discard(number)
 
     def _reindex(self, ticket: Ticket) -> None:
+        self._status[ticket.number] = ticket.status.value
         for reporter in ticket.reporters:
             self._add_reporter(reporter.key, ticket.number)
         if ticket.status in ACTIVE:
@@ -118,8 +126,8 @@ class TicketRepo:
         return changed
 
     def get(self, number: int) -> Ticket | None:
-        doc = self._table.get(doc_id=number)
-        return Ticket.from_doc(dict(doc)) if isinstance(doc, dict) else None
+        raw = self._table.raw_document(number)  # straight from its JSON: no TinyDB Document
+        return Ticket.from_doc(json.loads(raw)) if raw is not None else None
 
     def save(self, ticket: Ticket) -> None:
         doc = ticket.to_doc()
@@ -147,12 +155,18 @@ class TicketRepo:
             numbers = sorted(self._active.get((compound, category), ()))
             found = (self.get(n) for n in numbers[-self.SIMILAR_CANDIDATES :])
             return [t for t in found if t is not None]
+        every = (self.get(n) for n in sorted(self._where))  # the index: only active decoded
         return [
             t
-            for t in self.in_status(ACTIVE)
-            if (compound is None or t.compound == compound)
+            for t in every
+            if t is not None
+            and (compound is None or t.compound == compound)
             and (category is None or t.category == category)
         ]
+
+    def active_counts(self) -> dict[tuple[str, str], int]:
+        """How many active tickets each (compound, category) has, from the index."""
+        return {key: len(numbers) for key, numbers in self._active.items() if numbers}
 
     def in_status(self, statuses: Iterable[Status]) -> list[Ticket]:
         """Tickets in any of `statuses`, oldest first; other documents are not decoded."""
@@ -192,6 +206,49 @@ class TicketRepo:
     def by_card(self, channel: str, chat: str, message_id: str) -> Ticket | None:
         number = self._cards.get(_card_key(channel, chat, message_id))
         return self.get(number) if number is not None else None
+
+    def newest_matching(
+        self, statuses: Iterable[Status], every: Sequence[bytes], limit: int
+    ) -> tuple[int, bool, list[Ticket]]:
+        """The newest `limit` tickets in one of `statuses` whose packed JSON holds every
+        fragment of `every`: (how many match, whether that count is exact, the tickets).
+
+        The statuses come from an index. With fragments the search stops at `limit`
+        matches (the count is then "at least"); only the tickets returned are decoded.
+        """
+        wanted = {s.value for s in statuses}
+        raw_of = self._table.raw_document
+        count, found = 0, list[Ticket]()
+        for number in reversed(self._status):
+            if self._status[number] not in wanted:
+                continue
+            if every:
+                raw = raw_of(number)
+                if raw is None or not all(f in raw for f in every):
+                    continue
+            count += 1
+            if len(found) < limit:
+                ticket = self.get(number)
+                if ticket is not None:
+                    found.append(ticket)
+            elif every:
+                return limit, False, found
+        return count, True, found
+
+    def created_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Tickets created at or after `since` as their stored documents (a report reads a
+        few fields of thousands: no Ticket objects), oldest first. Numbers follow creation,
+        so the search walks back from the newest and stops at the first older one."""
+        found: list[dict[str, Any]] = []
+        for number in reversed(self._status):
+            raw = self._table.raw_document(number)
+            if raw is None:
+                continue
+            doc: dict[str, Any] = json.loads(raw)
+            if datetime.fromisoformat(doc["created"]) < since:
+                break
+            found.append(doc)
+        return found[::-1]
 
     def all(self) -> Iterator[Ticket]:
         for _, doc in self._table.documents_containing((b"",)):

@@ -169,6 +169,7 @@ class StaffDesk:
         return [
             self._ack(turn, "ticket_replied", ticket),
             *self.lifecycle.tell_reporters(ticket, "notify_reply", text=text),
+            *self.cards.team_notice(turn, ticket, "action_reply", short(text)),
         ]
 
     async def _cmd_resolve(self, turn: Turn, args: str) -> list[Outgoing]:
@@ -222,7 +223,10 @@ class StaffDesk:
     async def _cmd_note(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, text = self._number_and_text(args, "note", need_text=True)
         self.lifecycle.step(turn, ticket, "note", text)
-        return [self._ack(turn, "ticket_noted", ticket)]
+        return [
+            self._ack(turn, "ticket_noted", ticket),
+            *self.cards.team_notice(turn, ticket, "action_note", short(text)),
+        ]
 
     async def _cmd_reject(self, turn: Turn, args: str) -> list[Outgoing]:
         ticket, text = self._number_and_text(args, "reject", need_text=True)

@@ -42,6 +42,18 @@ class QuestionLog:
         row = self._table.get(doc_id=question_id)
         return LoggedQuestion(**dict(row)) if isinstance(row, dict) else None
 
+    def since(self, at: datetime) -> list[LoggedQuestion]:
+        """Questions asked at or after `at`, oldest first (newest are last: the walk back
+        stops at the first older one)."""
+        found: list[LoggedQuestion] = []
+        rows = self._table.all()
+        for row in reversed(rows):
+            question = LoggedQuestion(**dict(row))
+            if datetime.fromisoformat(question.at) < at:
+                break
+            found.append(question)
+        return found[::-1]
+
     def recent(self, limit: int, unanswered_only: bool = False) -> list[LoggedQuestion]:
         rows = [LoggedQuestion(**dict(row)) for row in self._table.all()]
         if unanswered_only:

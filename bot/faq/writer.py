@@ -1,22 +1,94 @@
-"""Write accepted resident phrasings into faq.yaml, keeping its comments, order and style."""
+"""Write faq.yaml: accepted resident phrasings and edited entries, comments and order kept.
+
+Validated before an atomic replace, so the file is the old or the new one, never torn.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from bot.errors import ConfigError
-from bot.faq.entries import parse_faq
+from bot.faq.entries import FaqEntry, parse_faq
+
+
+@dataclass(frozen=True)
+class EntryEdit:
+    """An entry's new content as an admin typed it on the web console."""
+
+    category: str
+    questions: tuple[str, ...]
+    answer: str
+    keywords: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+
+
+class EditConflictError(Exception):
+    """The entry changed in faq.yaml since the editor opened it: nothing was written."""
+
+
+def entry_version(entry: FaqEntry) -> str:
+    """A fingerprint of what an editor saw of an entry; a save against a stale one is refused."""
+    seen = repr((entry.category, entry.questions, entry.answer, entry.keywords, entry.attachments))
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
+
+
+def _round_trip() -> YAML:
+    yaml = YAML()  # round-trip mode: comments, key order and quoting survive
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    return yaml
+
+
+def _write_checked(path: Path, yaml: YAML, data: Any) -> None:
+    """Dump `data` beside `path`, validate it as a FAQ, then replace `path` in one step."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            yaml.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        parse_faq(tmp.read_text(encoding="utf-8"), str(path), base_dir=path.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def edit_entry(path: Path, entry_id: str, edit: EntryEdit, expected: str) -> None:
+    """Replace one entry's content, if it is still what the editor saw (`expected`, its
+    `entry_version`): else EditConflictError. An edit that would make the file invalid raises
+    ConfigError naming the field, and the file is untouched."""
+    yaml = _round_trip()
+    text = path.read_text(encoding="utf-8")
+    current = parse_faq(text, str(path), base_dir=path.parent).get(entry_id)
+    if current is None:
+        raise ConfigError(str(path), "no such entry", entry=entry_id)
+    if entry_version(current) != expected:
+        raise EditConflictError(entry_id)
+    data: Any = yaml.load(text)
+    entry = next(e for e in data["entries"] if str(e.get("id")) == entry_id)
+    entry["category"] = edit.category
+    entry["questions"] = list(edit.questions)
+    answer = edit.answer if edit.answer.endswith("\n") else edit.answer + "\n"
+    entry["answer"] = LiteralScalarString(answer) if "\n" in edit.answer else edit.answer
+    for name, values in (("keywords", edit.keywords), ("attachments", edit.attachments)):
+        if values:
+            entry[name] = list(values)
+        elif name in entry:
+            del entry[name]
+    _write_checked(path, yaml, data)
 
 
 def add_questions(path: Path, additions: dict[str, list[str]]) -> int:
     """Append phrasings to the named entries; returns how many were new. Atomic on disk."""
-    yaml = YAML()  # round-trip mode: comments, key order and quoting survive
-    yaml.preserve_quotes = True
-    yaml.width = 4096
+    yaml = _round_trip()
     text = path.read_text(encoding="utf-8")
     data: Any = yaml.load(text)
     entries = {str(e.get("id")): e for e in data.get("entries", [])}
@@ -29,9 +101,5 @@ def add_questions(path: Path, additions: dict[str, list[str]]) -> int:
             if phrasing not in entry["questions"]:
                 entry["questions"].append(phrasing)
                 added += 1
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        yaml.dump(data, fh)
-    parse_faq(tmp.read_text(encoding="utf-8"), str(path), base_dir=path.parent)  # still valid
-    os.replace(tmp, path)
+    _write_checked(path, yaml, data)
     return added

@@ -686,6 +686,10 @@ class JournalTable(Table):
         for key, raw in list(self._packed().items()):
             yield int(key), raw
 
+    def raw_document(self, doc_id: int) -> bytes | None:
+        """One document as packed JSON bytes, undecoded."""
+        return self._packed().get(str(doc_id))
+
     def max_id(self) -> int:
         return max((int(k) for k in self._packed()), default=0)
 

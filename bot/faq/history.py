@@ -1,0 +1,28 @@
+"""The FAQ's history of edits made on the web console: who, when, which entry, via "web"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from bot.store.repos import RecordRepo
+
+
+class FaqEdits(RecordRepo):
+    """One record per saved edit."""
+
+    table: ClassVar[str] = "faq_edits"
+
+    def record(self, entry_id: str, who: str, name: str, at: datetime, via: str) -> None:
+        self.add(
+            {
+                "entry": entry_id,
+                "who": who,
+                "name": name,
+                "at": at.isoformat(timespec="seconds"),
+                "via": via,
+            }
+        )
+
+    def of_entry(self, entry_id: str) -> list[dict[str, Any]]:
+        return [doc for _, doc in self.where("entry", entry_id)]

@@ -1,0 +1,138 @@
+"""Broadcasts (`/broadcasts`, admins): compose, preview, the next four weeks, cancel.
+
+Composing is `/broadcast` through the chat core: its preview and buttons are the chat's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from aiohttp import web
+
+from bot.broadcast.jobs import BroadcastJobs
+from bot.desk.followups import TicketFollowups
+from bot.models import Address, Outgoing
+from bot.schedule.joblog import JobLog
+from bot.schedule.jobs import Job
+from bot.schedule.rule_words import cron_from_words
+from bot.scheduling import job_sources
+from bot.store.outbox import Delivery
+from bot.web.acting import WEB, act_as
+from bot.web.console import Console
+from bot.web.forms import FormError, text_field
+
+CALENDAR_DAYS = 28
+# Jobs previewed per source: four weeks of anything daily (a repeating broadcast's times come
+# from its cron rule, about 0.4 ms each: an hourly one shows its next 40).
+PER_SOURCE = 40
+
+
+async def _no_send(key: str, outs: Sequence[Outgoing], *, urgent: bool = False) -> list[Delivery]:
+    return []
+
+
+def coming(
+    console: Console, now: datetime, *, broadcasts_only: bool = False, count: int = PER_SOURCE
+) -> list[Job]:
+    """Everything scheduled in the next four weeks (broadcasts, evening-service notices and
+    rosters, digests, calendar notices), in order; tickets' follow-ups are on their pages."""
+    core = console.core
+    end = now + timedelta(days=CALENDAR_DAYS)
+    done = core.store.repo(JobLog)
+    wanted = BroadcastJobs if broadcasts_only else object
+    return sorted(
+        (
+            job
+            for source in job_sources(core.scheduling, _no_send)
+            if isinstance(source, wanted) and not isinstance(source, TicketFollowups)
+            for job in source.preview(now, count)
+            if job.at <= end and not done.done(job.key)
+        ),
+        key=lambda j: (j.at, j.key),
+    )
+
+
+def calendar(console: Console, now: datetime) -> list[tuple[str, list[Job]]]:
+    """`coming`, by day."""
+    jobs = coming(console, now)
+    return [(day, list(js)) for day, js in groupby(jobs, key=lambda j: f"{j.at:%m-%d %a}")]
+
+
+def compose_command(form: Mapping[str, object], targets: Sequence[str], limit: int) -> str:
+    """The `/broadcast` command the compose form stands for (checked by the chat core)."""
+    text = text_field(form, "text", limit)
+    when = text_field(form, "when", 10)
+    moment = text_field(form, "moment", 100)
+    if when == "at":
+        head = f"at {moment}"
+    elif when == "cron":
+        head = f'cron "{cron_from_words(moment) or moment}"'
+    else:
+        head = "now"
+    urgent = " urgent" if form.get("urgent") else ""
+    return f"/broadcast {head}{urgent} to {','.join(targets) or '-'}: {text}"
+
+
+def routes(console: Console) -> list[web.RouteDef]:
+    t = console.core.conversation.t
+
+    async def page(
+        request: web.Request, replies: Sequence[Outgoing] = (), status: int = 200
+    ) -> web.Response:
+        viewer = console.viewer(request)
+        now = console.core.conversation.clock()
+        listing = await act_as(console, viewer, "/broadcasts")
+        settings = console.settings
+        return console.renderer.page(
+            viewer.lang,
+            "broadcasts.html",
+            viewer,
+            status=status,
+            replies=replies,
+            listing="\n".join(o.text for o in listing),
+            days=calendar(console, now),
+            compounds=list(console.core.scheduling.compounds.names),
+            tags=sorted(settings.compound_tags),
+        )
+
+    async def show(request: web.Request) -> web.StreamResponse:
+        console.require_admin(request)
+        return await page(request)
+
+    async def compose(request: web.Request) -> web.StreamResponse:
+        console.require_admin(request)
+        viewer = console.viewer(request)
+        form = await request.post()
+        try:
+            targets = [v for v in form.getall("targets", []) if isinstance(v, str)][:50]
+            command = compose_command(form, targets, console.settings.max_text_chars)
+        except FormError as exc:
+            said = Outgoing(Address(WEB, viewer.key), t(viewer.lang, exc.key, limit=exc.limit))
+            return await page(request, [said], status=400)
+        return await page(request, await act_as(console, viewer, command))
+
+    async def press(request: web.Request) -> web.StreamResponse:
+        """A button of the bot's answer (确认发送, 取消): pressed as in chat."""
+        console.require_admin(request)
+        form = await request.post()
+        action = form.get("action")
+        if not isinstance(action, str) or not action.startswith("bc:") or len(action) > 100:
+            raise web.HTTPBadRequest(text="no such button")
+        return await page(request, await act_as(console, console.viewer(request), action=action))
+
+    async def cancel(request: web.Request) -> web.StreamResponse:
+        console.require_admin(request)
+        form = await request.post()
+        number = str(form.get("number", ""))[:12]
+        return await page(
+            request, await act_as(console, console.viewer(request), f"/cancel {number}")
+        )
+
+    return [
+        web.get("/broadcasts", show),
+        web.post("/broadcasts", compose),
+        web.post("/broadcasts/press", press),
+        web.post("/broadcasts/cancel", cancel),
+    ]

@@ -1,0 +1,155 @@
+"""The web console's server: routes, the login check on every request, start and stop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from bot.config import Settings, WebConfig
+from bot.models import Incoming, Outgoing, Role
+from bot.web.render import Renderer, Viewer
+from bot.web.sessions import COOKIE, Sessions
+from bot.weblogin.links import LoginLinks
+from bot.weblogin.signing import Signer, load_key
+from bot.wiring import Core
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY = 64 * 1024  # a form is a few kilobytes; more is refused before it is read
+OPEN_PATHS = ("/login", "/static/")
+
+VIEWER = web.RequestKey("viewer", Viewer)
+
+Act = Callable[[Incoming], Awaitable[list[Outgoing]]]
+"""Handles a message as the chat core does and returns the replies (`App.answer`)."""
+
+
+@dataclass
+class Console:
+    """What every page works with: the core, acting through it, and the login machinery."""
+
+    core: Core
+    settings: Settings
+    config: WebConfig
+    act: Act
+    faq_changed: Callable[[], Awaitable[None]]  # the bot reloads faq.yaml and says so
+    links: LoginLinks
+    sessions: Sessions
+    renderer: Renderer
+
+    def lang_of(self, key: str) -> str:
+        return self.core.conversation.people.language(key) or self.settings.language
+
+    def require_admin(self, request: web.Request) -> None:
+        """Admin pages: anyone else gets a page saying so (403), and nothing happens."""
+        viewer = self.viewer(request)
+        if not viewer.role.allows(Role.ADMIN):
+            message = self.core.conversation.t(viewer.lang, "web_admin_only")
+            page = self.renderer.page(viewer.lang, "message.html", viewer, message=message)
+            raise web.HTTPForbidden(text=page.text, content_type="text/html")
+
+    def viewer(self, request: web.Request) -> Viewer:
+        return request[VIEWER]  # set by the login check for every page behind it
+
+
+def make_console(
+    core: Core,
+    settings: Settings,
+    act: Act,
+    faq_changed: Callable[[], Awaitable[None]],
+) -> Console:
+    web_settings = settings.web or WebConfig()
+    signer = Signer(load_key(settings.data_dir))
+    clock = core.conversation.clock
+    return Console(
+        core=core,
+        settings=settings,
+        config=web_settings,
+        act=act,
+        faq_changed=faq_changed,
+        links=LoginLinks(signer, clock),
+        sessions=Sessions(signer, clock, timedelta(hours=web_settings.session_hours)),
+        renderer=Renderer(core.conversation.t),
+    )
+
+
+def build_app(console: Console) -> web.Application:
+    """The aiohttp application with every page; the login check runs before each."""
+    from bot.web import broadcasts, faq, faq_edit, login, report, tickets, today
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard(console)])
+    app.router.add_static("/static/", STATIC)
+    for module in (login, today, tickets, faq, faq_edit, broadcasts, report):
+        app.router.add_routes(module.routes(console))
+    return app
+
+
+def _guard(console: Console) -> Middleware:
+    """No session, an expired one, or someone no longer staff: the login page, no data.
+    A form without its session's CSRF token: refused."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        return await _checked(console, request, handler)
+
+    return guard
+
+
+async def _checked(console: Console, request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The page, for a valid session of someone who is staff now (and a form's CSRF token)."""
+    if request.path.startswith(OPEN_PATHS):
+        return await handler(request)
+    session = console.sessions.read(request.cookies.get(COOKIE))
+    role = console.core.roles.role_of_key(session.who) if session else Role.RESIDENT
+    if session is None or not role.allows(Role.STAFF):
+        if request.method == "GET":
+            raise web.HTTPSeeOther("/login")
+        raise web.HTTPForbidden(text="not logged in")
+    lang = console.lang_of(session.who)
+    name = console.core.conversation.people.name(session.who) or session.who
+    viewer = Viewer(session.who, name, role, lang, console.sessions.csrf(session))
+    request[VIEWER] = viewer
+    if request.method == "POST":
+        form = await request.post()
+        token = form.get("csrf")
+        if not isinstance(token, str) or not console.sessions.csrf_ok(session, token):
+            return console.renderer.page(
+                lang,
+                "message.html",
+                viewer,
+                status=403,
+                message=console.core.conversation.t(lang, "web_csrf"),
+            )
+    return await handler(request)
+
+
+class WebServer:
+    """Serves the console on `web.listen` while the bot runs."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        runner = web.AppRunner(build_app(self.console), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.console.config.host, self.console.config.port)
+        await site.start()
+        self._runner = runner
+        log.info(
+            "web console on http://%s (links: %s)",
+            self.console.config.listen,
+            self.console.config.public_url,
+        )
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

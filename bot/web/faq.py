@@ -1,0 +1,86 @@
+"""FAQ (`/faq`): the entries by category, "try a question", unanswered questions to adopt.
+
+Adopting one writes it into faq.yaml as `faq accept` does (bot/faq/writer.py), then reloads.
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import groupby
+
+from aiohttp import web
+
+from bot.faq.entries import FaqEntry, load_faq
+from bot.faq.feedback import QuestionLog
+from bot.faq.history import FaqEdits
+from bot.faq.writer import add_questions
+from bot.web.acting import WEB
+from bot.web.console import Console
+from bot.web.forms import FormError, text_field
+
+log = logging.getLogger(__name__)
+
+TRY_SHOWN = 5
+UNANSWERED_SHOWN = 20
+
+
+def routes(console: Console) -> list[web.RouteDef]:
+    async def listing(request: web.Request) -> web.StreamResponse:
+        viewer = console.viewer(request)
+        matcher = console.core.faq.matcher
+        entries = sorted(matcher.faq.entries, key=lambda e: e.category)
+        by_category = [(c, list(es)) for c, es in groupby(entries, key=lambda e: e.category)]
+        question = request.query.get("q", "").strip()[:500]
+        decision = matcher.match(question) if question else None
+        return console.renderer.page(
+            viewer.lang,
+            "faq.html",
+            viewer,
+            by_category=by_category,
+            question=question,
+            decision=decision,
+            ranked=decision.ranked[:TRY_SHOWN] if decision else (),
+            titles={e.id: e.title for e in matcher.faq.entries},
+            unanswered=_unanswered(console) if viewer.admin else [],
+            added=request.query.get("added", ""),
+        )
+
+    def current(entry_id: str) -> FaqEntry:
+        entry = load_faq(console.core.faq.path).get(entry_id)
+        if entry is None:
+            raise web.HTTPNotFound(text="no such entry")
+        return entry
+
+    async def add_wording(request: web.Request) -> web.StreamResponse:
+        """One click: an unanswered question becomes a wording of an entry (as `faq accept`)."""
+        console.require_admin(request)
+        viewer = console.viewer(request)
+        form = await request.post()
+        entry = current(str(form.get("entry", ""))[:100])
+        try:
+            wording = text_field(form, "wording", 500)
+        except FormError:
+            raise web.HTTPBadRequest(text="wording too long") from None
+        if wording:
+            add_questions(console.core.faq.path, {entry.id: [wording]})
+            store = console.core.store
+            with store.batch():
+                now = console.core.conversation.clock()
+                store.repo(FaqEdits).record(entry.id, viewer.key, viewer.name, now, WEB)
+            await console.faq_changed()
+        raise web.HTTPSeeOther(f"/faq?added={entry.id}")
+
+    return [
+        web.post("/faq/wording", add_wording),
+        web.get("/faq", listing),
+    ]
+
+
+def _unanswered(console: Console) -> list[str]:
+    """Recent private questions the FAQ did not answer, each once, newest first."""
+    seen: dict[str, None] = {}
+    for q in console.core.store.repo(QuestionLog).recent(200, unanswered_only=True):
+        text = " ".join(q.text.split())
+        if q.outcome in ("none", "suggest") and text:
+            seen.setdefault(text[:200], None)
+    return list(seen)[:UNANSWERED_SHOWN]

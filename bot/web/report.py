@@ -1,0 +1,76 @@
+"""Report (`/report`): the last weeks in charts — tickets, reply times, how the FAQ did."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from aiohttp import web
+
+from bot.desk.repo import TicketRepo
+from bot.desk.weekly import Week, monday, weeks
+from bot.faq.feedback import QuestionLog
+from bot.web import charts
+from bot.web.console import Console
+
+WEEKS = 8
+UNANSWERED_SHOWN = 10
+
+
+def routes(console: Console) -> list[web.RouteDef]:
+    t = console.core.conversation.t
+
+    async def report(request: web.Request) -> web.StreamResponse:
+        viewer = console.viewer(request)
+        lang = viewer.lang
+        core = console.core
+        now = core.conversation.clock()
+        table = weeks(core.store.repo(TicketRepo), core.worktime, now, WEEKS)
+        labels = [f"{w.start:%m-%d}" for w in table]
+        outcomes, unanswered = faq_week(core.store.repo(QuestionLog), now)
+        return console.renderer.page(
+            lang,
+            "report.html",
+            viewer,
+            opened=charts.stacked_bars(t(lang, "web_chart_opened"), labels, _by_compound(table)),
+            times=charts.lines(
+                t(lang, "web_chart_times"),
+                labels,
+                {
+                    t(lang, "web_chart_first_reply"): [_round(w.median_first_reply) for w in table],
+                    t(lang, "web_chart_resolution"): [_round(w.median_resolution) for w in table],
+                },
+            ),
+            faq=charts.pie(
+                t(lang, "web_chart_faq"),
+                {t(lang, f"web_decision_{k}"): outcomes[k] for k in ("answer", "suggest", "none")},
+            ),
+            asked=sum(outcomes.values()),
+            unanswered=unanswered,
+            this_week=table[-1],
+        )
+
+    return [web.get("/report", report)]
+
+
+def _by_compound(table: list[Week]) -> dict[str, list[int]]:
+    names = sorted({c for w in table for c in w.opened})
+    return {name: [w.opened[name] for w in table] for name in names}
+
+
+def _round(hours: float | None) -> float | None:
+    return None if hours is None else round(hours, 1)
+
+
+def faq_week(log: QuestionLog, now: datetime) -> tuple[Counter[str], list[tuple[str, int]]]:
+    """This week's private questions by the FAQ's decision, and the most asked of those it
+    could not answer (the same words counted together)."""
+    since = monday(now)
+    outcomes: Counter[str] = Counter()
+    missed: Counter[str] = Counter()
+    for q in log.since(since):
+        if q.outcome in ("answer", "suggest", "none"):
+            outcomes[q.outcome] += 1
+        if q.outcome == "none":
+            missed[" ".join(q.text.split())[:80]] += 1
+    return outcomes, missed.most_common(UNANSWERED_SHOWN)

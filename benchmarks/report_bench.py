@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,6 +101,7 @@ async def main() -> None:
         compounds=("丰仓小区",),
         groups={"fake:g:丰仓小区群": "丰仓小区"},
         work={"quiet_hours": ""},
+        match={"sentence_model": int(sys.argv[4])},
     )
     imported = time.perf_counter()
     core = build_core(settings, clock=FakeClock())
@@ -138,9 +140,13 @@ asyncio.run(main())
 """
 
 
-def measure(folder: Path, reports: int) -> dict[str, Any]:
+def measure(folder: Path, reports: int, model: bool = True) -> dict[str, Any]:
+    """One run in a fresh process, on a fresh copy of `folder` (a run adds its reports)."""
+    run = folder.with_name(f"{folder.name}-run")
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(folder, run)
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder), str(reports), str(REPO)],
+        [sys.executable, "-c", CHILD, str(run), str(reports), str(REPO), str(int(model))],
         capture_output=True,
         text=True,
         check=True,
@@ -161,26 +167,30 @@ def main() -> None:
         make_folder(root / "big", args.tickets)
         setup = time.perf_counter() - started
         (root / "empty").mkdir()
-        rows = [("empty folder", measure(root / "empty", args.reports))]
-        rows.append(
-            (f"{args.tickets:,} open, same compound+category", measure(root / "big", args.reports))
-        )
+        big = f"{args.tickets:,} open, same compound+category"
+        rows = [
+            ("empty folder", measure(root / "empty", args.reports)),
+            (big, measure(root / "big", args.reports)),
+            ("empty folder, lexical-only", measure(root / "empty", args.reports, model=False)),
+            (f"{big}, lexical-only", measure(root / "big", args.reports, model=False)),
+        ]
     print(
         f"(set-up of the folder: {setup:.1f} s; peak RSS of this process "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
     )
-    print(f"{'':<40} {'/report p50 ms':>14} {'p95 ms':>8} {'start s':>8} {'RSS MB':>7} {'jobs':>7}")
+    print(f"{'':<54} {'/report p50 ms':>14} {'p95 ms':>8} {'start s':>8} {'RSS MB':>7} {'jobs':>7}")
     for name, r in rows:
         times = sorted(r["times"])
         p50 = statistics.median(times)
         p95 = times[int(0.95 * (len(times) - 1))]
         print(
-            f"{name:<40} {p50:>14.1f} {p95:>8.1f} {r['start']:>8.2f} {r['rss_mb']:>7.0f} "
+            f"{name:<54} {p50:>14.1f} {p95:>8.1f} {r['start']:>8.2f} {r['rss_mb']:>7.0f} "
             f"{r['jobs']:>7,}"
         )
     print(
         "start: build_core + the app + the scheduler's jobs rebuilt (imports not counted: "
-        f"{rows[-1][1]['imports']:.1f} s in that process)"
+        f"{rows[1][1]['imports']:.1f} s in that process); with the sentence model each /report's "
+        "words are embedded first, in a worker thread (lexical-only: turned off)"
     )
 
 

@@ -354,7 +354,7 @@ class App:
                 await self.relay(key, out)
 
     async def watch(self) -> None:
-        """Background duties: faq.yaml changes and outbox retries."""
+        """Background duties: faq.yaml changes, outbox retries, tickets' texts embedded."""
         next_flush = 0.0
         loop = asyncio.get_running_loop()
         while True:
@@ -372,6 +372,7 @@ class App:
     async def _watch_once(self, flush: bool) -> None:
         await self.check_storage()
         await self.faq_changed()
+        await asyncio.to_thread(self.core.embed_waiting)
         if flush:
             await self.flush_outbox()
 

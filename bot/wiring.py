@@ -63,9 +63,8 @@ class Core:
 
     def read_ahead(self, text: str) -> None:
         """Embed a message with the sentence model before the conversation handles it, so
-        that handling it finds the vector ready (`RecentQueries`), and the open tickets'
-        texts "me too" waits for.  Slow (10-30 ms): the App calls it in a worker thread,
-        never on the event loop."""
+        that handling it finds the vector ready (`RecentQueries`).  Slow (10-30 ms): the App
+        calls it in a worker thread, never on the event loop."""
         model = self.model.model
         if model is None:
             return
@@ -74,9 +73,17 @@ class Core:
         try:
             if text.strip():
                 model.embed([text.strip()], "query")
-            self.reports.embed_waiting()
         except Exception:  # the second opinion must never cost the message
             log.exception("embedding a message ahead failed; it is matched without it")
+
+    def embed_waiting(self) -> None:
+        """Embed the open tickets' texts "me too" asked for and did not have (after a
+        restart: up to a few hundred). Slow: the App's background duty calls it in a worker
+        thread, so no message waits for it."""
+        try:
+            self.reports.embed_waiting()
+        except Exception:  # the second opinion must never stop the background duty
+            log.exception("embedding tickets' texts failed; they are compared by words")
 
     @property
     def worktime(self) -> WorkTime:

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from bot.config import MatchSettings, Settings
+from bot.desk import likeness
+from bot.desk.repo import TicketRepo
 from bot.faq import meaning
 from bot.faq.embedding_cache import CACHE_ENV, EmbeddingCache, read_rows
 from bot.faq.entries import Faq, FaqEntry, load_faq
@@ -34,6 +36,7 @@ class CountingModel:
 
     def __init__(self, dim: int = 16) -> None:
         self.embedded: list[str] = []
+        self.batches: list[int] = []  # how many texts each call embedded
         self._dim = dim
 
     @property
@@ -46,6 +49,7 @@ class CountingModel:
 
     def embed(self, texts: Sequence[str], kind: Kind) -> Vectors:
         self.embedded.extend(texts)
+        self.batches.append(len(texts))
         rows = []
         for t in texts:
             seed = int.from_bytes(hashlib.sha256(f"{kind}:{t}".encode()).digest()[:4], "little")
@@ -343,4 +347,35 @@ async def test_a_slow_embedding_never_holds_up_another_chat(
         assert bot.texts("fake:zhang")
     finally:
         model.release.set()
+        bot.close()
+
+
+async def test_open_tickets_texts_are_embedded_in_the_background_not_on_a_message(
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a restart "me too" asks for the open tickets' texts, which the model has not
+    embedded. A resident's /report does not wait for them: only its own words are embedded on
+    its way. The watch loop's background duty embeds the rest, a few at a time."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    model = CountingModel()
+    groups = {f"fake:g:{n}号楼群": "丰仓小区" for n in range(12)}  # chats whose texts are
+    settings = make_settings(groups=groups)  # compared by meaning only: twelve tickets
+    bot = await start_bot(settings, clock, analyzer, ModelStatus(model, "counting"))
+    try:
+        for n in range(12):
+            await bot.chat(f"r{n}", group=f"{n}号楼群").say(f"/report {n}号楼后面的下水道堵了")
+        assert bot.core.store.repo(TicketRepo).get(1012) is not None
+        bot = await bot.restart()
+        model.embedded.clear()
+        await bot.chat("li", group="丰仓小区群").say("/report 东门口的下水道冒水")
+        assert model.embedded == ["东门口的下水道冒水"]
+        model.batches.clear()
+        await bot.app._watch_once(flush=False)  # what the running bot's watch loop does
+        assert sum(model.batches) >= 12, model.batches
+        assert max(model.batches) <= likeness.EMBED_BATCH
+    finally:
         bot.close()

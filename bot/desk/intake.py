@@ -88,10 +88,8 @@ class Intake:
         tokens = self.faq.matcher.analyzer.tokens
         words = " ".join(tokens(report.text))
         best: tuple[float, Ticket | None] = (0.0, None)
-        local = self.tickets.active(report.compound, report.category)
-        elsewhere = self.tickets.active_in_category(report.category) if self.vectors.model else []
-        candidates = {t.number: t for t in [*local, *elsewhere]}
-        for ticket in candidates.values():
+        everywhere = self.vectors.model is not None
+        for ticket in self.tickets.me_too_candidates(report.compound, report.category, everywhere):
             same_chat = ticket.origin == str(origin) and ticket.compound == report.compound
             meaning = self.vectors.similarity(report.text, ticket.text)
             lexical = same_words(words, " ".join(tokens(ticket.text))) if same_chat else 0.0

@@ -13,7 +13,8 @@ kind 0.89-0.93.  So:
 
 The vectors of tickets' texts are never computed on the event loop: a text the model has
 not embedded yet (`RecentQueries` holds what residents just wrote) is queued, compared by
-its words meanwhile, and embedded by the next message's worker thread (`embed_waiting`).
+its words meanwhile, and embedded by the app's background duty in a worker thread
+(`embed_waiting`), a few at a time, never on a message's way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ SAME_CHAT_MEANING = 0.93
 OTHER_CHAT_MEANING = 0.96
 # Texts whose vectors are kept (about 1.5 KB each): well above the open tickets compared.
 KEPT_VECTORS = 20_000
+# Texts embedded in one call: the model's working memory grows with the batch (about 36 MB
+# for a hundred texts), and a small batch keeps the process's peak where it is.
+EMBED_BATCH = 8
 
 
 def same_words(words: str, other: str) -> float:
@@ -70,8 +74,9 @@ class ReportVectors:
             return
         with self._lock:
             texts, self._waiting = list(self._waiting), {}
-        if texts:
-            for text, vec in zip(texts, self.model.embed(texts, "query"), strict=True):
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = texts[start : start + EMBED_BATCH]
+            for text, vec in zip(batch, self.model.embed(batch, "query"), strict=True):
                 self._keep(text, vec)
 
     def _keep(self, text: str, vec: Vectors) -> None:

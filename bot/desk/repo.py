@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -50,7 +51,8 @@ class TicketRepo:
         assert isinstance(table, JournalTable)
         self._table = table
         self._cards: dict[str, int] = {}  # _card_key(channel, chat, message) -> number
-        self._active: dict[tuple[str, str], set[int]] = {}  # (compound, category) -> numbers
+        # (compound, category) -> its active numbers, ascending: the most recent are the tail
+        self._active: dict[tuple[str, str], list[int]] = {}
         self._where: dict[int, tuple[str, str]] = {}  # active number -> its index key
         self._status: dict[int, str] = {}  # every number -> its status, in number order
         self._keys: dict[tuple[str, str], tuple[str, str]] = {}  # each key object once
@@ -94,13 +96,20 @@ class TicketRepo:
         key = self._keys.setdefault(fresh, fresh)  # one key object per compound and category
         if self._where.get(number) != key:
             self._unindex(number)
-            self._active.setdefault(key, set()).add(number)
+            numbers = self._active.setdefault(key, [])
+            if not numbers or number > numbers[-1]:
+                numbers.append(number)  # a new ticket: the usual case
+            else:
+                bisect.insort(numbers, number)
             self._where[number] = key
 
     def _unindex(self, number: int) -> None:
         key = self._where.pop(number, None)
         if key is not None:
-            self._active[key].discard(number)
+            numbers = self._active[key]
+            at = bisect.bisect_left(numbers, number)
+            if at < len(numbers) and numbers[at] == number:
+                del numbers[at]
 
     def _reindex(self, ticket: Ticket) -> None:
         self._status[ticket.number] = ticket.status.value
@@ -137,11 +146,17 @@ class TicketRepo:
             self._cards[_card_key(channel, chat, message)] = ticket.number
         self._reindex(ticket)
 
-    def active_in_category(self, category: str) -> list[Ticket]:
-        """The most recent SIMILAR_CANDIDATES active tickets of `category`, any compound (the
-        "me too" candidates from other chats), from the index."""
-        numbers = sorted(n for (_, cat), ns in self._active.items() if cat == category for n in ns)
-        found = (self.get(n) for n in numbers[-self.SIMILAR_CANDIDATES :])
+    def me_too_candidates(self, compound: str, category: str, everywhere: bool) -> list[Ticket]:
+        """The "me too" candidates, each decoded once: the most recent SIMILAR_CANDIDATES
+        active tickets of the compound and category and, `everywhere`, of the category in any
+        compound (another chat's report of the same problem). From the index: finding them
+        costs the same with 50 or 50,000 open tickets."""
+        recent = self.SIMILAR_CANDIDATES
+        numbers = set(self._active.get((compound, category), [])[-recent:])
+        if everywhere:
+            tails = [ns[-recent:] for (_, cat), ns in self._active.items() if cat == category]
+            numbers.update(sorted(n for tail in tails for n in tail)[-recent:])
+        found = (self.get(n) for n in sorted(numbers))
         return [t for t in found if t is not None]
 
     def active(self, compound: str | None = None, category: str | None = None) -> list[Ticket]:
@@ -152,7 +167,7 @@ class TicketRepo:
         same with 50 or 50,000 open tickets.
         """
         if compound is not None and category is not None:
-            numbers = sorted(self._active.get((compound, category), ()))
+            numbers = self._active.get((compound, category), [])
             found = (self.get(n) for n in numbers[-self.SIMILAR_CANDIDATES :])
             return [t for t in found if t is not None]
         every = (self.get(n) for n in sorted(self._where))  # the index: only active decoded

@@ -821,8 +821,8 @@ async def press(tg: StandIn, chat_id: int, action: str) -> None:
 
 async def test_voice_files_and_locations_join_tickets(harness: Harness) -> None:
     """Issue 16, findings 3 and 13: a voice message outside any ticket is a question with its
-    audio; a location in a report becomes its map link on the card; files and locations while
-    adding details are attached; what the bot cannot take gets a polite line, in private only."""
+    audio; files and locations while adding details are attached; what the bot cannot take
+    gets a polite line, in private only."""
     tg, tickets = harness.tg, harness.app.core.store.repo(TicketRepo)
     voice = {"voice": {"file_id": "v1", "file_unique_id": "uv1", "duration": 3}}
     where = {"location": {"latitude": 38.87, "longitude": 115.46}}
@@ -852,30 +852,15 @@ async def test_voice_files_and_locations_join_tickets(harness: Harness) -> None:
     tg.push_message(RESIDENT, RESIDENT, extra=huge)
     await until_text(tg, RESIDENT, "超过 20MB")
 
-    # A report step by step: the location is the photo step's answer, the card maps it.
-    tg.push_message(RESIDENT, RESIDENT, "/report")
-    await until_text(tg, RESIDENT, "类别")
-    await press(tg, RESIDENT, "flow:cat:0")
-    await until_text(tg, RESIDENT, "描述")
-    tg.push_message(RESIDENT, RESIDENT, "路灯不亮")
-    await until_text(tg, RESIDENT, "小区")
-    await press(tg, RESIDENT, "flow:compound:0")
-    await until_text(tg, RESIDENT, "照片")
-    tg.push_message(RESIDENT, RESIDENT, extra=where)
-    await until_text(tg, RESIDENT, "确认")
-    await press(tg, RESIDENT, "flow:submit")
-    card = await until_text(tg, STAFF_ROOM, "#1002")
-    assert "https://www.openstreetmap.org/?mlat=38.870000&mlon=115.460000" in card
-
     # Details after a group report: an image sent as a file and a location are attached.
     tg.push_message(GROUP, RESIDENT, "/report 5号楼门禁坏了", chat_type="group")
-    await until_text(tg, RESIDENT, "#1003")
+    await until_text(tg, RESIDENT, "#1002")
     tg.push_message(RESIDENT, RESIDENT, extra=picture)
     tg.push_message(RESIDENT, RESIDENT, extra=where)
     async with asyncio.timeout(5):
-        while len([t for t in tg.texts_to(RESIDENT) if "已补充到 #1003" in t]) < 2:
+        while len([t for t in tg.texts_to(RESIDENT) if "已补充到 #1002" in t]) < 2:
             await tg.wait_for("sendMessage", len(tg.calls("sendMessage")) + 1)
-    ticket = tickets.get(1003)
+    ticket = tickets.get(1002)
     assert ticket is not None
     assert ticket.attachments == ["file:doc1", "geo:38.870000,115.460000"]
     s = harness.app.core.scheduling  # what the staff are told next (the scheduler sends it)
@@ -885,5 +870,29 @@ async def test_voice_files_and_locations_join_tickets(harness: Harness) -> None:
     assert "［文件 1 个］" in update.text and "openstreetmap.org/?mlat=38.870000" in update.text
     await harness.channel.send(update)
     (document,) = tg.calls("sendDocument")
-    assert document.params["document"] == "doc1" and "#1003" in document.params["caption"]
+    assert document.params["document"] == "doc1" and "#1002" in document.params["caption"]
     assert tg.texts_to(GROUP)[-1].startswith("已收到")  # the group heard nothing of the rest
+
+
+async def test_a_report_said_not_typed_keeps_its_voice_and_its_place(harness: Harness) -> None:
+    """Issue 16, findings 3 and 13: in the report dialogue a voice message is the description
+    (an elderly resident says it), a location answers the photo step, and the card is the
+    voice's caption with the map link."""
+    tg = harness.tg
+    said = {"voice": {"file_id": "v2", "file_unique_id": "uv2", "duration": 9}}
+    where = {"location": {"latitude": 38.87, "longitude": 115.46}}
+    tg.push_message(RESIDENT, RESIDENT, "/report")
+    await until_text(tg, RESIDENT, "类别")
+    await press(tg, RESIDENT, "flow:cat:0")
+    await until_text(tg, RESIDENT, "描述")
+    tg.push_message(RESIDENT, RESIDENT, extra=said)
+    await until_text(tg, RESIDENT, "小区")
+    await press(tg, RESIDENT, "flow:compound:0")
+    await until_text(tg, RESIDENT, "照片")
+    tg.push_message(RESIDENT, RESIDENT, extra=where)
+    await until_text(tg, RESIDENT, "确认")
+    await press(tg, RESIDENT, "flow:submit")
+    (card_voice,) = await tg.wait_for("sendVoice")  # the card is the voice's caption
+    card = next(t for t in tg.texts_to(STAFF_ROOM) if "#1001" in t)
+    assert "语音留言" in card and card_voice.params["voice"] == "v2"
+    assert "https://www.openstreetmap.org/?mlat=38.870000&mlon=115.460000" in card

@@ -292,7 +292,8 @@ class StandIn:
         return [
             html.unescape(str(c.params.get("text", c.params.get("caption", ""))))
             for c in self.sent
-            if c.method in {"sendMessage", "sendPhoto"} and str(c.params["chat_id"]) == str(chat_id)
+            if c.method in {"sendMessage", "sendPhoto", "sendVoice", "sendDocument"}
+            and str(c.params["chat_id"]) == str(chat_id)
         ]
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:

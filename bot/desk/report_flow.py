@@ -14,7 +14,7 @@ from bot.desk.tickets import Ticket
 from bot.dialogue.engine import Ask, DialogueEngine, Done, Outcome, Prompt, State, Steps
 from bot.errors import UserError
 from bot.i18n import Translator
-from bot.models import Address, Button, Outgoing
+from bot.models import Address, Button, Outgoing, media_kind
 from bot.turn import Turn
 
 REPORT = "report"
@@ -40,8 +40,8 @@ class ReportFlow(Steps):
         for name in STEPS[STEPS.index(step) :]:
             if name == "compound" and state.get("compound"):
                 continue
-            if name == "photo" and state.get("attachments"):
-                continue
+            if name == "photo" and _has_photo(state):
+                continue  # a photo came with the description (a voice is no photo)
             state["step"] = name
             return Ask(state)
         raise AssertionError(step)  # "confirm" is never skipped
@@ -77,7 +77,7 @@ class ReportFlow(Steps):
         return self._confirm_prompt(turn, state)
 
     def _confirm_prompt(self, turn: Turn, state: State) -> Prompt:
-        photo = self.t(turn.lang, "report_confirm_photo") if state.get("attachments") else ""
+        photo = self.t(turn.lang, "report_confirm_photo") if _has_photo(state) else ""
         text = self.t(
             turn.lang,
             "report_confirm",
@@ -92,16 +92,18 @@ class ReportFlow(Steps):
     def on_text(self, turn: Turn, state: State, text: str) -> Outcome:
         step = state.get("step")
         if step == "text":
-            if not text:
+            voice = any(media_kind(ref)[0] == "voice" for ref in turn.msg.attachments)
+            if not text and not voice:
                 return Ask(state, note="report_photo_expected_text")
-            state["text"] = text
+            # an elderly resident may say it rather than type it: the voice is the description
+            state["text"] = text or self.t(turn.lang, "voice_ticket_text")
             state["attachments"] = state.get("attachments", []) + list(turn.msg.attachments)
             return self.at(state, "compound")
         if step == "compound" and text:
             state["compound"], state["location"] = self.intake.compounds.normalize(text)
             return self.at(state, "photo")
         if step == "photo" and turn.msg.attachments:
-            state["attachments"] = list(turn.msg.attachments)
+            state["attachments"] = [*state.get("attachments", []), *turn.msg.attachments]
             return self.at(state, "confirm")
         return Ask(state, note="dialogue_pick")  # a step with buttons: say how to answer
 
@@ -264,6 +266,10 @@ class Reports:
 
     async def _on_button(self, turn: Turn, value: str) -> list[Outgoing]:
         return self.engine.press(turn, REPORT, f"flow:{value}")
+
+
+def _has_photo(state: State) -> bool:
+    return any(media_kind(ref)[0] == "photo" for ref in state.get("attachments", []))
 
 
 def metoo_offer(similar: Ticket, chat: Address) -> State:

@@ -415,3 +415,53 @@ async def test_a_cookie_from_another_deployment_and_oversized_forms_are_refused(
         assert long.status == 400 and "内容太长（最多 1000 字）" in await long.text()
     ticket = wbot.tickets.get(number)
     assert ticket is not None and [e.action for e in ticket.history] == ["open"]
+
+
+async def test_a_new_entry_is_started_from_an_unanswered_question(wbot: Bot) -> None:
+    question = "小区里可以养鸽子吗"
+    (first, *_) = await wbot.chat("wu").say(question)
+    assert "楼顶不能搭鸽棚" not in first.text
+    async with console_client(wbot) as (console, client):
+        await log_in(client, login_path(console, "fake:staff"))
+        assert (await client.get("/faq/_new", params={"question": question})).status == 403
+    before = wbot.core.faq.path.read_bytes()
+    async with console_client(wbot) as (console, client):
+        await log_in(client, login_path(console, "fake:admin"))
+        listing = await (await client.get("/faq")).text()
+        link = re.search(r'href="(/faq/_new\?question=[^"]+)"', listing.split('id="unanswered"')[1])
+        assert link is not None
+        form = await (await client.get(link.group(1).replace("&amp;", "&"))).text()
+        assert re.search(r'id="f-questions"[^>]*>小区里可以养鸽子吗<', form)
+        data = {
+            "csrf": csrf_of(form),
+            "id": "养鸽子",
+            "category": "邻里",
+            "questions": question,
+            "answer": "楼顶不能搭鸽棚，阳台养要关好笼子。",
+        }
+        bad_id = await client.post("/faq/_new", data=data)
+        page = await bad_id.text()
+        assert bad_id.status == 400 and 'id="error-id"' in page and "楼顶不能搭鸽棚" in page
+        taken = await client.post("/faq/_new", data=data | {"id": ENTRY})
+        assert taken.status == 400 and 'id="error-id"' in await taken.text()
+        empty = await client.post("/faq/_new", data=data | {"id": "pigeons", "answer": ""})
+        assert empty.status == 400 and 'id="error-answer"' in await empty.text()
+        assert wbot.core.faq.path.read_bytes() == before  # refused: the file untouched
+        saved = await client.post("/faq/_new", data=data | {"id": "pigeons"})
+        assert saved.status == 200 and "已保存到 faq.yaml" in await saved.text()
+    text = wbot.core.faq.path.read_text(encoding="utf-8")
+    assert "id: pigeons" in text and "# 丰仓社区党群服务中心" in text  # comments kept
+    (answer, *_) = await wbot.chat("zhao").say(question)
+    assert "楼顶不能搭鸽棚" in answer.text
+    (made,) = wbot.core.store.repo(FaqEdits).of_entry("pigeons")
+    assert made["who"] == "fake:admin" and made["via"] == "web"
+
+
+async def test_try_a_question_shows_the_closest_question_of_the_best_entry(wbot: Bot) -> None:
+    async with console_client(wbot) as (console, client):
+        await log_in(client, login_path(console, "fake:staff"))
+        page = await (await client.get("/faq", params={"q": "医保能在手机上交吗"})).text()
+        shown = re.search(r'<p id="phrasing">([^<]*)</p>', page)
+        assert shown is not None and "“医保咋在手机上交”" in shown.group(1)
+        nothing = await (await client.get("/faq", params={"q": "火星上有没有WiFi"})).text()
+        assert 'id="phrasing"' not in nothing

@@ -205,8 +205,9 @@ class FollowupConfig(_Strict):
     confirm_after_hours: float = Field(default=24, gt=0)  # resolved: ask "问题解决了吗？"
     autoclose_days: float = Field(default=3, gt=0)  # no answer to that question: close
     digest_at: str = "08:30"  # the staff's morning digest, on working days
+    weekly_summary_at: str = "08:45"  # Mondays: last week in one image to the admins' chat
 
-    @field_validator("digest_at")
+    @field_validator("digest_at", "weekly_summary_at")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         hours, _, minutes = value.partition(":")

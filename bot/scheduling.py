@@ -19,6 +19,7 @@ from bot.desk.digest import MorningDigest
 from bot.desk.followups import TicketFollowups
 from bot.desk.repo import TicketRepo
 from bot.desk.sla import Sla
+from bot.desk.summary import WeeklySummary
 from bot.desk.updates import StaffUpdates
 from bot.dialogue.engine import DialogueEngine
 from bot.evening.booking import Appointments
@@ -145,9 +146,18 @@ def job_sources(s: Scheduling, dispatch: Dispatch) -> list[JobSource]:
         dispatch=dispatch,
         admins=s.roles.admin_addresses,
     )
+    summary = WeeklySummary(
+        settings=s.settings,
+        store=s.store,
+        worktime=s.worktime,
+        translate=s.translate,
+        dispatch=dispatch,
+        admins=s.roles.admin_addresses,
+    )
     sources: list[JobSource] = [
         followups,
         digest,
+        summary,
         BroadcastJobs(s.broadcasts, dispatch),
         coverage,
     ]

@@ -38,6 +38,7 @@ LAYERS = {
     "bot.evening": "evening",
     "bot.broadcast": "broadcast",
     "bot.weblogin": "weblogin",
+    "bot.charts": "charts",
     "bot.core": "core",
     "bot.chats": "core",
     "bot.scheduling": "wiring",
@@ -48,17 +49,18 @@ LAYERS = {
     "bot": "package",  # bot/__init__.py: a docstring only
     "channels": "channels",
 }
-CAPABILITIES = {"faq", "schedule", "dialogue", "desk", "evening", "broadcast", "weblogin"}
+CAPABILITIES = {"faq", "schedule", "dialogue", "desk", "evening", "broadcast", "weblogin", "charts"}
 ALLOWED = {
     "foundation": {"foundation"},
     "store": {"foundation", "store"},
     "faq": {"foundation", "store", "faq"},
     "schedule": {"foundation", "store", "schedule"},
     "dialogue": {"foundation", "store", "dialogue"},
-    "desk": {"foundation", "store", "faq", "schedule", "dialogue", "desk"},
+    "desk": {"foundation", "store", "faq", "schedule", "dialogue", "charts", "desk"},
     "evening": {"foundation", "store", "schedule", "dialogue", "evening"},
     "broadcast": {"foundation", "store", "schedule", "dialogue", "broadcast"},
     "weblogin": {"foundation", "store", "weblogin"},
+    "charts": {"foundation", "charts"},
     "core": {"foundation", "store", *CAPABILITIES, "core"},
     "wiring": {"foundation", "store", *CAPABILITIES, "core", "wiring"},
     "web": {"foundation", "store", *CAPABILITIES, "core", "wiring", "web"},
@@ -75,7 +77,9 @@ CONFINED = {
     "apscheduler": "bot.schedule",
     "aiohttp": "bot.web",
     "jinja2": "bot.web",
-    "pygal": "bot.web",
+    "pygal": "bot.charts",
+    "cairosvg": "bot.charts",
+    "PIL": "bot.charts",
 }
 
 

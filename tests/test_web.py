@@ -18,8 +18,10 @@ from bot.config import Settings
 from bot.faq.history import FaqEdits
 from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
-from tests.fakes import FakeClock
+from channels.base import ChannelError
+from tests.fakes import FakeChannel, FakeClock
 from tests.harness import Bot, start_bot
+from tests.scheduled import button
 from tests.web_helpers import VERSION, console_client, csrf_of, log_in, login_path, web_settings
 
 STAFF_ROOM = "other:g:staffroom"
@@ -317,7 +319,7 @@ async def test_an_admin_schedules_a_broadcast_on_the_web_and_sees_it_in_the_cale
         ).text()
         assert "已安排广播 1" in confirmed
         calendar = confirmed.split('id="calendar"')[1]
-        assert "20:00</span> broadcast 1 to all" in calendar and "12-01" in calendar
+        assert "20:00</span> 广播 1 → 全部小区群" in calendar and "12-01 周二" in calendar
         today = await (await client.get("/")).text()
         assert "接下来的广播" in today and "broadcast 1 to all" in today
         weekly = await (
@@ -337,7 +339,7 @@ async def test_an_admin_schedules_a_broadcast_on_the_web_and_sees_it_in_the_cale
             await client.post("/broadcasts/cancel", data={"csrf": csrf, "number": "1"})
         ).text()
         assert "广播 1 已撤销" in cancelled
-        assert "broadcast 1 to all" not in cancelled.split('id="calendar"')[1]
+        assert "广播 1 →" not in cancelled.split('id="calendar"')[1]
 
 
 async def test_the_report_draws_the_weeks_in_svg_with_chinese_labels(
@@ -415,3 +417,79 @@ async def test_a_cookie_from_another_deployment_and_oversized_forms_are_refused(
         assert long.status == 400 and "内容太长（最多 1000 字）" in await long.text()
     ticket = wbot.tickets.get(number)
     assert ticket is not None and [e.action for e in ticket.history] == ["open"]
+
+
+async def test_a_new_entry_is_started_from_an_unanswered_question(wbot: Bot) -> None:
+    question = "小区里可以养鸽子吗"
+    (first, *_) = await wbot.chat("wu").say(question)
+    assert "楼顶不能搭鸽棚" not in first.text
+    async with console_client(wbot) as (console, client):
+        await log_in(client, login_path(console, "fake:staff"))
+        assert (await client.get("/faq/_new", params={"question": question})).status == 403
+    before = wbot.core.faq.path.read_bytes()
+    async with console_client(wbot) as (console, client):
+        await log_in(client, login_path(console, "fake:admin"))
+        listing = await (await client.get("/faq")).text()
+        link = re.search(r'href="(/faq/_new\?question=[^"]+)"', listing.split('id="unanswered"')[1])
+        assert link is not None
+        form = await (await client.get(link.group(1).replace("&amp;", "&"))).text()
+        assert re.search(r'id="f-questions"[^>]*>小区里可以养鸽子吗<', form)
+        data = {
+            "csrf": csrf_of(form),
+            "id": "养鸽子",
+            "category": "邻里",
+            "questions": question,
+            "answer": "楼顶不能搭鸽棚，阳台养要关好笼子。",
+        }
+        bad_id = await client.post("/faq/_new", data=data)
+        page = await bad_id.text()
+        assert bad_id.status == 400 and 'id="error-id"' in page and "楼顶不能搭鸽棚" in page
+        taken = await client.post("/faq/_new", data=data | {"id": ENTRY})
+        assert taken.status == 400 and 'id="error-id"' in await taken.text()
+        empty = await client.post("/faq/_new", data=data | {"id": "pigeons", "answer": ""})
+        assert empty.status == 400 and 'id="error-answer"' in await empty.text()
+        assert wbot.core.faq.path.read_bytes() == before  # refused: the file untouched
+        saved = await client.post("/faq/_new", data=data | {"id": "pigeons"})
+        assert saved.status == 200 and "已保存到 faq.yaml" in await saved.text()
+    text = wbot.core.faq.path.read_text(encoding="utf-8")
+    assert "id: pigeons" in text and "# 丰仓社区党群服务中心" in text  # comments kept
+    (answer, *_) = await wbot.chat("zhao").say(question)
+    assert "楼顶不能搭鸽棚" in answer.text
+    (made,) = wbot.core.store.repo(FaqEdits).of_entry("pigeons")
+    assert made["who"] == "fake:admin" and made["via"] == "web"
+
+
+async def test_try_a_question_shows_the_closest_question_of_the_best_entry(wbot: Bot) -> None:
+    async with console_client(wbot) as (console, client):
+        await log_in(client, login_path(console, "fake:staff"))
+        page = await (await client.get("/faq", params={"q": "医保能在手机上交吗"})).text()
+        shown = re.search(r'<p id="phrasing">([^<]*)</p>', page)
+        assert shown is not None and "“医保咋在手机上交”" in shown.group(1)
+        nothing = await (await client.get("/faq", params={"q": "火星上有没有WiFi"})).text()
+        assert 'id="phrasing"' not in nothing
+
+
+async def test_broadcasts_page_reports_each_groups_delivery_and_speaks_chinese(sched: Bot) -> None:
+    admin = sched.chat("admin")
+    (preview,) = await admin.say("/broadcast now to all: 明天上午停水，请提前储水")
+    other = next(c for c in sched.channels if c.name == "other")
+    assert isinstance(other, FakeChannel)  # 粮库宿舍群 is on "other": the bot was removed
+    other.failures.append(
+        ChannelError("Forbidden: bot was kicked", retryable=False, unreachable="left")
+    )
+    await admin.say(action=button(preview, "确认"))
+    await sched.app.scheduler.settle()
+    (weekly,) = await admin.say('/broadcast cron "0 9 * * sat" to 丰仓小区: 周六上午义诊')
+    await admin.say(action=button(weekly, "确认"))
+    async with console_client(sched) as (console, client):
+        await log_in(client, login_path(console, "fake:admin"))
+        page = await (await client.get("/broadcasts")).text()
+    reports = page.split('id="deliveries"')[1].split("</ul>")[0]
+    assert "广播 1 · 12-01 09:00" in reports
+    assert "已送达 1" in reports and "无法送达 1" in reports and "失败" not in reports
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)", reports)
+    assert sorted(rows) == [("丰仓小区", "已送达"), ("粮库宿舍", "无法送达 ")]
+    calendar = page.split('id="calendar"')[1].split("</dl>")[0]
+    assert "12-05 周六" in calendar and "09:00</span> 广播 2 → 丰仓小区" in calendar
+    assert "员工早报（工作群）" in calendar and "延时服务：" in calendar
+    assert "broadcast" not in calendar and "digest" not in calendar  # no English left

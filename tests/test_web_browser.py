@@ -173,7 +173,7 @@ async def schedule_a_broadcast_and_read_the_report(browser: Page) -> None:
     assert "今晚八点停电检修" in await browser.wait_for("#said")
     await browser.click("button.press")  # 确认发送
     await browser.wait_for("#said", "已安排广播 1")
-    await browser.wait_for("#calendar", "20:00 broadcast 1 to all")
+    await browser.wait_for("#calendar", "20:00 广播 1 → 全部小区群")
     await browser.shoot("broadcasts")
 
     await browser.open("/report")

@@ -491,6 +491,37 @@ class FaqMatcher:
     def match(self, text: str) -> Decision:
         return self.decide(self.evidence(text))
 
+    def closest_question(self, text: str, entry_id: str) -> str | None:
+        """Of entry `entry_id`'s own questions, the one `text` comes closest to (the
+        closeness the score uses: shared words, both ways); None when it shares none."""
+        index = next((i for i, e in enumerate(self.faq.entries) if e.id == entry_id), None)
+        if index is None:
+            return None
+        questions = self.faq.entries[index].questions
+        key = self._verbatim_key(text)
+        same = next((q for q in questions if self._verbatim_key(q) == key), None)
+        if same is not None:
+            return same
+        _, query = self._query(text)
+        total = sum(w for _, w in query.terms)
+        if not total:
+            return None
+        alts = self._translate(query)
+        query_field = make_field(
+            [*(t for t, _ in query.terms), *(a for ts in alts.values() for a in ts)]
+        )
+        weight = self._term_weight
+        best, closest = None, 0.0
+        docs = self._entry_terms[index][: len(questions)]  # then the keywords' doc
+        for question, doc in zip(questions, docs, strict=True):
+            own = make_field(doc)
+            covered = weighted_cover([(t, weight.get(t.word, 0.0)) for t in doc], query_field)
+            by_question = sum(w * self._covered(t, own, alts) for t, w in query.terms) / total
+            closeness = math.sqrt(covered * by_question)
+            if closeness > closest:
+                best, closest = question, closeness
+        return best
+
     def category_of(self, text: str) -> str | None:
         """The FAQ category of a question handed to the staff, for its ticket: that of the
         entry it matches; else that of the best suggestion, but with the sentence model only

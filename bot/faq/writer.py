@@ -1,4 +1,4 @@
-"""Write faq.yaml: accepted resident phrasings and edited entries, comments and order kept.
+"""Write faq.yaml: accepted resident phrasings, edited and new entries, comments and order kept.
 
 Validated before an atomic replace, so the file is the old or the new one, never torn.
 """
@@ -74,6 +74,12 @@ def edit_entry(path: Path, entry_id: str, edit: EntryEdit, expected: str) -> Non
         raise EditConflictError(entry_id)
     data: Any = yaml.load(text)
     entry = next(e for e in data["entries"] if str(e.get("id")) == entry_id)
+    _fill(entry, edit)
+    _write_checked(path, yaml, data)
+
+
+def _fill(entry: Any, edit: EntryEdit) -> None:
+    """An entry's fields set from `edit` (an answer of several lines as a `|` block)."""
     entry["category"] = edit.category
     entry["questions"] = list(edit.questions)
     answer = edit.answer if edit.answer.endswith("\n") else edit.answer + "\n"
@@ -83,6 +89,19 @@ def edit_entry(path: Path, entry_id: str, edit: EntryEdit, expected: str) -> Non
             entry[name] = list(values)
         elif name in entry:
             del entry[name]
+
+
+def add_entry(path: Path, entry_id: str, edit: EntryEdit) -> None:
+    """Append a new entry at the end of faq.yaml. An id already taken, or content that
+    would make the file invalid, raises ConfigError naming the field; the file is untouched."""
+    yaml = _round_trip()
+    text = path.read_text(encoding="utf-8")
+    if parse_faq(text, str(path), base_dir=path.parent).get(entry_id) is not None:
+        raise ConfigError(str(path), "this id is taken", entry=entry_id, field="id")
+    data: Any = yaml.load(text)
+    entry: dict[str, Any] = {"id": entry_id}
+    _fill(entry, edit)
+    data["entries"].append(entry)
     _write_checked(path, yaml, data)
 
 

@@ -1,12 +1,15 @@
-"""Broadcasts (`/broadcasts`, admins): compose, preview, the next four weeks, cancel.
+"""Broadcasts (`/broadcasts`, admins): compose, preview, the next four weeks, cancel, reports.
 
 Composing is `/broadcast` through the chat core: its preview and buttons are the chat's own.
+The calendar speaks the viewer's language (bot/web/job_words.py); the delivery reports are
+read from the outbox (bot/web/deliveries.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import groupby
 
 from aiohttp import web
@@ -21,7 +24,9 @@ from bot.scheduling import job_sources
 from bot.store.outbox import Delivery
 from bot.web.acting import WEB, act_as
 from bot.web.console import Console
+from bot.web.deliveries import OUTCOMES, Run, recent_runs
 from bot.web.forms import FormError, text_field
+from bot.web.job_words import Translate, day_heading, job_line
 
 CALENDAR_DAYS = 28
 # Jobs previewed per source: four weeks of anything daily (a repeating broadcast's times come
@@ -54,10 +59,32 @@ def coming(
     )
 
 
-def calendar(console: Console, now: datetime) -> list[tuple[str, list[Job]]]:
-    """`coming`, by day."""
-    jobs = coming(console, now)
-    return [(day, list(js)) for day, js in groupby(jobs, key=lambda j: f"{j.at:%m-%d %a}")]
+def calendar(
+    console: Console, now: datetime, t: Translate
+) -> list[tuple[str, list[tuple[Job, str]]]]:
+    """`coming`, by day, each job with its line in the viewer's language."""
+    broadcasts = console.core.scheduling.broadcasts
+
+    def targets(broadcast_id: str) -> tuple[str, ...] | None:
+        plan = broadcasts.plan(broadcast_id)
+        return plan.targets if plan is not None else None
+
+    days = groupby(coming(console, now), key=lambda j: j.at.date())
+    return [
+        (day_heading(t, js[0].at), [(j, job_line(t, j, targets)) for j in js])
+        for js in (list(group) for _, group in days)
+    ]
+
+
+def delivery_reports(console: Console) -> list[Run]:
+    """The latest broadcasts' runs, each target's outcome, from the outbox records."""
+    core = console.core
+    names = core.scheduling.broadcasts.known_groups() | core.store.groups.titles()
+    return recent_runs(
+        core.outbox.deliveries("broadcast:"),
+        names,
+        core.conversation.chats.states.unreachable_reason,
+    )
 
 
 def compose_command(form: Mapping[str, object], targets: Sequence[str], limit: int) -> str:
@@ -92,7 +119,9 @@ def routes(console: Console) -> list[web.RouteDef]:
             status=status,
             replies=replies,
             listing="\n".join(o.text for o in listing),
-            days=calendar(console, now),
+            days=calendar(console, now, partial(t, viewer.lang)),
+            runs=delivery_reports(console),
+            outcomes=OUTCOMES,
             compounds=list(console.core.scheduling.compounds.names),
             tags=sorted(settings.compound_tags),
         )

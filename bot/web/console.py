@@ -82,11 +82,11 @@ def make_console(
 
 def build_app(console: Console) -> web.Application:
     """The aiohttp application with every page; the login check runs before each."""
-    from bot.web import broadcasts, faq, faq_edit, login, report, tickets, today
+    from bot.web import broadcasts, faq, faq_edit, faq_new, login, report, tickets, today
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard(console)])
     app.router.add_static("/static/", STATIC)
-    for module in (login, today, tickets, faq, faq_edit, broadcasts, report):
+    for module in (login, today, tickets, faq, faq_new, faq_edit, broadcasts, report):
         app.router.add_routes(module.routes(console))
     return app
 

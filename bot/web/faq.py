@@ -1,6 +1,8 @@
 """FAQ (`/faq`): the entries by category, "try a question", unanswered questions to adopt.
 
-Adopting one writes it into faq.yaml as `faq accept` does (bot/faq/writer.py), then reloads.
+"Try a question" shows the decision, the scores and the best entry's question it came
+closest to. Adopting an unanswered question writes it into faq.yaml as `faq accept` does
+(bot/faq/writer.py), then reloads; starting a new entry from one is bot/web/faq_edit.py's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from aiohttp import web
 from bot.faq.entries import FaqEntry, load_faq
 from bot.faq.feedback import QuestionLog
 from bot.faq.history import FaqEdits
+from bot.faq.matcher import Decision
 from bot.faq.writer import add_questions
 from bot.web.acting import WEB
 from bot.web.console import Console
@@ -32,6 +35,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         by_category = [(c, list(es)) for c, es in groupby(entries, key=lambda e: e.category)]
         question = request.query.get("q", "").strip()[:500]
         decision = matcher.match(question) if question else None
+        best = _best_entry(decision)
         return console.renderer.page(
             viewer.lang,
             "faq.html",
@@ -40,6 +44,8 @@ def routes(console: Console) -> list[web.RouteDef]:
             question=question,
             decision=decision,
             ranked=decision.ranked[:TRY_SHOWN] if decision else (),
+            best=best,
+            phrasing=matcher.closest_question(question, best) if best else None,
             titles={e.id: e.title for e in matcher.faq.entries},
             unanswered=_unanswered(console) if viewer.admin else [],
             added=request.query.get("added", ""),
@@ -74,6 +80,18 @@ def routes(console: Console) -> list[web.RouteDef]:
         web.post("/faq/wording", add_wording),
         web.get("/faq", listing),
     ]
+
+
+def _best_entry(decision: Decision | None) -> str | None:
+    """The id of the entry the decision rests on: the one answered with, else the best
+    suggestion, else the best ranked."""
+    if decision is None:
+        return None
+    if decision.entry is not None:
+        return decision.entry.id
+    if decision.suggestions:
+        return decision.suggestions[0].id
+    return decision.ranked[0][0] if decision.ranked else None
 
 
 def _unanswered(console: Console) -> list[str]:

@@ -2,7 +2,7 @@
 
 Validation errors are shown beside their field with faq.yaml untouched; an edit of an
 entry someone saved meanwhile is refused with both versions shown; a saved edit is recorded
-(who, when, "web") and the bot reloads the file.
+(who, when, "web") and the bot reloads the file. A new entry: bot/web/faq_new.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from bot.web.forms import FormError, lines_field, text_field
 log = logging.getLogger(__name__)
 
 FIELDS = ("category", "questions", "answer", "keywords", "attachments")
-LIMITS = {"category": 50, "questions": 5000, "answer": 5000, "keywords": 1000, "attachments": 1000}
+LIMITS = {
+    "id": 60,
+    "category": 50,
+    "questions": 5000,
+    "answer": 5000,
+    "keywords": 1000,
+    "attachments": 1000,
+}
 HISTORY_SHOWN = 10
 
 
@@ -38,7 +45,7 @@ def _form_values(entry: FaqEntry) -> dict[str, str]:
     }
 
 
-def _read_edit(form: Mapping[str, Any]) -> EntryEdit:
+def read_edit(form: Mapping[str, Any]) -> EntryEdit:
     return EntryEdit(
         category=text_field(form, "category", LIMITS["category"]),
         questions=tuple(lines_field(form, "questions", LIMITS["questions"])),
@@ -99,7 +106,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         typed = {name: str(form.get(name, ""))[: LIMITS[name] + 1] for name in FIELDS}
         version = str(form.get("version", ""))
         try:
-            edit_entry(console.core.faq.path, entry.id, _read_edit(form), version)
+            edit_entry(console.core.faq.path, entry.id, read_edit(form), version)
         except FormError as exc:
             message = t(viewer.lang, exc.key, limit=exc.limit)
             return edit_page(
@@ -110,10 +117,8 @@ def routes(console: Console) -> list[web.RouteDef]:
             theirs = _form_values(now)
             return edit_page(request, entry, typed, entry_version(now), conflict=theirs, status=409)
         except ConfigError as exc:
-            field = (exc.field or "").partition(".")[0]
-            where = field if field in FIELDS else "answer"
-            message = str(exc).rpartition(": ")[2]
-            return edit_page(request, entry, typed, version, errors={where: message}, status=400)
+            errors = field_error(exc, FIELDS)
+            return edit_page(request, entry, typed, version, errors=errors, status=400)
         store = console.core.store
         with store.batch():
             at = console.core.conversation.clock()
@@ -123,3 +128,10 @@ def routes(console: Console) -> list[web.RouteDef]:
         raise web.HTTPSeeOther(f"/faq/{entry.id}?saved=1")
 
     return [web.get(r"/faq/{entry}", edit), web.post(r"/faq/{entry}", save)]
+
+
+def field_error(exc: ConfigError, fields: tuple[str, ...]) -> dict[str, str]:
+    """faq.yaml's complaint beside the field it names (else beside the answer)."""
+    field = (exc.field or "").partition(".")[0]
+    where = field if field in fields else "answer"
+    return {where: str(exc).rpartition(": ")[2]}

@@ -255,7 +255,9 @@ class TicketRepo:
         few fields of thousands: no Ticket objects), oldest first. Numbers follow creation,
         so the search walks back from the newest and stops at the first older one."""
         found: list[dict[str, Any]] = []
-        for number in reversed(self._status):
+        # a copy of the index first: the web console reads this in a worker thread while the
+        # bot may open a ticket (list() of a dict is one step for other threads)
+        for number in reversed(list(self._status)):
             raw = self._table.raw_document(number)
             if raw is None:
                 continue

@@ -143,6 +143,11 @@ class Store:
         """Commit what the current batch gathered so far (before anything is sent)."""
         self.db.journal.flush()
 
+    @property
+    def version(self) -> int:
+        """The number of the last commit: it changes with every write (what caches key on)."""
+        return self.db.journal.commits
+
     @contextlib.contextmanager
     def outside_batch(self) -> Iterator[None]:
         with self.db.journal.outside_batch():

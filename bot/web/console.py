@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from bot.config import Settings, WebConfig
 from bot.models import Incoming, Outgoing, Role
+from bot.web.page_data import PageData
 from bot.web.render import Renderer, Viewer
 from bot.web.sessions import COOKIE, Sessions
 from bot.weblogin.links import LoginLinks
@@ -43,6 +45,7 @@ class Console:
     links: LoginLinks
     sessions: Sessions
     renderer: Renderer
+    pages: PageData  # Today's and the Report's data, built off the event loop
 
     def lang_of(self, key: str) -> str:
         return self.core.conversation.people.language(key) or self.settings.language
@@ -77,6 +80,7 @@ def make_console(
         links=LoginLinks(signer, clock),
         sessions=Sessions(signer, clock, timedelta(hours=web_settings.session_hours)),
         renderer=Renderer(core.conversation.t),
+        pages=PageData(lambda: core.store.version, clock),
     )
 
 
@@ -95,9 +99,14 @@ def _guard(console: Console) -> Middleware:
     """No session, an expired one, or someone no longer staff: the login page, no data.
     A form without its session's CSRF token: refused."""
 
+    # One page is built at a time: twenty tabs then wait their turn off the event loop's
+    # queue, and a chat message waits for one page between its steps, not for twenty.
+    one_page = asyncio.Semaphore(1)
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        return await _checked(console, request, handler)
+        async with one_page:
+            return await _checked(console, request, handler)
 
     return guard
 

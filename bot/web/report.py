@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -25,7 +25,14 @@ def routes(console: Console) -> list[web.RouteDef]:
         lang = viewer.lang
         core = console.core
         now = core.conversation.clock()
-        table = weeks(core.store.repo(TicketRepo), core.worktime, now, WEEKS)
+        repo, worktime = core.store.repo(TicketRepo), core.worktime
+        # eight weeks of tickets are read once a minute at most, whatever the tabs and writes
+        table = await console.pages.get(
+            "report",
+            lambda: weeks(repo, worktime, now, WEEKS),
+            ttl=timedelta(minutes=1),
+            follow_writes=False,
+        )
         labels = [f"{w.start:%m-%d}" for w in table]
         outcomes, unanswered = faq_week(core.store.repo(QuestionLog), now)
         return console.renderer.page(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 from aiohttp import web
 
 from bot.desk.repo import TicketRepo
+from bot.desk.tickets import Ticket
 from bot.faq.feedback import QuestionLog
 from bot.web.broadcasts import coming
 from bot.web.console import Console
@@ -22,9 +24,16 @@ def routes(console: Console) -> list[web.RouteDef]:
         core = console.core
         now = core.conversation.clock()
         repo = core.store.repo(TicketRepo)
-        active = repo.active()
         sla = core.scheduling.sla
-        overdue = [t for t in active if sla.overdue(t, now)]
+
+        def open_and_overdue() -> tuple[int, list[Ticket]]:
+            active = repo.active()
+            return len(active), [t for t in active if sla.overdue(t, now)]
+
+        # kept a minute at most (overdue is a matter of minutes) and until the next write
+        active, overdue = await console.pages.get(
+            "today", open_and_overdue, ttl=timedelta(minutes=1)
+        )
         counts = Counter({(c or "-", k): n for (c, k), n in repo.active_counts().items()})
         compounds = sorted({c for c, _ in counts})
         categories = sorted({k for _, k in counts})
@@ -36,7 +45,7 @@ def routes(console: Console) -> list[web.RouteDef]:
             "today.html",
             viewer,
             now=now,
-            active=len(active),
+            active=active,
             overdue=overdue[:OVERDUE_SHOWN],
             overdue_count=len(overdue),
             counts=counts,

@@ -321,7 +321,8 @@ async def test_an_admin_schedules_a_broadcast_on_the_web_and_sees_it_in_the_cale
         calendar = confirmed.split('id="calendar"')[1]
         assert "20:00</span> 广播 1 → 全部小区群" in calendar and "12-01 周二" in calendar
         today = await (await client.get("/")).text()
-        assert "接下来的广播" in today and "broadcast 1 to all" in today
+        assert "接下来的广播" in today and "广播 1 → 全部小区群" in today
+        assert "broadcast 1 to all" not in today  # in the viewer's language, as the calendar
         weekly = await (
             await client.post(
                 "/broadcasts",

@@ -22,7 +22,7 @@ from bot.charts.png import stacked_png
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
 from bot.desk.weekly import Week, monday, weeks
-from bot.faq.feedback import QuestionLog
+from bot.faq.feedback import DECISIONS, QuestionLog
 from bot.i18n import Translator
 from bot.models import Address, Outgoing
 from bot.schedule.joblog import JobLog
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 WEEKS = 8  # as on the Report page
 FOLDER = "summaries"
-OUTCOMES = ("answer", "suggest", "none")
 
 
 @dataclass(frozen=True)
@@ -58,11 +57,7 @@ class WeekFigures:
 def figures(store: Store, worktime: WorkTime, now: datetime) -> WeekFigures:
     """The `WEEKS` weeks before the one `now` is in (this week's few hours left out)."""
     table = weeks(store.repo(TicketRepo), worktime, now, WEEKS + 1)[:-1]
-    start, end = table[-1].start, monday(now)
-    faq: Counter[str] = Counter()
-    for q in store.repo(QuestionLog).since(start):
-        if q.outcome in OUTCOMES and datetime.fromisoformat(q.at) < end:
-            faq[q.outcome] += 1
+    faq, _ = store.repo(QuestionLog).outcomes(table[-1].start, monday(now))
     return WeekFigures(table, faq)
 
 
@@ -156,7 +151,7 @@ class WeeklySummary:
             ),
             svg.pie(
                 t(lang, "summary_chart_faq"),
-                {t(lang, f"web_decision_{k}"): found.faq[k] for k in OUTCOMES},
+                {t(lang, f"web_decision_{k}"): found.faq[k] for k in DECISIONS},
             ),
         ]
 

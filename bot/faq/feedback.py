@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,9 @@ class LoggedQuestion:
     chat: str
     text: str
     outcome: str = "none"
+
+
+DECISIONS = ("answer", "suggest", "none")  # what the FAQ made of a question, in its log
 
 
 class QuestionLog:
@@ -53,6 +57,23 @@ class QuestionLog:
                 break
             found.append(question)
         return found[::-1]
+
+    def outcomes(
+        self, start: datetime, end: datetime | None = None, shown: int = 10
+    ) -> tuple[Counter[str], list[tuple[str, int]]]:
+        """The private questions asked from `start` (until `end`) by the FAQ's decision
+        (answer, suggest, none), and the `shown` most asked of those it could not answer (the
+        same words counted together): the Report page's and the weekly summary's figures."""
+        outcomes: Counter[str] = Counter()
+        missed: Counter[str] = Counter()
+        for q in self.since(start):
+            if end is not None and datetime.fromisoformat(q.at) >= end:
+                break
+            if q.outcome in DECISIONS:
+                outcomes[q.outcome] += 1
+            if q.outcome == "none":
+                missed[" ".join(q.text.split())[:80]] += 1
+        return outcomes, missed.most_common(shown)
 
     def recent(self, limit: int, unanswered_only: bool = False) -> list[LoggedQuestion]:
         rows = [LoggedQuestion(**dict(row)) for row in self._table.all()]

@@ -63,17 +63,19 @@ def calendar(
     console: Console, now: datetime, t: Translate
 ) -> list[tuple[str, list[tuple[Job, str]]]]:
     """`coming`, by day, each job with its line in the viewer's language."""
+    days = groupby(coming(console, now), key=lambda j: j.at.date())
+    return [(day_heading(t, js[0].at), lined(console, t, js)) for js in (list(g) for _, g in days)]
+
+
+def lined(console: Console, t: Translate, jobs: Sequence[Job]) -> list[tuple[Job, str]]:
+    """Each job with what it does in the viewer's language (bot/web/job_words.py)."""
     broadcasts = console.core.scheduling.broadcasts
 
     def targets(broadcast_id: str) -> tuple[str, ...] | None:
         plan = broadcasts.plan(broadcast_id)
         return plan.targets if plan is not None else None
 
-    days = groupby(coming(console, now), key=lambda j: j.at.date())
-    return [
-        (day_heading(t, js[0].at), [(j, job_line(t, j, targets)) for j in js])
-        for js in (list(group) for _, group in days)
-    ]
+    return [(job, job_line(t, job, targets)) for job in jobs]
 
 
 def delivery_reports(console: Console) -> list[Run]:

@@ -71,13 +71,5 @@ def _round(hours: float | None) -> float | None:
 
 def faq_week(log: QuestionLog, now: datetime) -> tuple[Counter[str], list[tuple[str, int]]]:
     """This week's private questions by the FAQ's decision, and the most asked of those it
-    could not answer (the same words counted together)."""
-    since = monday(now)
-    outcomes: Counter[str] = Counter()
-    missed: Counter[str] = Counter()
-    for q in log.since(since):
-        if q.outcome in ("answer", "suggest", "none"):
-            outcomes[q.outcome] += 1
-        if q.outcome == "none":
-            missed[" ".join(q.text.split())[:80]] += 1
-    return outcomes, missed.most_common(UNANSWERED_SHOWN)
+    could not answer."""
+    return log.outcomes(monday(now), shown=UNANSWERED_SHOWN)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 
 from aiohttp import web
 
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Ticket
 from bot.faq.feedback import QuestionLog
-from bot.web.broadcasts import coming
+from bot.web.broadcasts import coming, lined
 from bot.web.console import Console
 from bot.web.report import faq_week
 
@@ -55,7 +56,9 @@ def routes(console: Console) -> list[web.RouteDef]:
             evening=core.scheduling.schedules.evening is not None,
             answered=round(100 * outcomes["answer"] / asked) if asked else None,
             asked=asked,
-            coming=next_broadcasts[:NEXT_SHOWN],
+            coming=lined(
+                console, partial(core.conversation.t, viewer.lang), next_broadcasts[:NEXT_SHOWN]
+            ),
         )
 
     return [web.get("/", today)]

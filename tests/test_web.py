@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Settings, WebConfig
 from bot.faq.history import FaqEdits
 from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
@@ -494,3 +494,35 @@ async def test_broadcasts_page_reports_each_groups_delivery_and_speaks_chinese(s
     assert "12-05 周六" in calendar and "09:00</span> 广播 2 → 丰仓小区" in calendar
     assert "员工早报（工作群）" in calendar and "延时服务：" in calendar
     assert "broadcast" not in calendar and "digest" not in calendar  # no English left
+
+
+async def test_the_report_counts_evening_bookings_and_no_shows(
+    sched_settings: Settings,
+    tmp_path: Path,
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
+) -> None:
+    """An elderly resident books 延时服务 and does not come; the staff mark it on the roster;
+    the admins' Report shows the week's booking and its no-show."""
+    settings = sched_settings.model_copy(update={"web": WebConfig(base_url="http://console.test")})
+    bot = await start_bot(settings, clock, analyzer, sentence_model)
+    try:
+        wu = bot.chat("wu")
+        await wu.say("/book")
+        await wu.say("明天")
+        await wu.say("1")
+        (booked,) = await wu.say("医保")
+        assert "预约成功" in booked.text
+        staff = bot.chat("zhu", group="staffroom", network="other")
+        marked = await staff.say(action="b:noshow:1")  # the roster's 未到 button
+        assert any("未到" in o.text for o in marked), marked
+        async with console_client(bot) as (console, client):
+            await log_in(client, login_path(console, "fake:admin"))
+            page = await (await client.get("/report")).text()
+        evening = page.split('id="chart-evening"')[1]
+        assert "延时服务：每周预约与爽约" in evening and "爽约" in evening
+        bookings = bot.core.scheduling.appointments.bookings_on(clock().date().replace(day=2))
+        assert [b.status for b in bookings] == ["noshow"]
+    finally:
+        bot.close()

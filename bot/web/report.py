@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.desk.repo import TicketRepo
 from bot.desk.weekly import Week, monday, weeks
+from bot.evening.booking import NOSHOW, Appointments
 from bot.faq.feedback import QuestionLog
 from bot.web import charts
 from bot.web.console import Console
@@ -26,12 +27,15 @@ def routes(console: Console) -> list[web.RouteDef]:
         core = console.core
         now = core.conversation.clock()
         repo, worktime = core.store.repo(TicketRepo), core.worktime
+        appointments = core.scheduling.appointments if core.scheduling.schedules.evening else None
+
+        def build() -> tuple[list[Week], dict[str, list[int]]]:
+            table = weeks(repo, worktime, now, WEEKS)
+            return table, evening_weeks(appointments, table) if appointments else {}
+
         # eight weeks of tickets are read once a minute at most, whatever the tabs and writes
-        table = await console.pages.get(
-            "report",
-            lambda: weeks(repo, worktime, now, WEEKS),
-            ttl=timedelta(minutes=1),
-            follow_writes=False,
+        table, evening = await console.pages.get(
+            "report", build, ttl=timedelta(minutes=1), follow_writes=False
         )
         labels = [f"{w.start:%m-%d}" for w in table]
         outcomes, unanswered = faq_week(core.store.repo(QuestionLog), now)
@@ -52,12 +56,33 @@ def routes(console: Console) -> list[web.RouteDef]:
                 t(lang, "web_chart_faq"),
                 {t(lang, f"web_decision_{k}"): outcomes[k] for k in ("answer", "suggest", "none")},
             ),
+            evening=charts.lines(
+                t(lang, "web_chart_evening"),
+                labels,
+                {
+                    t(lang, f"web_chart_evening_{k}"): [float(n) for n in v]
+                    for k, v in evening.items()
+                },
+            )
+            if evening
+            else None,
             asked=sum(outcomes.values()),
             unanswered=unanswered,
             this_week=table[-1],
         )
 
     return [web.get("/report", report)]
+
+
+def evening_weeks(appointments: Appointments, table: list[Week]) -> dict[str, list[int]]:
+    """Evening-service bookings of each week (those cancelled left out) and the no-shows."""
+    booked, noshow = [], []
+    for week in table:
+        days = [week.start.date() + timedelta(days=n) for n in range(7)]
+        found = [b for day in days for b in appointments.bookings_on(day)]
+        booked.append(len(found))
+        noshow.append(sum(1 for b in found if b.status == NOSHOW))
+    return {"booked": booked, "noshow": noshow}
 
 
 def _by_compound(table: list[Week]) -> dict[str, list[int]]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
-from itertools import islice
 
 from bot.config import Settings
 from bot.desk.repo import TicketRepo
@@ -13,14 +12,14 @@ from bot.desk.sla import Sla
 from bot.desk.tickets import Status
 from bot.i18n import Translator
 from bot.models import Address, Outgoing
-from bot.schedule.joblog import JobLog
-from bot.schedule.jobs import Job, Outcome, next_due
+from bot.schedule.jobs import Job, Outcome
+from bot.schedule.recurring import RecurringJobs, clock_time
 from bot.schedule.worktime import WorkTime
 from bot.store.folder import Store
 from bot.store.outbox import Dispatch
 
 
-class MorningDigest:
+class MorningDigest(RecurringJobs):
     """Record "digest:daily": each working morning the staff rooms get new, overdue, reopened
     and due-today tickets (and tonight's evening-service bookings, when there are any)."""
 
@@ -45,14 +44,7 @@ class MorningDigest:
         self.t = translate
         self.dispatch = dispatch
         self.bookings_tonight = bookings_tonight
-        hours, _, minutes = settings.followups.digest_at.partition(":")
-        self.at = time(int(hours), int(minutes))
-
-    def all_jobs(self, now: datetime) -> list[Job]:
-        return self.jobs_for(self.record, now)
-
-    def changed_records(self) -> list[str]:
-        return []
+        self.at = clock_time(settings.followups.digest_at)
 
     def occurrences(self, after: datetime) -> Iterator[datetime]:
         day = after.astimezone(self.worktime.tz).date()
@@ -62,15 +54,7 @@ class MorningDigest:
                 yield when
             day += timedelta(days=1)
 
-    def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        since = self.store.repo(JobLog).since(self.record, now)
-        due = next_due(self.occurrences(since), now)
-        return [self._job(due, since)] if due is not None else []
-
-    def preview(self, now: datetime, count: int) -> list[Job]:
-        return [self._job(due, now) for due in islice(self.occurrences(now), count)]
-
-    def _job(self, due: datetime, since: datetime) -> Job:
+    def job(self, due: datetime, since: datetime) -> Job:
         key = f"digest:{due.date().isoformat()}"
         run = partial(self._send, key, since)
         return Job(key, self.record, due, run, "morning digest to the staff rooms")

@@ -12,9 +12,8 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from itertools import islice
 from pathlib import Path
 
 from bot.charts import svg
@@ -25,8 +24,8 @@ from bot.desk.weekly import Week, monday, weeks
 from bot.faq.feedback import DECISIONS, QuestionLog
 from bot.i18n import Translator
 from bot.models import Address, Outgoing
-from bot.schedule.joblog import JobLog
-from bot.schedule.jobs import Job, Outcome, next_due
+from bot.schedule.jobs import Job, Outcome
+from bot.schedule.recurring import RecurringJobs, clock_time
 from bot.schedule.worktime import WorkTime
 from bot.store.files import write_atomically
 from bot.store.folder import Store
@@ -61,7 +60,7 @@ def figures(store: Store, worktime: WorkTime, now: datetime) -> WeekFigures:
     return WeekFigures(table, faq)
 
 
-class WeeklySummary:
+class WeeklySummary(RecurringJobs):
     """Record "summary:weekly": Monday at `weekly_summary_at`, last week as one image to the
     admins' chat (`admin_chats`, else the admins' private chats)."""
 
@@ -84,14 +83,7 @@ class WeeklySummary:
         self.t = translate
         self.dispatch = dispatch
         self.admins = admins
-        hours, _, minutes = settings.followups.weekly_summary_at.partition(":")
-        self.at = time(int(hours), int(minutes))
-
-    def all_jobs(self, now: datetime) -> list[Job]:
-        return self.jobs_for(self.record, now)
-
-    def changed_records(self) -> list[str]:
-        return []
+        self.at = clock_time(settings.followups.weekly_summary_at)
 
     def occurrences(self, after: datetime) -> Iterator[datetime]:
         day = monday(after.astimezone(self.worktime.tz)).date()
@@ -101,15 +93,7 @@ class WeeklySummary:
                 yield when
             day += timedelta(weeks=1)
 
-    def jobs_for(self, record: str, now: datetime) -> list[Job]:
-        since = self.store.repo(JobLog).since(self.record, now)
-        due = next_due(self.occurrences(since), now)
-        return [self._job(due)] if due is not None else []
-
-    def preview(self, now: datetime, count: int) -> list[Job]:
-        return [self._job(due) for due in islice(self.occurrences(now), count)]
-
-    def _job(self, due: datetime) -> Job:
+    def job(self, due: datetime, since: datetime) -> Job:
         key = f"summary:{due.date().isoformat()}"
         return Job(key, self.record, due, partial(self._send, key), "weekly summary to admins")
 

@@ -61,6 +61,14 @@ class _Batch:
     def empty(self) -> bool:
         return not (any(self.sets.values()) or any(self.dels.values()) or self.drops)
 
+    def forget(self) -> None:
+        """Written or undone: nothing gathered any more."""
+        self.sets.clear()
+        self.dels.clear()
+        self.drops.clear()
+        self.undo.clear()
+        self.undo_tables.clear()
+
     def line(self, number: int, data: Packed) -> bytes:
         """The commit line: each set document as memory holds it now (never a stale copy)."""
         sets: dict[str, dict[str, bytes]] = {}
@@ -407,8 +415,7 @@ class JournalStorage(Storage):
 
     def _flush(self, batch: _Batch) -> None:
         if batch.empty():
-            batch.undo.clear()
-            batch.undo_tables.clear()
+            batch.forget()
             self._open_batches.discard(id(batch))
             return
         try:
@@ -416,11 +423,7 @@ class JournalStorage(Storage):
         except BaseException:
             self._undo(batch)
             raise
-        batch.sets.clear()
-        batch.dels.clear()
-        batch.drops.clear()
-        batch.undo.clear()
-        batch.undo_tables.clear()
+        batch.forget()
         self._open_batches.discard(id(batch))
         self._maybe_snapshot()
 
@@ -443,11 +446,7 @@ class JournalStorage(Storage):
                 table.pop(key, None)
             else:
                 table[key] = raw
-        batch.sets.clear()
-        batch.dels.clear()
-        batch.drops.clear()
-        batch.undo.clear()
-        batch.undo_tables.clear()
+        batch.forget()
         self._open_batches.discard(id(batch))
         log.warning("undid unsaved changes to %s", ", ".join(sorted(tables)))
         for listener in self.on_rollback:

@@ -66,6 +66,9 @@ class Command:
     role: Role = Role.RESIDENT
     aliases: tuple[str, ...] = ()
     group_ok: bool = True
+    # its words are compared by meaning (/report: "me too"), so the sentence model reads
+    # them ahead; other commands' arguments (a staff reply, a ticket number) are not embedded
+    by_meaning: bool = False
 
     @property
     def usage_key(self) -> str:

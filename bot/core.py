@@ -98,7 +98,10 @@ class Conversation:
             (Command("start", "cmd_start"), self._cmd_start),
             (Command("help", "cmd_help", aliases=("帮助",)), self._cmd_help),
             (Command("lang", "cmd_lang", aliases=("语言",)), self._cmd_lang),
-            (Command("report", "cmd_report", aliases=("报修", "反映")), self._cmd_report),
+            (
+                Command("report", "cmd_report", aliases=("报修", "反映"), by_meaning=True),
+                self._cmd_report,
+            ),
             (Command("cancel", "cmd_cancel", aliases=("取消",)), self._cmd_cancel),
         ]
         self.commands = CommandRegistry(own + [c for cap in capabilities for c in cap.commands()])

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.chats import ChatNews
 from bot.clock import Clock, zone
+from bot.commands import parse_command
 from bot.config import Settings
 from bot.core import Conversation
 from bot.desk.intake import Intake
@@ -68,8 +69,10 @@ class Core:
         model = self.model.model
         if model is None:
             return
-        if text.startswith("/"):  # a command's argument: /report 路灯坏了
-            text = text.partition(" ")[2]
+        parsed = parse_command(text)
+        if parsed is not None:  # a command's words only when they are compared by meaning
+            found = self.conversation.commands.find(parsed.name)
+            text = parsed.args if found is not None and found[0].by_meaning else ""
         try:
             if text.strip():
                 model.embed([text.strip()], "query")

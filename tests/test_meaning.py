@@ -373,6 +373,9 @@ async def test_open_tickets_texts_are_embedded_in_the_background_not_on_a_messag
         model.embedded.clear()
         await bot.chat("li", group="丰仓小区群").say("/report 东门口的下水道冒水")
         assert model.embedded == ["东门口的下水道冒水"]
+        staff = bot.chat("zhu", group="staffroom", network="other")
+        await staff.say("/reply 1001 明天派人来疏通")  # a staff reply is compared with nothing
+        assert model.embedded == ["东门口的下水道冒水"]
         model.batches.clear()
         await bot.app._watch_once(flush=False)  # what the running bot's watch loop does
         assert sum(model.batches) >= 12, model.batches

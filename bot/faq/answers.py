@@ -67,7 +67,7 @@ class FaqAnswers:
 
     def commands(self) -> list[tuple[Command, Handler]]:
         return [
-            (Command("ask", "cmd_ask", aliases=("问",)), self._cmd_ask),
+            (Command("ask", "cmd_ask", aliases=("问",), by_meaning=True), self._cmd_ask),
             (
                 Command("unanswered", "cmd_unanswered", Role.STAFF, group_ok=False),
                 self._cmd_unanswered,

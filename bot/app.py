@@ -372,7 +372,8 @@ class App:
     async def _watch_once(self, flush: bool) -> None:
         await self.check_storage()
         await self.faq_changed()
-        await asyncio.to_thread(self.core.embed_waiting)
+        if self.core.reports.waiting:
+            await asyncio.to_thread(self.core.embed_waiting)
         if flush:
             await self.flush_outbox()
 

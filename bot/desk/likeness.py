@@ -68,6 +68,11 @@ class ReportVectors:
             self._waiting[text] = None
         return None
 
+    @property
+    def waiting(self) -> bool:
+        """Texts queued for `embed_waiting`."""
+        return bool(self._waiting)
+
     def embed_waiting(self) -> None:
         """Embed the queued texts (slow: called in a worker thread)."""
         if self.model is None:

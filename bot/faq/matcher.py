@@ -668,7 +668,6 @@ class FaqMatcher:
             (v for j, v in details.sentence.items() if j != candidate), default=sentence
         )
         features = [
-            own.score,
             (own.score - rival.score) / own.score if own.score > 0.0 else 0.0,
             own.explains,
             own.explains - rival.explains,

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+# Not the lexical score itself: it moves with the query side and the rules' verdict, and
+# alongside them took a negative weight that answered more near misses out of sample.
 FEATURES = (
-    "score",  # the candidate's lexical score
-    "score_margin",  # (score - best other lexical score) / score
+    "score_margin",  # (its lexical score - the best other lexical score) / its score
     "explains",  # the share of the message the candidate explains (its query side)
     "explains_margin",  # … minus that of the best other lexical candidate
     "similarity",  # the sentence model's similarity of message and entry

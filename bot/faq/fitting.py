@@ -1,11 +1,10 @@
-"""Fit the sentence model's constants and the answer verifier, and measure them out of
-sample (`faq eval --cv`).
+"""Fit the model's constants and the answer verifier, and measure them held out (`--cv`).
 
-The lexical thresholds stay as they are.  First the constants of the model's second opinion
-(`MatchSettings.rerank_weight`, `agree_*`, `recall_threshold`) are chosen from GRID by the
-objective below, with the verifier off; then, under those constants, the verifier's logistic
-regression (bot/faq/verifier.py) is fitted on the same cases and its answer threshold
-chosen from THRESHOLDS by the same objective.  Cross-validation: the cases are shuffled (20
+The lexical thresholds stay as they are.  First the constants of the model's second
+opinion (`MatchSettings.rerank_weight`, `agree_*`, `recall_threshold`) are chosen from GRID
+by the objective below, with the verifier off; then, under those constants, the verifier's
+logistic regression (bot/faq/verifier.py) is fitted on the same cases and its answer
+threshold chosen from THRESHOLDS by the same objective.  Cross-validation: the cases are shuffled (20
 seeds) and halved; everything fitted on one half is scored on the other, and the reported
 figures are the means over the 40 held-out halves, per cases file and over all of them.
 The constants in `MatchSettings` and bot/faq/data/verifier.json are those the same fit

@@ -39,7 +39,9 @@ score = query_side**QUERY_EXPONENT × entry_side**ENTRY_EXPONENT × closeness**C
 the best score and its margin over the runner-up clear `MatchSettings`, otherwise suggests
 or stays silent.  The margin is the relative score margin plus `evidence_weight` × the
 difference of the two entries' query sides: the weighted query words the best explains and
-the runner-up does not, minus the reverse.
+the runner-up does not, minus the reverse.  With the sentence model, those thresholds' verdict
+and the model's second opinion are then weighed by the answer verifier (bot/faq/verifier.py),
+which answers, keeps, or turns an answer into a suggestion (`decide`).
 """
 
 from __future__ import annotations

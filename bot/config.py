@@ -70,6 +70,10 @@ class MatchSettings:
     agree_lexical_margin: float = 0.10  # … this score and lexical margin …
     agree_model_margin: float = 0.005  # … when its similarity leads the model's runner-up by this
     recall_threshold: float = 0.25  # suggest (not stay silent) from this score when they agree
+    # The answer verifier (bot/faq/verifier.py; its coefficients and threshold are fitted by
+    # `faq eval --cv` and shipped in bot/faq/data/verifier.json): 0 answers by the thresholds
+    # above alone.
+    answer_verifier: int = 1
 
 
 _PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")

@@ -39,20 +39,23 @@ def _dev() -> Path:
 
 
 def test_dev_set_floors(sentence_model: ModelStatus) -> None:
-    """Floors at the level reached with the sentence model (in-sample: its constants were
-    fitted on these cases; README has the cross-validated figures).  Never lower these.
+    """Floors at the level reached with the sentence model and the answer verifier
+    (in-sample: their constants were fitted on these cases; README has the cross-validated
+    figures).  Never lower these.
 
     The model answers more (0.78 -> 0.82) and suggests where the lexical matcher was silent
-    but both agree on the entry (top-3 up), which costs some silence (0.78 -> 0.72)."""
+    but both agree on the entry (top-3 up), which costs some silence (0.78 -> 0.72); the
+    verifier answers more again (0.82 -> 0.85) and, on the extra cases, turns near misses
+    the thresholds answered into suggestions (wrong 0.0825 -> 0.06)."""
     rates = measured(_dev() / "faq.yaml", _dev() / "cases.yaml", sentence_model).rates
-    assert rates["wrong_answer_rate"] <= 0.02, rates
-    assert rates["answer_rate"] >= 0.82, rates
+    assert rates["wrong_answer_rate"] <= 0.0182, rates
+    assert rates["answer_rate"] >= 0.85, rates
     assert rates["top3_rate"] >= 0.945, rates
     assert rates["null_silent_rate"] >= 0.72, rates
     extra = measured(_dev() / "faq.yaml", _dev() / "cases-extra.yaml", sentence_model).rates
-    assert extra["wrong_answer_rate"] <= 0.0825, extra
-    assert extra["answer_rate"] >= 0.66, extra
-    assert extra["top3_rate"] >= 0.855, extra
+    assert extra["wrong_answer_rate"] <= 0.06, extra
+    assert extra["answer_rate"] >= 0.70, extra
+    assert extra["top3_rate"] >= 0.895, extra
     assert extra["null_silent_rate"] >= 0.645, extra
 
 

@@ -64,7 +64,7 @@ def _eval(args: argparse.Namespace, matcher: FaqMatcher) -> int:
     files: list[Path] = args.cases
     cases = [LabelledCase(c, str(f)) for f in files for c in load_cases(f)]
     if args.cv:
-        return _cross_validate(matcher, cases, args.json)
+        return _cross_validate(matcher, cases, args.json, args.save_verifier)
     reports = {str(f): evaluate(matcher, load_cases(f))[0] for f in files}
     combined = evaluate(matcher, [c.case for c in cases])[0] if len(files) > 1 else None
     if args.json:
@@ -99,12 +99,19 @@ def _progress(done: int, total: int) -> None:
         print(f"embedding the FAQ: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
-def _cross_validate(matcher: FaqMatcher, cases: list[LabelledCase], as_json: bool) -> int:
+def _cross_validate(
+    matcher: FaqMatcher, cases: list[LabelledCase], as_json: bool, save: Path | None
+) -> int:
     fit = Fit(matcher, cases)
     shipped = fit.shipped_rates()
-    chosen, in_sample = fit.in_sample()
+    chosen, verifier, in_sample = fit.in_sample()
     held_out = fit.cross_validate()
-    fitted = {k: getattr(chosen, k) for k in GRID}
+    thresholds_only = fit.cross_validate(with_verifier=False)
+    fitted: dict[str, Any] = {k: getattr(chosen, k) for k in GRID}
+    if verifier is not None:
+        fitted["verifier_threshold"] = verifier.threshold
+        if save is not None:
+            verifier.save(save)
     if as_json:
 
         def named(d: dict[str | None, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -118,6 +125,7 @@ def _cross_validate(matcher: FaqMatcher, cases: list[LabelledCase], as_json: boo
                     "fitted_settings": fitted,
                     "in_sample_fit": named(in_sample),
                     "cross_validated": named(held_out),
+                    "cross_validated_thresholds_only": named(thresholds_only),
                 },
                 ensure_ascii=False,
             )
@@ -131,6 +139,7 @@ def _cross_validate(matcher: FaqMatcher, cases: list[LabelledCase], as_json: boo
         ("shipped settings", shipped),
         ("in-sample fit", in_sample),
         (f"2-fold CV x {SEEDS} seeds", held_out),
+        ("CV, thresholds only", thresholds_only),
     ):
         for source, r in table.items():
             say(

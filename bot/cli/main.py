@@ -64,6 +64,12 @@ def _faq_commands(sub: SubParsers) -> None:
     ev.add_argument(
         "--cv", action="store_true", help="fit the model's constants: in-sample and 2-fold CV"
     )
+    ev.add_argument(
+        "--save-verifier",
+        type=Path,
+        metavar="PATH",
+        help="with --cv: write the verifier fitted on all the cases (JSON) to PATH",
+    )
     sugg = faq_sub.add_parser("suggestions", help="phrasings staff answered with /answer")
     accept = faq_sub.add_parser("accept", help="write suggestions into faq.yaml")
     accept.add_argument("ids", type=int, nargs="+")

@@ -39,21 +39,25 @@ score = query_side**QUERY_EXPONENT × entry_side**ENTRY_EXPONENT × closeness**C
 the best score and its margin over the runner-up clear `MatchSettings`, otherwise suggests
 or stays silent.  The margin is the relative score margin plus `evidence_weight` × the
 difference of the two entries' query sides: the weighted query words the best explains and
-the runner-up does not, minus the reverse.
+the runner-up does not, minus the reverse.  With the sentence model, those thresholds' verdict
+and the model's second opinion are then weighed by the answer verifier (bot/faq/verifier.py),
+which answers, keeps, or turns an answer into a suggestion (`decide`).
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bot.config import MatchSettings
+from bot.faq.answer_sentences import AnswerSentences
 from bot.faq.coverage import (
     Field,
     Term,
@@ -68,7 +72,10 @@ from bot.faq.entries import Faq, FaqEntry
 from bot.faq.glossary import Glossary
 from bot.faq.meaning import EntryMeaning
 from bot.faq.text import TextAnalyzer, has_han, idf, stem_english
+from bot.faq.verifier import Verifier
 from bot.faq.word_repair import WordRepair
+
+log = logging.getLogger(__name__)
 
 DecisionKind = Literal["answer", "suggest", "none"]
 
@@ -129,6 +136,8 @@ class Decision:
     entry: FaqEntry | None = None
     suggestions: tuple[FaqEntry, ...] = ()
     ranked: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+    # the verifier's probability that its candidate is the entry asked for (bot/faq/verifier.py)
+    confidence: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,18 @@ class Evidence:
     ranked: tuple[_Scored, ...]
     verbatim: int | None
     sims: NDArray[np.float32] | None = field(default=None, compare=False)
+    details: Details | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Details:
+    """What the answer verifier needs beyond the ranking, for the candidate entries only
+    (the lexical candidates and the model's first few): each one's best answer-sentence
+    similarity (bot/faq/answer_sentences.py) and its ask gap, the share of the message
+    held by ask words it leaves unexplained (the ask penalty of the score, on its own)."""
+
+    sentence: dict[int, float]
+    ask_gap: dict[int, float]
 
 
 class FaqMatcher:
@@ -173,11 +194,14 @@ class FaqMatcher:
         analyzer: TextAnalyzer,
         settings: MatchSettings | None = None,
         meaning: EntryMeaning | None = None,
+        verifier: Verifier | None = None,
     ):
         self.faq = faq
         self.analyzer = analyzer
         self.settings = settings or MatchSettings()
         self.meaning = meaning  # the sentence model's second opinion, when there is one
+        self.verifier = verifier or Verifier.shipped()
+        self.sentences = embed_answer_sentences(faq, meaning)
         analyzer.add_words(k for e in faq.entries for k in e.keywords)
         self._docs: list[_Doc] = []
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -486,7 +510,7 @@ class FaqMatcher:
             (only,) = verbatim
             return Evidence(ranked, only, None)
         sims = self.meaning.similarities(text) if self.uses_model and self.meaning else None
-        return Evidence(ranked, None, sims)
+        return Evidence(ranked, None, sims, self._details(text, ranked, sims))
 
     def match(self, text: str) -> Decision:
         return self.decide(self.evidence(text))
@@ -537,18 +561,171 @@ class FaqMatcher:
         model_first = self.faq.entries[int(np.argmax(evidence.sims))]
         return best.category if model_first.category == best.category else None
 
-    def decide(self, evidence: Evidence, settings: MatchSettings | None = None) -> Decision:
-        """The decision for `evidence` under `settings` (the matcher's own by default)."""
+    def _details(
+        self, text: str, ranked: tuple[_Scored, ...], sims: NDArray[np.float32] | None
+    ) -> Details | None:
+        """The verifier's evidence beyond the ranking (None without the sentence model):
+        one small product of the message's vector with the candidates' answer sentences."""
+        if sims is None or self.meaning is None or self.sentences is None:
+            return None
+        candidates = {c.entry for c in ranked}
+        candidates.update(int(j) for j in top_entries(sims, RECALL_CANDIDATES))
+        sentence = self.sentences.best(self.meaning.query_vector(text), candidates)
+        return Details(sentence, self._ask_gaps(text, candidates))
+
+    def _ask_gaps(self, text: str, entries: set[int]) -> dict[int, float]:
+        """Per entry, the weighted share of the message held by ask words it leaves
+        unexplained (the ask penalty's measure, without the rest of the score)."""
+        _, query = self._query(text)
+        total = sum(w for _, w in query.terms)
+        if not total or not query.asked:
+            return dict.fromkeys(entries, 0.0)
+        alts = self._translate(query)
+        asked = [(t, w * query.asked[t.word]) for t, w in query.terms if t.word in query.asked]
+        return {
+            i: sum(w * (1.0 - self._explained(t, self._entry(i), alts)) for t, w in asked) / total
+            for i in entries
+        }
+
+    def decide(
+        self,
+        evidence: Evidence,
+        settings: MatchSettings | None = None,
+        verifier: Verifier | None = None,
+    ) -> Decision:
+        """The decision for `evidence` under `settings` and `verifier` (by default the
+        matcher's own): the hand-set rules', then the verifier's verdict on it."""
         s = settings or self.settings
         ranked = list(evidence.ranked)
         entries = self.faq.entries
         named = tuple((entries[c.entry].id, round(c.score, 4)) for c in ranked[:5])
         if evidence.verbatim is not None:
             return Decision("answer", 1.0, entry=entries[evidence.verbatim], ranked=named)
+        rules = self._rules(ranked, evidence.sims, s, named)
+        judged = self.verifier_features(evidence, s, rules)
+        if judged is None:
+            return rules
+        candidate, features = judged
+        v = verifier or self.verifier
+        confidence = v.probability(features)
+        score = next((c.score for c in ranked if c.entry == candidate), 0.0)
+        sure = confidence >= v.threshold
+        if sure and score > 0.0:
+            return Decision(
+                "answer", score, entry=entries[candidate], ranked=named, confidence=confidence
+            )
+        # the rules answer and the verifier doubts it, or the verifier is sure of an entry
+        # that shares no words with the message: offer it rather than answer by meaning alone
+        if rules.kind == "answer" or sure:
+            return self._suggested(
+                candidate,
+                ranked,
+                sims=evidence.sims,
+                rules=rules,
+                s=s,
+                named=named,
+                confidence=confidence,
+            )
+        return replace(rules, confidence=confidence)
+
+    def _rules(
+        self,
+        ranked: list[_Scored],
+        sims: NDArray[np.float32] | None,
+        s: MatchSettings,
+        named: tuple[tuple[str, float], ...],
+    ) -> Decision:
+        """The hand-set thresholds' decision: lexical, then the model's second opinion."""
         lexical = self._lexical(ranked, s, named)
-        if lexical.kind == "answer" or evidence.sims is None or not s.sentence_model:
+        if lexical.kind == "answer" or sims is None or not s.sentence_model:
             return lexical
-        return self._second_opinion(ranked, evidence.sims, lexical, s, named)
+        return self._second_opinion(ranked, sims, lexical, s, named)
+
+    def verifier_features(
+        self, evidence: Evidence, s: MatchSettings, rules: Decision | None = None
+    ) -> tuple[int, NDArray[np.float64]] | None:
+        """The verifier's candidate entry and its features (bot/faq/verifier.py FEATURES),
+        or None where it does not judge: a verbatim question, no sentence model, or turned
+        off by `answer_verifier`."""
+        sims, details = evidence.sims, evidence.details
+        if (
+            evidence.verbatim is not None
+            or sims is None
+            or details is None
+            or not s.sentence_model
+            or not s.answer_verifier
+        ):
+            return None
+        ranked = list(evidence.ranked)
+        if rules is None:
+            rules = self._rules(ranked, sims, s, ())
+        candidate = self._candidate(ranked, sims, rules, s)
+        lexical_of = {c.entry: c for c in ranked}
+        own = lexical_of.get(candidate, _Scored(candidate, 0.0, 0.0))
+        rival = next((c for c in ranked if c.entry != candidate), _Scored(-1, 0.0, 0.0))
+        by_model = top_entries(sims, 2)
+        rival_sim = next((float(sims[j]) for j in by_model if j != candidate), 0.0)
+        sentence = details.sentence[candidate]
+        rival_sentence = max(
+            (v for j, v in details.sentence.items() if j != candidate), default=sentence
+        )
+        features = [
+            (own.score - rival.score) / own.score if own.score > 0.0 else 0.0,
+            own.explains,
+            own.explains - rival.explains,
+            float(sims[candidate]),
+            float(sims[candidate]) - rival_sim,
+            sentence,
+            sentence - rival_sentence,
+            details.ask_gap[candidate],
+            float(rules.kind == "answer"),
+            float(rules.kind != "none"),
+        ]
+        return candidate, np.array(features, dtype=np.float64)
+
+    def _candidate(
+        self, ranked: list[_Scored], sims: NDArray[np.float32], rules: Decision, s: MatchSettings
+    ) -> int:
+        """The entry the verifier judges: the rules' answer, else the first by score and
+        meaning together (the second opinion's order)."""
+        if rules.entry is not None:
+            return next(i for i, e in enumerate(self.faq.entries) if e is rules.entry)
+        return self._reranked(ranked, sims, s)[0]
+
+    def _suggested(
+        self,
+        candidate: int,
+        ranked: list[_Scored],
+        *,
+        sims: NDArray[np.float32] | None,
+        rules: Decision,
+        s: MatchSettings,
+        named: tuple[tuple[str, float], ...],
+        confidence: float,
+    ) -> Decision:
+        """A suggestion of the candidate, first, and the usual runner-ups."""
+        order = self._reranked(ranked, sims, s) if sims is not None else [c.entry for c in ranked]
+        lexical_of = {c.entry: c.score for c in ranked}
+        floor = s.suggest_ratio * (ranked[0].score if ranked else 0.0)
+        others = [j for j in order if j != candidate and lexical_of.get(j, 0.0) >= floor]
+        picks = tuple(self.faq.entries[j] for j in [candidate, *others][: s.max_suggestions])
+        return Decision(
+            "suggest", rules.score, suggestions=picks, ranked=named, confidence=confidence
+        )
+
+    def _reranked(
+        self, ranked: list[_Scored], sims: NDArray[np.float32], s: MatchSettings
+    ) -> list[int]:
+        """The lexical candidates and the model's first few, by score + rerank_weight ×
+        (similarity − best similarity)."""
+        lexical_of = {c.entry: c.score for c in ranked}
+        by_model = top_entries(sims, RECALL_CANDIDATES)
+        best_sim = float(sims[by_model[0]])
+        combined = {
+            j: lexical_of.get(j, 0.0) + s.rerank_weight * (float(sims[j]) - best_sim)
+            for j in {*lexical_of, *(int(j) for j in by_model)}
+        }
+        return sorted(combined, key=lambda j: (-combined[j], j))
 
     def _second_opinion(
         self,
@@ -568,12 +745,7 @@ class FaqMatcher:
         by_model = top_entries(sims, max(RECALL_CANDIDATES, 2))
         model_best = int(by_model[0])
         best_sim = float(sims[model_best])
-        combined = {
-            j: (lexical_of[j].score if j in lexical_of else 0.0)
-            + s.rerank_weight * (float(sims[j]) - best_sim)
-            for j in {*lexical_of, *(int(j) for j in by_model[:RECALL_CANDIDATES])}
-        }
-        order = sorted(combined, key=lambda j: (-combined[j], j))
+        order = self._reranked(ranked, sims, s)
         top = order[0]
         agree = top == model_best
         top_score = lexical_of[top].score if top in lexical_of else 0.0
@@ -630,6 +802,20 @@ class FaqMatcher:
         runner_up = ranked[1] if len(ranked) > 1 else _Scored(-1, 0.0, 0.0)
         relative = (best.score - runner_up.score) / best.score
         return relative + s.evidence_weight * (best.explains - runner_up.explains)
+
+
+def embed_answer_sentences(faq: Faq, meaning: EntryMeaning | None) -> AnswerSentences | None:
+    """The answers' sentence vectors for the verifier, through the entries' embedding cache
+    (built with the index, off the event loop); None without the model or when embedding
+    fails, and the matcher answers by its hand-set thresholds alone."""
+    if meaning is None:
+        return None
+    model = meaning.model
+    try:
+        return AnswerSentences(faq, meaning.cache, lambda texts: model.embed(texts, "passage"))
+    except Exception:  # never let the verifier's evidence take the matcher down
+        log.exception("embedding the answers' sentences failed; answering by thresholds")
+        return None
 
 
 def top_entries(sims: NDArray[np.float32], k: int) -> NDArray[np.intp]:

@@ -28,6 +28,7 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.faq.answer_sentences import sentence_texts
 from bot.faq.embedding_cache import EmbeddingCache, Progress, default_cache_dir
 from bot.faq.entries import Faq
 
@@ -197,6 +198,7 @@ class EntryMeaning:
         by_questions = sums / np.where(norms > 0, norms, 1.0)
         self.matrix: Vectors = ((by_questions + d_vecs) / 2).astype(np.float32)
         self._queries: dict[str, Vectors] = {}
+        self._last: tuple[str, Vectors] | None = None
         self.cache.forget()  # the file's rows are not needed while serving
 
     def _vectors(self, texts: list[str], kind: Kind, progress: Progress | None) -> Vectors:
@@ -209,11 +211,21 @@ class EntryMeaning:
         vecs = self._vectors(unique, "query", None)
         self._queries.update(zip(unique, vecs, strict=True))
 
-    def similarities(self, text: str) -> Vectors:
-        """Cosine-like similarity of the message to every entry (about 0.7 to 0.95)."""
+    def query_vector(self, text: str) -> Vectors:
+        """The message's `query:` vector: prepared, the last one asked for, or embedded now
+        (the matcher's answer-sentence evidence reuses the one `similarities` embedded)."""
         vec = self._queries.get(text)
         if vec is None:
+            last = self._last
+            if last is not None and last[0] == text:
+                return last[1]
             vec = self.model.embed([text], "query")[0].astype(np.float16).astype(np.float32)
+            self._last = (text, vec)  # one tuple: a racing thread sees the old or the new
+        return vec
+
+    def similarities(self, text: str) -> Vectors:
+        """Cosine-like similarity of the message to every entry (about 0.7 to 0.95)."""
+        vec = self.query_vector(text)
         # einsum, not `@`: numpy's BLAS would spread the product over threads that keep
         # spinning afterwards and slow the model's next embedding ten-fold (benchmarks/
         # faq_bench.py: p50 116 ms at 10,000 entries with `@`); one thread takes ~1 ms.
@@ -236,7 +248,12 @@ def missing_embeddings(faq: Faq, status: ModelStatus, cache_dir: Path | None = N
         return 0
     cache = EmbeddingCache(cache_dir or default_cache_dir(), model.name, model.dim)
     questions, documents = entry_texts(faq)
-    return cache.missing(questions, "query") + cache.missing(documents, "passage")
+    sentences, _ = sentence_texts(faq)  # the matcher's answer sentences (answer_sentences.py)
+    return (
+        cache.missing(questions, "query")
+        + cache.missing(documents, "passage")
+        + cache.missing(sentences, "passage")
+    )
 
 
 def build_meaning(

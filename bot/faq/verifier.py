@@ -34,6 +34,7 @@ FEATURES = (
     "sentence",  # the best similarity of one of its answer sentences
     "sentence_margin",  # … minus the same for the best other candidate
     "ask_gap",  # the share of the message held by ask words it leaves unexplained
+    "type_missing",  # the share of the answer types asked for its answer holds nothing of
     "rules_answer",  # 1 when the hand-set thresholds answer with it
     "rules_suggest",  # 1 when they suggest or answer
 )

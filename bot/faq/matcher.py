@@ -206,10 +206,9 @@ class FaqMatcher:
         self.meaning = meaning  # the sentence model's second opinion, when there is one
         self.verifier = verifier or Verifier.shipped()
         self.sentences = embed_answer_sentences(faq, meaning)
-        # what kinds of thing each answer holds (a duration, an amount …): its text only
-        self.answer_types: tuple[frozenset[AnswerType], ...] = tuple(
-            answer_types(e.answer) for e in faq.entries
-        )
+        # what kinds of thing each answer holds (a duration, an amount …), read on first use:
+        # only candidates need it, and reading every answer would add to a large FAQ's build
+        self._answer_types: list[frozenset[AnswerType] | None] = [None] * len(faq.entries)
         analyzer.add_words(k for e in faq.entries for k in e.keywords)
         self._docs: list[_Doc] = []
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -580,8 +579,15 @@ class FaqMatcher:
         candidates.update(int(j) for j in top_entries(sims, RECALL_CANDIDATES))
         sentence = self.sentences.best(self.meaning.query_vector(text), candidates)
         expected = expected_types(text, self.analyzer)
-        type_missing = {i: missing_share(expected, self.answer_types[i]) for i in candidates}
+        type_missing = {i: missing_share(expected, self.answer_types(i)) for i in candidates}
         return Details(sentence, self._ask_gaps(text, candidates), type_missing)
+
+    def answer_types(self, i: int) -> frozenset[AnswerType]:
+        """The kinds of thing entry `i`'s answer holds (bot/faq/answer_type.py), read once."""
+        known = self._answer_types[i]
+        if known is None:
+            known = self._answer_types[i] = answer_types(self.faq.entries[i].answer)
+        return known
 
     def _ask_gaps(self, text: str, entries: set[int]) -> dict[int, float]:
         """Per entry, the weighted share of the message held by ask words it leaves

@@ -91,10 +91,14 @@ def test_the_ask_clause_is_read_not_the_story(analyzer: TextAnalyzer) -> None:
         ("拨打0319-1234567", {CONTACT}),
         ("请联系物业", {CONTACT}),
         ("Processing takes 5 working days, free of charge", {DURATION, MONEY}),
+        ("受理後3個工作日內辦結，費用30元", {DURATION, MONEY}),  # Traditional
+        ("週二上午8:30，到二樓窗口", {TIME, PLACE}),
     ],
 )
-def test_an_answer_holds_the_types_of_what_it_says(answer: str, held: set[AnswerType]) -> None:
-    assert held <= answer_types(answer)
+def test_an_answer_holds_the_types_of_what_it_says(
+    analyzer: TextAnalyzer, answer: str, held: set[AnswerType]
+) -> None:
+    assert held <= answer_types(answer, analyzer)
 
 
 @pytest.mark.parametrize(
@@ -107,12 +111,15 @@ def test_an_answer_holds_the_types_of_what_it_says(answer: str, held: set[Answer
         ("带身份证和户口本", TIME),
     ],
 )
-def test_what_is_not_of_a_type(answer: str, lacks: AnswerType) -> None:
-    assert lacks not in answer_types(answer)
+def test_what_is_not_of_a_type(analyzer: TextAnalyzer, answer: str, lacks: AnswerType) -> None:
+    assert lacks not in answer_types(answer, analyzer)
 
 
-def test_the_missing_share() -> None:
+def test_the_missing_share(analyzer: TextAnalyzer) -> None:
     assert missing_share(frozenset(), frozenset()) == 0.0  # nothing expected
     assert missing_share(frozenset({DURATION}), frozenset({PLACE})) == 1.0
     assert missing_share(frozenset({DURATION, MONEY}), frozenset({MONEY})) == 0.5
-    assert missing_share(frozenset({DURATION}), answer_types("3个工作日办结")) == 0.0
+    assert missing_share(frozenset({DURATION}), answer_types("3个工作日办结", analyzer)) == 0.0
+    # a duration answers "when" (within 3 days); a date does not answer "how long"
+    assert missing_share(frozenset({TIME}), frozenset({DURATION})) == 0.0
+    assert missing_share(frozenset({DURATION}), frozenset({TIME})) == 1.0

@@ -36,6 +36,7 @@ class AnswerType(Enum):
 # Clause ends as `TextAnalyzer.clauses` splits them; a question mark makes a clause an ask.
 _CLAUSE_SPLIT = re.compile(r"([,.;:!?\u3001\u3002\uff5e~\u2026\n]+)")
 
+_PUNCTUATION = re.compile(r"[^\w\s]+")
 _NUM = r"(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万半几数]+)"
 _SHORT_NUM = r"(?:(?<!\d)\d{1,3}(?:\.\d+)?|[一二两三四五六七八九十百半几数]+)"
 
@@ -140,10 +141,17 @@ def expected_types(text: str, analyzer: TextAnalyzer) -> frozenset[AnswerType]:
     return frozenset(found)
 
 
-def answer_types(answer: str) -> frozenset[AnswerType]:
-    """The kinds of thing the answer text holds something of."""
-    text = unicodedata.normalize("NFKC", answer).lower()
-    return frozenset(kind for kind, pattern in _HOLDS.items() if pattern.search(text))
+def answer_types(answer: str, analyzer: TextAnalyzer) -> frozenset[AnswerType]:
+    """The kinds of thing the answer text holds something of.  Searched as written (8:30
+    and 0312-5678 keep their punctuation) and normalised (a Traditional answer in
+    Simplified)."""
+    written = unicodedata.normalize("NFKC", answer).lower()
+    # piece by piece: normalising turns punctuation into spaces, which would join a number
+    # to the unit of the next phrase (12:00，周六 → 12 00 周六, "00 周")
+    texts = [written, *(analyzer.normalize(p) for p in _PUNCTUATION.split(written))]
+    return frozenset(
+        kind for kind, pattern in _HOLDS.items() if any(pattern.search(t) for t in texts)
+    )
 
 
 # "When will it come?" is answered by "within 3 working days" as well as by a date.

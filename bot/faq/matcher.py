@@ -586,7 +586,7 @@ class FaqMatcher:
         """The kinds of thing entry `i`'s answer holds (bot/faq/answer_type.py), read once."""
         known = self._answer_types[i]
         if known is None:
-            known = self._answer_types[i] = answer_types(self.faq.entries[i].answer)
+            known = self._answer_types[i] = answer_types(self.faq.entries[i].answer, self.analyzer)
         return known
 
     def _ask_gaps(self, text: str, entries: set[int]) -> dict[int, float]:

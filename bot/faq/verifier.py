@@ -3,9 +3,10 @@
 A logistic regression over generic features of (message, candidate entry, runner-ups): the
 lexical score and margins, how much of the ask the entry leaves unexplained, the sentence
 model's similarity and margin, the best similarity of one of the entry's answer sentences
-and its margin, and what the hand-set rules decided.  The matcher answers when the
-probability reaches `threshold`, and otherwise keeps the rules' suggestion or silence (a
-rules' answer below it becomes a suggestion).  Nothing in it names a word or an entry, so it
+and its margin, whether its answer lacks the kind of thing asked for (a duration, an amount,
+a time, a place, a contact: bot/faq/answer_type.py), and what the hand-set rules decided.
+The matcher answers when the probability reaches `threshold`, and otherwise keeps the
+rules' suggestion or silence (a rules' answer below it becomes a suggestion).  Nothing in it names a word or an entry, so it
 carries over to other FAQs; its coefficients are fitted on the dev cases by `faq eval --cv`
 (bot/faq/fitting.py), which also measures it out of sample, and shipped in
 bot/faq/data/verifier.json.

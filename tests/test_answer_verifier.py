@@ -118,6 +118,19 @@ def test_the_bundled_faq_loads_with_sentences(sentence_model: ModelStatus) -> No
     faq = load_faq(REPO / "faq.yaml")
     details = matcher.evidence("医保卡里的钱能取出来吗").details
     assert details is not None and details.sentence
-    assert set(details.sentence) == set(details.ask_gap)
+    assert set(details.sentence) == set(details.ask_gap) == set(details.type_missing)
     assert all(0.0 <= gap <= 1.0 for gap in details.ask_gap.values())
+    assert set(details.type_missing.values()) == {0.0}  # 能…吗 asks yes or no: any answer
     assert max(details.sentence) < len(faq.entries)
+
+
+def test_an_answer_without_the_asked_type_is_flagged(sentence_model: ModelStatus) -> None:
+    """The bundled entry on the old-age allowance says who can apply and where, but no
+    amount: asked how much, its answer misses the type; asked where, it does not."""
+    matcher = FaqSource(REPO / "faq.yaml", MatchSettings(), status=sentence_model).matcher
+    index = next(i for i, e in enumerate(matcher.faq.entries) if e.id == "elderly-allowance")
+    how_much = matcher.evidence("高龄津贴一个月能领多少钱").details
+    where = matcher.evidence("高龄津贴去哪申请").details
+    assert how_much is not None and where is not None
+    assert how_much.type_missing[index] == 1.0
+    assert where.type_missing[index] == 0.0

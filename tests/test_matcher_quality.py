@@ -46,14 +46,16 @@ def test_dev_set_floors(sentence_model: ModelStatus) -> None:
     The model answers more (0.78 -> 0.82) and suggests where the lexical matcher was silent
     but both agree on the entry (top-3 up), which costs some silence (0.78 -> 0.72); the
     verifier answers more again (0.82 -> 0.85) and, on the extra cases, turns near misses
-    the thresholds answered into suggestions (wrong 0.0825 -> 0.06)."""
+    the thresholds answered into suggestions (wrong 0.0825 -> 0.06); the expected answer
+    type (bot/faq/answer_type.py) turns two more into suggestions (extra: wrong 0.06 ->
+    0.055)."""
     rates = measured(_dev() / "faq.yaml", _dev() / "cases.yaml", sentence_model).rates
     assert rates["wrong_answer_rate"] <= 0.0182, rates
     assert rates["answer_rate"] >= 0.85, rates
     assert rates["top3_rate"] >= 0.945, rates
     assert rates["null_silent_rate"] >= 0.72, rates
     extra = measured(_dev() / "faq.yaml", _dev() / "cases-extra.yaml", sentence_model).rates
-    assert extra["wrong_answer_rate"] <= 0.06, extra
+    assert extra["wrong_answer_rate"] <= 0.055, extra
     assert extra["answer_rate"] >= 0.70, extra
     assert extra["top3_rate"] >= 0.895, extra
     assert extra["null_silent_rate"] >= 0.645, extra

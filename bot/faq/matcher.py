@@ -58,6 +58,7 @@ from numpy.typing import NDArray
 
 from bot.config import MatchSettings
 from bot.faq.answer_sentences import AnswerSentences
+from bot.faq.answer_type import AnswerType, answer_types, expected_types, missing_share
 from bot.faq.coverage import (
     Field,
     Term,
@@ -72,7 +73,7 @@ from bot.faq.entries import Faq, FaqEntry
 from bot.faq.glossary import Glossary
 from bot.faq.meaning import EntryMeaning
 from bot.faq.text import TextAnalyzer, has_han, idf, stem_english
-from bot.faq.verifier import Verifier
+from bot.faq.verifier import FEATURES, Verifier
 from bot.faq.word_repair import WordRepair
 
 log = logging.getLogger(__name__)
@@ -175,10 +176,13 @@ class Details:
     """What the answer verifier needs beyond the ranking, for the candidate entries only
     (the lexical candidates and the model's first few): each one's best answer-sentence
     similarity (bot/faq/answer_sentences.py) and its ask gap, the share of the message
-    held by ask words it leaves unexplained (the ask penalty of the score, on its own)."""
+    held by ask words it leaves unexplained (the ask penalty of the score, on its own), and
+    the share of the answer types the message expects that its answer holds nothing of
+    (bot/faq/answer_type.py)."""
 
     sentence: dict[int, float]
     ask_gap: dict[int, float]
+    type_missing: dict[int, float]
 
 
 class FaqMatcher:
@@ -202,6 +206,9 @@ class FaqMatcher:
         self.meaning = meaning  # the sentence model's second opinion, when there is one
         self.verifier = verifier or Verifier.shipped()
         self.sentences = embed_answer_sentences(faq, meaning)
+        # what kinds of thing each answer holds (a duration, an amount …), read on first use:
+        # only candidates need it, and reading every answer would add to a large FAQ's build
+        self._answer_types: list[frozenset[AnswerType] | None] = [None] * len(faq.entries)
         analyzer.add_words(k for e in faq.entries for k in e.keywords)
         self._docs: list[_Doc] = []
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -571,7 +578,16 @@ class FaqMatcher:
         candidates = {c.entry for c in ranked}
         candidates.update(int(j) for j in top_entries(sims, RECALL_CANDIDATES))
         sentence = self.sentences.best(self.meaning.query_vector(text), candidates)
-        return Details(sentence, self._ask_gaps(text, candidates))
+        expected = expected_types(text, self.analyzer)
+        type_missing = {i: missing_share(expected, self.answer_types(i)) for i in candidates}
+        return Details(sentence, self._ask_gaps(text, candidates), type_missing)
+
+    def answer_types(self, i: int) -> frozenset[AnswerType]:
+        """The kinds of thing entry `i`'s answer holds (bot/faq/answer_type.py), read once."""
+        known = self._answer_types[i]
+        if known is None:
+            known = self._answer_types[i] = answer_types(self.faq.entries[i].answer, self.analyzer)
+        return known
 
     def _ask_gaps(self, text: str, entries: set[int]) -> dict[int, float]:
         """Per entry, the weighted share of the message held by ask words it leaves
@@ -669,19 +685,20 @@ class FaqMatcher:
         rival_sentence = max(
             (v for j, v in details.sentence.items() if j != candidate), default=sentence
         )
-        features = [
-            (own.score - rival.score) / own.score if own.score > 0.0 else 0.0,
-            own.explains,
-            own.explains - rival.explains,
-            float(sims[candidate]),
-            float(sims[candidate]) - rival_sim,
-            sentence,
-            sentence - rival_sentence,
-            details.ask_gap[candidate],
-            float(rules.kind == "answer"),
-            float(rules.kind != "none"),
-        ]
-        return candidate, np.array(features, dtype=np.float64)
+        features = {
+            "score_margin": (own.score - rival.score) / own.score if own.score > 0.0 else 0.0,
+            "explains": own.explains,
+            "explains_margin": own.explains - rival.explains,
+            "similarity": float(sims[candidate]),
+            "similarity_margin": float(sims[candidate]) - rival_sim,
+            "sentence": sentence,
+            "sentence_margin": sentence - rival_sentence,
+            "ask_gap": details.ask_gap[candidate],
+            "type_missing": details.type_missing[candidate],
+            "rules_answer": float(rules.kind == "answer"),
+            "rules_suggest": float(rules.kind != "none"),
+        }
+        return candidate, np.array([features[f] for f in FEATURES], dtype=np.float64)
 
     def _candidate(
         self, ranked: list[_Scored], sims: NDArray[np.float32], rules: Decision, s: MatchSettings

@@ -3,9 +3,10 @@
 A logistic regression over generic features of (message, candidate entry, runner-ups): the
 lexical score and margins, how much of the ask the entry leaves unexplained, the sentence
 model's similarity and margin, the best similarity of one of the entry's answer sentences
-and its margin, and what the hand-set rules decided.  The matcher answers when the
-probability reaches `threshold`, and otherwise keeps the rules' suggestion or silence (a
-rules' answer below it becomes a suggestion).  Nothing in it names a word or an entry, so it
+and its margin, whether its answer lacks the kind of thing asked for (a duration, an amount,
+a time, a place, a contact: bot/faq/answer_type.py), and what the hand-set rules decided.
+The matcher answers when the probability reaches `threshold`, and otherwise keeps the
+rules' suggestion or silence (a rules' answer below it becomes a suggestion).  Nothing in it names a word or an entry, so it
 carries over to other FAQs; its coefficients are fitted on the dev cases by `faq eval --cv`
 (bot/faq/fitting.py), which also measures it out of sample, and shipped in
 bot/faq/data/verifier.json.
@@ -34,6 +35,7 @@ FEATURES = (
     "sentence",  # the best similarity of one of its answer sentences
     "sentence_margin",  # … minus the same for the best other candidate
     "ask_gap",  # the share of the message held by ask words it leaves unexplained
+    "type_missing",  # the share of the answer types asked for its answer holds nothing of
     "rules_answer",  # 1 when the hand-set thresholds answer with it
     "rules_suggest",  # 1 when they suggest or answer
 )

@@ -55,7 +55,7 @@ class Console:
         viewer = self.viewer(request)
         if not viewer.role.allows(Role.ADMIN):
             message = self.core.conversation.t(viewer.lang, "web_admin_only")
-            page = self.renderer.page(viewer.lang, "message.html", viewer, message=message)
+            page = self.renderer.page_now(viewer.lang, "message.html", viewer, message=message)
             raise web.HTTPForbidden(text=page.text, content_type="text/html")
 
     def viewer(self, request: web.Request) -> Viewer:
@@ -129,7 +129,7 @@ async def _checked(console: Console, request: web.Request, handler: Handler) -> 
         form = await request.post()
         token = form.get("csrf")
         if not isinstance(token, str) or not console.sessions.csrf_ok(session, token):
-            return console.renderer.page(
+            return await console.renderer.page(
                 lang,
                 "message.html",
                 viewer,

@@ -7,6 +7,7 @@ entry someone saved meanwhile is refused with both versions shown; a saved edit 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -58,13 +59,15 @@ def read_edit(form: Mapping[str, Any]) -> EntryEdit:
 def routes(console: Console) -> list[web.RouteDef]:
     t = console.core.conversation.t
 
-    def current(entry_id: str) -> FaqEntry:
-        entry = load_faq(console.core.faq.path).get(entry_id)
+    async def current(entry_id: str) -> FaqEntry:
+        """The entry as faq.yaml holds it now, read in a worker thread (parsing YAML is slow)."""
+        faq = await asyncio.to_thread(load_faq, console.core.faq.path)
+        entry = faq.get(entry_id)
         if entry is None:
             raise web.HTTPNotFound(text="no such entry")
         return entry
 
-    def edit_page(
+    async def edit_page(
         request: web.Request,
         entry: FaqEntry,
         values: dict[str, str],
@@ -77,7 +80,7 @@ def routes(console: Console) -> list[web.RouteDef]:
     ) -> web.Response:
         viewer = console.viewer(request)
         history = console.core.store.repo(FaqEdits).of_entry(entry.id)
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "faq_edit.html",
             viewer,
@@ -94,31 +97,36 @@ def routes(console: Console) -> list[web.RouteDef]:
 
     async def edit(request: web.Request) -> web.StreamResponse:
         console.require_admin(request)
-        entry = current(request.match_info["entry"])
+        entry = await current(request.match_info["entry"])
         saved = request.query.get("saved") == "1"
-        return edit_page(request, entry, _form_values(entry), entry_version(entry), saved=saved)
+        return await edit_page(
+            request, entry, _form_values(entry), entry_version(entry), saved=saved
+        )
 
     async def save(request: web.Request) -> web.StreamResponse:
         console.require_admin(request)
         viewer = console.viewer(request)
-        entry = current(request.match_info["entry"])
+        entry = await current(request.match_info["entry"])
         form = await request.post()
         typed = {name: str(form.get(name, ""))[: LIMITS[name] + 1] for name in FIELDS}
         version = str(form.get("version", ""))
         try:
-            edit_entry(console.core.faq.path, entry.id, read_edit(form), version)
+            edit = read_edit(form)
+            await asyncio.to_thread(edit_entry, console.core.faq.path, entry.id, edit, version)
         except FormError as exc:
             message = t(viewer.lang, exc.key, limit=exc.limit)
-            return edit_page(
+            return await edit_page(
                 request, entry, typed, version, errors={exc.field: message}, status=400
             )
         except EditConflictError:
-            now = current(entry.id)
+            now = await current(entry.id)
             theirs = _form_values(now)
-            return edit_page(request, entry, typed, entry_version(now), conflict=theirs, status=409)
+            return await edit_page(
+                request, entry, typed, entry_version(now), conflict=theirs, status=409
+            )
         except ConfigError as exc:
             errors = field_error(exc, FIELDS)
-            return edit_page(request, entry, typed, version, errors=errors, status=400)
+            return await edit_page(request, entry, typed, version, errors=errors, status=400)
         store = console.core.store
         with store.batch():
             at = console.core.conversation.clock()

@@ -7,6 +7,7 @@ new entry is recorded (who, when, "web") and the bot reloads the file.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -29,7 +30,7 @@ NEW_FIELDS = ("id", *FIELDS)
 def routes(console: Console) -> list[web.RouteDef]:
     t = console.core.conversation.t
 
-    def new_page(
+    async def new_page(
         request: web.Request,
         values: dict[str, str],
         *,
@@ -37,7 +38,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         status: int = 200,
     ) -> web.Response:
         viewer = console.viewer(request)
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "faq_edit.html",
             viewer,
@@ -54,7 +55,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         """A new entry's form, its first question the one asked (`?question=`)."""
         console.require_admin(request)
         question = request.query.get("question", "").strip()[: LIMITS["questions"]]
-        return new_page(request, dict.fromkeys(NEW_FIELDS, "") | {"questions": question})
+        return await new_page(request, dict.fromkeys(NEW_FIELDS, "") | {"questions": question})
 
     async def create(request: web.Request) -> web.StreamResponse:
         console.require_admin(request)
@@ -63,12 +64,13 @@ def routes(console: Console) -> list[web.RouteDef]:
         typed = {n: str(form.get(n, ""))[: LIMITS.get(n, ID_LIMIT) + 1] for n in NEW_FIELDS}
         try:
             entry_id = text_field(form, "id", ID_LIMIT)
-            add_entry(console.core.faq.path, entry_id, read_edit(form))
+            edit = read_edit(form)
+            await asyncio.to_thread(add_entry, console.core.faq.path, entry_id, edit)
         except FormError as exc:
             message = t(viewer.lang, exc.key, limit=exc.limit)
-            return new_page(request, typed, errors={exc.field: message}, status=400)
+            return await new_page(request, typed, errors={exc.field: message}, status=400)
         except ConfigError as exc:
-            return new_page(request, typed, errors=field_error(exc, NEW_FIELDS), status=400)
+            return await new_page(request, typed, errors=field_error(exc, NEW_FIELDS), status=400)
         store = console.core.store
         with store.batch():
             at = console.core.conversation.clock()

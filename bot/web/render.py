@@ -1,7 +1,12 @@
-"""Pages from the package's Jinja templates, in the viewer's language (bot/locales/)."""
+"""Pages from the package's Jinja templates, in the viewer's language (bot/locales/).
+
+A page is rendered in a worker thread: rendering is pure CPU (the templates read what the
+handler built) and a chat answer must not wait on the event loop for a page to be drawn.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +44,25 @@ class Renderer:
             lstrip_blocks=True,
         )
 
-    def page(
+    async def page(
         self, lang: str, template: str, viewer: Viewer | None, status: int = 200, **context: Any
     ) -> web.Response:
+        """The rendered page, drawn in a worker thread."""
+        html = await asyncio.to_thread(self.html, lang, template, viewer, **context)
+        return _response(html, status)
+
+    def page_now(
+        self, lang: str, template: str, viewer: Viewer | None, status: int = 200, **context: Any
+    ) -> web.Response:
+        """The page drawn on the spot: for the short refusals raised from plain functions."""
+        return _response(self.html(lang, template, viewer, **context), status)
+
+    def html(self, lang: str, template: str, viewer: Viewer | None, **context: Any) -> str:
         def t(key: str, **params: Any) -> str:
             return self.t(lang, key, **params)
 
-        html = self.env.get_template(template).render(t=t, viewer=viewer, lang=lang, **context)
-        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+        return self.env.get_template(template).render(t=t, viewer=viewer, lang=lang, **context)
+
+
+def _response(html: str, status: int) -> web.Response:
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

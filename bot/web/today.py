@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Ticket
 from bot.faq.feedback import QuestionLog
+from bot.schedule.jobs import Job
 from bot.web.broadcasts import coming, lined
 from bot.web.console import Console
 from bot.web.report import faq_week
@@ -27,21 +28,26 @@ def routes(console: Console) -> list[web.RouteDef]:
         repo = core.store.repo(TicketRepo)
         sla = core.scheduling.sla
 
-        def open_and_overdue() -> tuple[int, list[Ticket]]:
+        def open_overdue_and_next() -> tuple[int, list[Ticket], list[Job]]:
             active = repo.active()
-            return len(active), [t for t in active if sla.overdue(t, now)]
+            overdue = [t for t in active if sla.overdue(t, now)]
+            # working out the broadcasts' next times walks their rules: tens of milliseconds
+            return (
+                len(active),
+                overdue,
+                coming(console, now, broadcasts_only=True, count=NEXT_SHOWN),
+            )
 
         # kept a minute at most (overdue is a matter of minutes) and until the next write
-        active, overdue = await console.pages.get(
-            "today", open_and_overdue, ttl=timedelta(minutes=1)
+        active, overdue, next_broadcasts = await console.pages.get(
+            "today", open_overdue_and_next, ttl=timedelta(minutes=1)
         )
         counts = Counter({(c or "-", k): n for (c, k), n in repo.active_counts().items()})
         compounds = sorted({c for c, _ in counts})
         categories = sorted({k for _, k in counts})
         outcomes, _ = faq_week(core.store.repo(QuestionLog), now)
         asked = sum(outcomes.values())
-        next_broadcasts = coming(console, now, broadcasts_only=True, count=NEXT_SHOWN)
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "today.html",
             viewer,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from bot.models import Incoming, Outgoing, Role
 from bot.web.page_data import PageData
 from bot.web.render import Renderer, Viewer
 from bot.web.sessions import COOKIE, Sessions
+from bot.web.uploads import MAX_BYTES
 from bot.weblogin.links import LoginLinks
 from bot.weblogin.signing import Signer, load_key
 from bot.wiring import Core
@@ -25,9 +27,15 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024  # a form is a few kilobytes; more is refused before it is read
+# The FAQ entry editor's forms may carry an attachment (bot/web/uploads.py): its limit and
+# the form's. A bigger body is not read: the editor says the file is too big.
+EDITOR_FORM = re.compile(r"/faq/[^/]+")
+EDITOR_BODY = MAX_BYTES + MAX_BODY
+DRAIN_LIMIT = 8 * EDITOR_BODY
 OPEN_PATHS = ("/login", "/static/")
 
 VIEWER = web.RequestKey("viewer", Viewer)
+TOO_BIG = web.RequestKey("too_big", bool)  # an editor form over EDITOR_BODY, left unread
 
 Act = Callable[[Incoming], Awaitable[list[Outgoing]]]
 """Handles a message as the chat core does and returns the replies (`App.answer`)."""
@@ -124,6 +132,13 @@ async def _checked(console: Console, request: web.Request, handler: Handler) -> 
     lang = console.lang_of(session.who)
     name = console.core.conversation.people.name(session.who) or session.who
     viewer = Viewer(session.who, name, role, lang, console.sessions.csrf(session))
+    if request.method == "POST" and EDITOR_FORM.fullmatch(request.path):
+        request = request.clone(client_max_size=EDITOR_BODY)
+        if (request.content_length or 0) > EDITOR_BODY:
+            await _drain(request)  # a browser shows an answer only once it has sent it all
+            request[VIEWER] = viewer
+            request[TOO_BIG] = True  # nothing is kept, checked or written: the editor says so
+            return await handler(request)
     request[VIEWER] = viewer
     if request.method == "POST":
         form = await request.post()
@@ -137,6 +152,15 @@ async def _checked(console: Console, request: web.Request, handler: Handler) -> 
                 message=console.core.conversation.t(lang, "web_csrf"),
             )
     return await handler(request)
+
+
+async def _drain(request: web.Request) -> None:
+    """Read a too big body to its end, keeping nothing; a far bigger one is cut off."""
+    left = DRAIN_LIMIT
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        left -= len(chunk)
+        if left < 0:
+            raise web.HTTPRequestEntityTooLarge(EDITOR_BODY, request.content_length or 0)
 
 
 class WebServer:

@@ -107,7 +107,7 @@ async def _start_web(app: App, settings: Settings) -> WebServer | None:
         return None
     from bot.web.console import WebServer, make_console
 
-    console = make_console(app.core, settings, app.answer, app.faq_changed)
+    console = make_console(app.core, settings, app.answer, app.faq_changed, app.failpoints)
     server = WebServer(console)
     try:
         await server.start()

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from bot.config import Settings, WebConfig
+from bot.failpoints import Failpoints
 from bot.models import Incoming, Outgoing, Role
 from bot.web.page_data import PageData
 from bot.web.render import Renderer, Viewer
@@ -54,6 +55,7 @@ class Console:
     sessions: Sessions
     renderer: Renderer
     pages: PageData  # Today's and the Report's data, built off the event loop
+    failpoints: Failpoints  # crash tests stop the bot in the middle of a save of faq.yaml
 
     def lang_of(self, key: str) -> str:
         return self.core.conversation.people.language(key) or self.settings.language
@@ -75,6 +77,7 @@ def make_console(
     settings: Settings,
     act: Act,
     faq_changed: Callable[[], Awaitable[None]],
+    failpoints: Failpoints | None = None,
 ) -> Console:
     web_settings = settings.web or WebConfig()
     signer = Signer(load_key(settings.data_dir))
@@ -89,6 +92,7 @@ def make_console(
         sessions=Sessions(signer, clock, timedelta(hours=web_settings.session_hours)),
         renderer=Renderer(core.conversation.t),
         pages=PageData(lambda: core.store.version, clock),
+        failpoints=failpoints or Failpoints(),
     )
 
 

@@ -71,7 +71,9 @@ def routes(console: Console) -> list[web.RouteDef]:
         except FormError:
             raise web.HTTPBadRequest(text="wording too long") from None
         if wording:
-            await asyncio.to_thread(add_questions, console.core.faq.path, {entry.id: [wording]})
+            additions = {entry.id: [wording]}
+            faq_path, failpoints = console.core.faq.path, console.failpoints
+            await asyncio.to_thread(add_questions, faq_path, additions, failpoints=failpoints)
             store = console.core.store
             with store.batch():
                 now = console.core.conversation.clock()

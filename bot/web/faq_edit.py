@@ -118,4 +118,4 @@ def routes(console: Console) -> list[web.RouteDef]:
 
 
 def _edit_checked(console: Console, entry_id: str, version: str, edit: EntryEdit) -> None:
-    edit_entry(console.core.faq.path, entry_id, edit, version)
+    edit_entry(console.core.faq.path, entry_id, edit, version, failpoints=console.failpoints)

@@ -81,4 +81,4 @@ def routes(console: Console) -> list[web.RouteDef]:
 
 
 def _add(console: Console, entry_id: str, edit: EntryEdit) -> None:
-    add_entry(console.core.faq.path, entry_id, edit)
+    add_entry(console.core.faq.path, entry_id, edit, failpoints=console.failpoints)

@@ -31,7 +31,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
@@ -105,7 +105,7 @@ async def measure(folder: Path, rounds: int) -> dict[str, list[float]]:
     )
     core = build_core(settings, clock=FakeClock(AT))
     app = App(core, [FakeChannel("fake"), FakeChannel("other")], settings)
-    console = make_console(core, settings, app.answer, app.faq_changed)
+    console = make_console(core, settings, app.answer, app.faq_changed, chat_first=app.chat_first)
     last = 1000 + max(core.store.repo(TicketRepo).count(), 1)  # the newest ticket
     times: dict[str, list[float]] = {}
     sizes: dict[str, int] = {}
@@ -135,10 +135,14 @@ async def measure(folder: Path, rounds: int) -> dict[str, list[float]]:
 CHAT_ALONE = "chat answer, no page loading"
 CHAT_LOADED = f"chat answer, {20} pages loading"
 LOADERS = 20
+TAB_PAGES = ("/", "/report", "/tickets")  # what each tab reloads, over and over
 
 
 async def chat_times_with_tabs(
-    app: App, client: TestClient[web.Request, web.Application], rounds: int
+    app: App,
+    client: TestClient[web.Request, web.Application],
+    rounds: int,
+    pages: tuple[str, ...] = TAB_PAGES,
 ) -> tuple[list[float], int]:
     """The chat answers while `LOADERS` tabs in a child process reload pages; and how many
     pages they loaded meanwhile."""
@@ -146,7 +150,8 @@ async def chat_times_with_tabs(
     spawn = multiprocessing.get_context("spawn")
     stop, started, loaded = spawn.Event(), spawn.Event(), spawn.Value("i", 0)
     tabs = spawn.Process(
-        target=run_tabs, args=(str(client.make_url("")), cookies, stop, started, loaded)
+        target=run_tabs,
+        args=(Site(str(client.make_url("")).rstrip("/"), cookies, pages), stop, started, loaded),
     )
     tabs.start()
     while not started.is_set():  # the child's interpreter starting is not measured
@@ -161,13 +166,21 @@ async def chat_times_with_tabs(
     return found, int(loaded.value)
 
 
-def run_tabs(base: str, cookies: dict[str, str], stop: Any, started: Any, loaded: Any) -> None:
+class Site(NamedTuple):
+    """Where the tabs load what: the console's address, the session cookie, the pages."""
+
+    base: str
+    cookies: dict[str, str]
+    pages: tuple[str, ...]
+
+
+def run_tabs(site: Site, stop: Any, started: Any, loaded: Any) -> None:
     """The child process: `LOADERS` tabs reloading Today, the Report and the ticket list."""
 
     async def tab(session: ClientSession) -> None:
         while not stop.is_set():
-            for path in ("/", "/report", "/tickets"):
-                url = base.rstrip("/") + path
+            for path in site.pages:
+                url = site.base + path
                 async with session.get(url, allow_redirects=False) as response:
                     await response.read()
                     if response.status == 200:  # not the login page: a page was built
@@ -176,7 +189,7 @@ def run_tabs(base: str, cookies: dict[str, str], stop: Any, started: Any, loaded
 
     async def tabs() -> None:
         jar = CookieJar(unsafe=True)  # the console is on 127.0.0.1
-        async with ClientSession(cookie_jar=jar, cookies=cookies) as session:
+        async with ClientSession(cookie_jar=jar, cookies=site.cookies) as session:
             started.set()
             await asyncio.gather(*(tab(session) for _ in range(LOADERS)))
 

@@ -132,7 +132,9 @@ async def page(
     clock: FakeClock,
 ) -> AsyncIterator[tuple[Bot, Page]]:
     bot = await start_bot(web_settings(make_settings, tmp_path), clock, analyzer, sentence_model)
-    console = make_console(bot.core, bot.settings, bot.app.answer, bot.app.faq_changed)
+    console = make_console(
+        bot.core, bot.settings, bot.app.answer, bot.app.faq_changed, chat_first=bot.app.chat_first
+    )
     server = TestServer(build_app(console), host="127.0.0.1")
     await server.start_server()
     shots = tmp_path / "screenshots"

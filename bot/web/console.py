@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from bot.chat_first import ChatFirst
 from bot.config import Settings, WebConfig
 from bot.failpoints import Failpoints
 from bot.models import Incoming, Outgoing, Role
@@ -56,6 +57,7 @@ class Console:
     renderer: Renderer
     pages: PageData  # Today's and the Report's data, built off the event loop
     failpoints: Failpoints  # crash tests stop the bot in the middle of a save of faq.yaml
+    chat_first: ChatFirst  # the app's count of messages being answered: pages wait for them
 
     def lang_of(self, key: str) -> str:
         return self.core.conversation.people.language(key) or self.settings.language
@@ -77,11 +79,14 @@ def make_console(
     settings: Settings,
     act: Act,
     faq_changed: Callable[[], Awaitable[None]],
+    *,
     failpoints: Failpoints | None = None,
+    chat_first: ChatFirst | None = None,
 ) -> Console:
     web_settings = settings.web or WebConfig()
     signer = Signer(load_key(settings.data_dir))
     clock = core.conversation.clock
+    first = chat_first or ChatFirst()
     return Console(
         core=core,
         settings=settings,
@@ -90,9 +95,10 @@ def make_console(
         faq_changed=faq_changed,
         links=LoginLinks(signer, clock),
         sessions=Sessions(signer, clock, timedelta(hours=web_settings.session_hours)),
-        renderer=Renderer(core.conversation.t),
+        renderer=Renderer(core.conversation.t, first.pause),
         pages=PageData(lambda: core.store.version, clock),
         failpoints=failpoints or Failpoints(),
+        chat_first=first,
     )
 
 
@@ -112,12 +118,13 @@ def _guard(console: Console) -> Middleware:
     A form without its session's CSRF token: refused."""
 
     # One page is built at a time: twenty tabs then wait their turn off the event loop's
-    # queue, and a chat message waits for one page between its steps, not for twenty.
+    # queue. And none starts while a chat message is being answered (bot/chat_first.py).
     one_page = asyncio.Semaphore(1)
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         async with one_page:
+            await console.chat_first.quiet()
             return await _checked(console, request, handler)
 
     return guard

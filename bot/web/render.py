@@ -2,11 +2,14 @@
 
 A page is rendered in a worker thread: rendering is pure CPU (the templates read what the
 handler built) and a chat answer must not wait on the event loop for a page to be drawn.
+Between pieces of the page the thread pauses while a chat message is being answered
+(bot/chat_first.py), so that the answer has the interpreter to itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +18,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.i18n import Translator
 from bot.models import Role
+
+PIECES_BETWEEN_PAUSES = 32  # a template's pieces are a few microseconds each
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,9 @@ class Viewer:
 class Renderer:
     """Renders a template with `t` (the locale strings) and the viewer."""
 
-    def __init__(self, translate: Translator) -> None:
+    def __init__(self, translate: Translator, pause: Callable[[], None] = lambda: None) -> None:
         self.t = translate
+        self.pause = pause
         self.env = Environment(
             loader=PackageLoader("bot.web", "templates"),
             autoescape=select_autoescape(["html"]),
@@ -61,7 +67,13 @@ class Renderer:
         def t(key: str, **params: Any) -> str:
             return self.t(lang, key, **params)
 
-        return self.env.get_template(template).render(t=t, viewer=viewer, lang=lang, **context)
+        pieces = self.env.get_template(template).generate(t=t, viewer=viewer, lang=lang, **context)
+        drawn: list[str] = []
+        for n, piece in enumerate(pieces):
+            drawn.append(piece)
+            if n % PIECES_BETWEEN_PAUSES == 0:
+                self.pause()
+        return "".join(drawn)
 
 
 def _response(html: str, status: int) -> web.Response:

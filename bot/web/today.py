@@ -28,19 +28,22 @@ def routes(console: Console) -> list[web.RouteDef]:
         repo = core.store.repo(TicketRepo)
         sla = core.scheduling.sla
 
-        def open_overdue_and_next() -> tuple[int, list[Ticket], list[Job]]:
+        def open_and_overdue() -> tuple[int, list[Ticket]]:
             active = repo.active()
-            overdue = [t for t in active if sla.overdue(t, now)]
-            # working out the broadcasts' next times walks their rules: tens of milliseconds
-            return (
-                len(active),
-                overdue,
-                coming(console, now, broadcasts_only=True, count=NEXT_SHOWN),
-            )
+            return len(active), [t for t in active if sla.overdue(t, now)]
+
+        def next_broadcasts() -> list[Job]:
+            # the broadcasts' next times walk their rules: tens of milliseconds
+            return coming(console, now, broadcasts_only=True, count=NEXT_SHOWN)
 
         # kept a minute at most (overdue is a matter of minutes) and until the next write
-        active, overdue, next_broadcasts = await console.pages.get(
-            "today", open_overdue_and_next, ttl=timedelta(minutes=1)
+        active, overdue = await console.pages.get(
+            "today", open_and_overdue, ttl=timedelta(minutes=1)
+        )
+        # every chat message writes to the store: the next broadcasts are kept a minute
+        # whatever is written, or each answer would cost the next Today a rebuild of them
+        upcoming = await console.pages.get(
+            "today-broadcasts", next_broadcasts, ttl=timedelta(minutes=1), follow_writes=False
         )
         counts = Counter({(c or "-", k): n for (c, k), n in repo.active_counts().items()})
         compounds = sorted({c for c, _ in counts})
@@ -62,9 +65,7 @@ def routes(console: Console) -> list[web.RouteDef]:
             evening=core.scheduling.schedules.evening is not None,
             answered=round(100 * outcomes["answer"] / asked) if asked else None,
             asked=asked,
-            coming=lined(
-                console, partial(core.conversation.t, viewer.lang), next_broadcasts[:NEXT_SHOWN]
-            ),
+            coming=lined(console, partial(core.conversation.t, viewer.lang), upcoming[:NEXT_SHOWN]),
         )
 
     return [web.get("/", today)]

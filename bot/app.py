@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.chat_first import ChatFirst
 from bot.config import Settings
 from bot.failpoints import Failpoints
 from bot.i18n import LANGUAGES, normalize_language
@@ -22,6 +21,7 @@ from bot.schedule.joblog import JobLog
 from bot.schedule.runtime import Scheduler
 from bot.store.journal import StorageError
 from bot.store.outbox import Delivery
+from bot.web.chat_first import ChatFirst
 from bot.wiring import Core
 from channels.base import Channel, ChannelError, SentRef
 
@@ -81,7 +81,7 @@ class App:
 
     async def deliver(self, incoming: Incoming) -> None:
         """Handle one message; replies go straight back, anything for another chat is relayed.
-        Web pages wait meanwhile (bot/chat_first.py)."""
+        Web pages wait meanwhile (bot/web/chat_first.py)."""
         with self.chat_first.answering():
             await self._handle(incoming, self.route)
 

@@ -7,7 +7,6 @@ read from the outbox (bot/web/deliveries.py).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -122,7 +121,7 @@ def routes(console: Console) -> list[web.RouteDef]:
             status=status,
             replies=replies,
             listing="\n".join(o.text for o in listing),
-            days=await asyncio.to_thread(calendar, console, now, partial(t, viewer.lang)),
+            days=await console.chat_first.off_loop(calendar, console, now, partial(t, viewer.lang)),
             runs=delivery_reports(console),
             outcomes=OUTCOMES,
             compounds=list(console.core.scheduling.compounds.names),

@@ -13,10 +13,10 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot.chat_first import ChatFirst
 from bot.config import Settings, WebConfig
 from bot.failpoints import Failpoints
 from bot.models import Incoming, Outgoing, Role
+from bot.web.chat_first import ChatFirst
 from bot.web.page_data import PageData
 from bot.web.render import Renderer, Viewer
 from bot.web.sessions import COOKIE, Sessions
@@ -95,8 +95,8 @@ def make_console(
         faq_changed=faq_changed,
         links=LoginLinks(signer, clock),
         sessions=Sessions(signer, clock, timedelta(hours=web_settings.session_hours)),
-        renderer=Renderer(core.conversation.t, first.pause),
-        pages=PageData(lambda: core.store.version, clock),
+        renderer=Renderer(core.conversation.t, first),
+        pages=PageData(lambda: core.store.version, clock, first),
         failpoints=failpoints or Failpoints(),
         chat_first=first,
     )
@@ -118,7 +118,7 @@ def _guard(console: Console) -> Middleware:
     A form without its session's CSRF token: refused."""
 
     # One page is built at a time: twenty tabs then wait their turn off the event loop's
-    # queue. And none starts while a chat message is being answered (bot/chat_first.py).
+    # queue. And none starts while a chat message is being answered (bot/web/chat_first.py).
     one_page = asyncio.Semaphore(1)
 
     @web.middleware

@@ -8,7 +8,6 @@ changed meanwhile, an attachment kept for this save is removed again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -77,9 +76,9 @@ async def write(
     upload = posted.upload
     if upload is not None and upload.path not in edit.attachments:
         edit = replace(edit, attachments=(*edit.attachments, upload.path))
-    kept = upload is not None and await asyncio.to_thread(keep, upload, folder)
+    kept = upload is not None and await console.chat_first.off_loop(keep, upload, folder)
     try:
-        await asyncio.to_thread(writing, edit)
+        await console.chat_first.off_loop(writing, edit)
     except BaseException as exc:
         if kept and upload is not None:
             forget(upload, folder)

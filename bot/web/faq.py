@@ -7,7 +7,6 @@ closest to. Adopting an unanswered question writes it into faq.yaml as `faq acce
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from itertools import groupby
 
@@ -54,7 +53,7 @@ def routes(console: Console) -> list[web.RouteDef]:
 
     async def current(entry_id: str) -> FaqEntry:
         """The entry as faq.yaml holds it now, read in a worker thread (parsing YAML is slow)."""
-        faq = await asyncio.to_thread(load_faq, console.core.faq.path)
+        faq = await console.chat_first.off_loop(load_faq, console.core.faq.path)
         entry = faq.get(entry_id)
         if entry is None:
             raise web.HTTPNotFound(text="no such entry")
@@ -73,7 +72,9 @@ def routes(console: Console) -> list[web.RouteDef]:
         if wording:
             additions = {entry.id: [wording]}
             faq_path, failpoints = console.core.faq.path, console.failpoints
-            await asyncio.to_thread(add_questions, faq_path, additions, failpoints=failpoints)
+            await console.chat_first.off_loop(
+                add_questions, faq_path, additions, failpoints=failpoints
+            )
             store = console.core.store
             with store.batch():
                 now = console.core.conversation.clock()

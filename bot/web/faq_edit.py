@@ -9,7 +9,6 @@ bot/web/faq_new.py; the saving itself: bot/web/entry_saving.py.
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 
 from aiohttp import web
@@ -39,7 +38,7 @@ def form_values(entry: FaqEntry) -> dict[str, str]:
 def routes(console: Console) -> list[web.RouteDef]:
     async def current(entry_id: str) -> tuple[Faq, FaqEntry]:
         """faq.yaml as it is now, read in a worker thread (parsing YAML is slow), and the entry."""
-        faq = await asyncio.to_thread(load_faq, console.core.faq.path)
+        faq = await console.chat_first.off_loop(load_faq, console.core.faq.path)
         entry = faq.get(entry_id)
         if entry is None:
             raise web.HTTPNotFound(text="no such entry")

@@ -7,7 +7,6 @@ faq.yaml); a new entry is recorded (who, when, "web") and the bot reloads the fi
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 
 from aiohttp import web
@@ -62,7 +61,7 @@ def routes(console: Console) -> list[web.RouteDef]:
             return await new_page(request, values, problems=saving.too_big(), status=413)
         form = await request.post()
         typed = {n: str(form.get(n, ""))[: LIMITS[n] + 1] for n in NEW_FIELDS}
-        faq = await asyncio.to_thread(load_faq, console.core.faq.path)
+        faq = await console.chat_first.off_loop(load_faq, console.core.faq.path)
         reader = FormReader(form)
         entry_id = reader.text("id")
         posted = saving.read_posted(form, faq, console, None)

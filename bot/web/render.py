@@ -3,13 +3,11 @@
 A page is rendered in a worker thread: rendering is pure CPU (the templates read what the
 handler built) and a chat answer must not wait on the event loop for a page to be drawn.
 Between pieces of the page the thread pauses while a chat message is being answered
-(bot/chat_first.py), so that the answer has the interpreter to itself.
+(bot/web/chat_first.py), so that the answer has the interpreter to itself.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.i18n import Translator
 from bot.models import Role
+from bot.web.chat_first import ChatFirst
 
 PIECES_BETWEEN_PAUSES = 32  # a template's pieces are a few microseconds each
 
@@ -40,9 +39,9 @@ class Viewer:
 class Renderer:
     """Renders a template with `t` (the locale strings) and the viewer."""
 
-    def __init__(self, translate: Translator, pause: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, translate: Translator, chat_first: ChatFirst) -> None:
         self.t = translate
-        self.pause = pause
+        self.chat_first = chat_first
         self.env = Environment(
             loader=PackageLoader("bot.web", "templates"),
             autoescape=select_autoescape(["html"]),
@@ -54,7 +53,7 @@ class Renderer:
         self, lang: str, template: str, viewer: Viewer | None, status: int = 200, **context: Any
     ) -> web.Response:
         """The rendered page, drawn in a worker thread."""
-        html = await asyncio.to_thread(self.html, lang, template, viewer, **context)
+        html = await self.chat_first.off_loop(self.html, lang, template, viewer, **context)
         return _response(html, status)
 
     def page_now(
@@ -72,7 +71,7 @@ class Renderer:
         for n, piece in enumerate(pieces):
             drawn.append(piece)
             if n % PIECES_BETWEEN_PAUSES == 0:
-                self.pause()
+                self.chat_first.pause()
         return "".join(drawn)
 
 

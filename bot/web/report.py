@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,7 +46,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         decisions = {
             t(lang, f"web_decision_{k}"): outcomes[k] for k in ("answer", "suggest", "none")
         }
-        faq = await asyncio.to_thread(charts.pie, t(lang, "web_chart_faq"), decisions)
+        faq = await console.chat_first.off_loop(charts.pie, t(lang, "web_chart_faq"), decisions)
         return await console.renderer.page(
             lang,
             "report.html",

@@ -5,7 +5,6 @@ A step on the web is the same command as in chat, taken through the chat core.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from aiohttp import web
@@ -54,7 +53,7 @@ def routes(console: Console) -> list[web.RouteDef]:
     async def listing(request: web.Request) -> web.StreamResponse:
         viewer = console.viewer(request)
         wanted = _filter(request)
-        count, exact, shown = await asyncio.to_thread(find_tickets, repo, wanted, PAGE)
+        count, exact, shown = await console.chat_first.off_loop(find_tickets, repo, wanted, PAGE)
         return await console.renderer.page(
             viewer.lang,
             "tickets.html",
@@ -76,7 +75,7 @@ def routes(console: Console) -> list[web.RouteDef]:
             return export_csv(sorted(found, key=lambda t: t.number), private_ids=False)
 
         wanted = _filter(request)
-        body = await asyncio.to_thread(csv_of_found)
+        body = await console.chat_first.off_loop(csv_of_found)
         stamp = console.core.conversation.clock().strftime("%Y%m%d-%H%M")
         return web.Response(
             text=body,

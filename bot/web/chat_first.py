@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar
 
+P = ParamSpec("P")
+T = TypeVar("T")
 MAX_WAIT = 0.05  # seconds a page waits for the answers to end, at most, each time
 
 
@@ -49,6 +52,11 @@ class ChatFirst:
         if self._answering:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._quiet_loop.wait(), MAX_WAIT)
+
+    async def off_loop(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """`work(...)` in a worker thread, started once no message is being answered."""
+        await self.quiet()
+        return await asyncio.to_thread(work, *args, **kwargs)
 
     def pause(self) -> None:
         """In a worker thread: let an answer under way have the interpreter to itself."""

@@ -21,6 +21,7 @@ from bot.schedule.joblog import JobLog
 from bot.schedule.runtime import Scheduler
 from bot.store.journal import StorageError
 from bot.store.outbox import Delivery
+from bot.web.chat_first import ChatFirst
 from bot.wiring import Core
 from channels.base import Channel, ChannelError, SentRef
 
@@ -56,6 +57,7 @@ class App:
         self._unmarked: dict[str, str] = {}  # sent, but the disk refused to record it yet
         self._alarmed = False  # admins were told the data folder cannot be written
         self.pacer = Pacer(settings.send_rates)
+        self.chat_first = ChatFirst()
         self.scheduler = Scheduler(
             core.job_sources(self.dispatch),
             core.store.repo(JobLog),
@@ -78,8 +80,10 @@ class App:
             log.info("roles: %s no longer has the role remembered for them", key)
 
     async def deliver(self, incoming: Incoming) -> None:
-        """Handle one message; replies go straight back, anything for another chat is relayed."""
-        await self._handle(incoming, self.route)
+        """Handle one message; replies go straight back, anything for another chat is relayed.
+        Web pages wait meanwhile (bot/web/chat_first.py)."""
+        with self.chat_first.answering():
+            await self._handle(incoming, self.route)
 
     async def answer(self, incoming: Incoming) -> list[Outgoing]:
         """Handle one message as `deliver` does, but return the replies to its own chat

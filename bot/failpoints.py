@@ -32,6 +32,8 @@ class Failpoints:
 
     `after_send` is hit when a platform has accepted a recorded message and before the
     outbox marks it sent: the one moment a crash can make a message go out twice.
+    `faq_before_replace` and `faq_after_replace` bracket the one step that replaces faq.yaml
+    with a saved edit (bot/faq/writer.py).
     """
 
     def __init__(self, targets: Mapping[str, int] | None = None) -> None:

@@ -1,6 +1,8 @@
 """A kill -9 while faq.yaml is being saved from the web leaves the old or the new file, whole.
 
-A child process saves one entry again and again exactly as the web console does
+The whole bot (`yishiting run`, web console only) is killed by a failpoint just before and
+just after the step that replaces faq.yaml with an admin's edit; started again, it answers
+from the file it finds. And a child process saves one entry again and again exactly as the web console does
 (`edit_entry`: round-trip YAML, validated, atomic replace); it is killed with SIGKILL at
 moments spread over its saves, and each time the file must load as a valid FAQ whose entry
 holds one of the answers written, never a torn mixture.
@@ -8,18 +10,29 @@ holds one of the answers written, never a torn mixture.
 
 from __future__ import annotations
 
+import html
+import http.client
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
+import pytest
+
+from bot.failpoints import FAILPOINTS_ENV
 from bot.faq.entries import load_faq
+from tests.cli_helpers import yishiting
 from tests.conftest import REPO
+from tests.test_web_cli import free_port, get, post
 
 ENTRY = "medical-insurance-online-payment"
+QUESTION = "城乡居民医保怎么在网上缴费？"
 SAVER = r"""
 import sys
 from pathlib import Path
@@ -61,3 +74,101 @@ def test_a_save_killed_at_any_moment_leaves_a_whole_faq(tmp_path: Path) -> None:
         lines = entry.answer.splitlines()
         assert lines[0].startswith("第") and lines[0].endswith("版答案")
         assert set(lines[1:]) == {"每年 9 月到 12 月缴费。"}  # one whole version of it
+
+
+# ---- the whole bot killed -9 in the middle of a save from the web ------------------------
+
+NEW_ANSWER = "新版答案：打开“河北人社”APP，点“城乡居民医保缴费”。"
+
+
+def served_bot(config: Path, data: Path, port: int, failpoint: str) -> subprocess.Popen[str]:
+    """`yishiting run` with only the web console, set to kill itself at `failpoint`."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", FAILPOINTS_ENV: f"{failpoint}:1"}
+    for name in ("YISHITING_CONFIG", "YISHITING_TELEGRAM_TOKEN", "YISHITING_MATRIX_PASSWORD"):
+        env.pop(name, None)
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--data", str(data)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while True:  # until it listens (a process starting, not the bot's clock)
+        assert bot.poll() is None and time.monotonic() < deadline
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return bot
+        except OSError:
+            time.sleep(0.1)
+
+
+def save_an_edit(port: int, link_query: str) -> None:
+    """Log in with the link and save a new answer for ENTRY, as an admin's browser does."""
+    login = post(port, "/login", link_query)
+    assert login.status == 303
+    cookie = (login.getheader("Set-Cookie") or "").split(";")[0]
+    page = get(port, f"/faq/{ENTRY}", cookie).read().decode()
+    form = {
+        "csrf": re.findall(r'name="csrf" value="([^"]+)"', page)[0],
+        "version": re.findall(r'name="version" value="([^"]+)"', page)[0],
+        "category": "医保社保",
+        "questions": html.unescape(re.findall(r'id="f-questions"[^>]*>([^<]*)<', page)[0]),
+        "answer": NEW_ANSWER,
+        "keywords": html.unescape(re.findall(r'id="f-keywords"[^>]*>([^<]*)<', page)[0]),
+    }
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    try:
+        connection.request("POST", f"/faq/{ENTRY}", body=urlencode(form), headers=headers)
+        connection.getresponse()
+    except (ConnectionError, http.client.HTTPException):
+        pass  # the bot died under the request: what matters is the file
+
+
+def asked_after_restart(config: Path, data: Path) -> str:
+    """The bot started again on the same folder and faq.yaml, asked ENTRY's question."""
+    again = yishiting("--config", str(config), "chat", "--data", str(data), stdin=f"{QUESTION}\n")
+    assert again.returncode == 0, again.stderr
+    return again.stdout
+
+
+@pytest.mark.parametrize(
+    ("failpoint", "file_kept"), [("faq_before_replace", "old"), ("faq_after_replace", "new")]
+)
+def test_the_bot_killed_9_while_saving_from_the_web_leaves_a_whole_faq(
+    tmp_path: Path, failpoint: str, file_kept: str
+) -> None:
+    faq, data, port = tmp_path / "faq" / "faq.yaml", tmp_path / "data", free_port()
+    faq.parent.mkdir()
+    shutil.copy(REPO / "faq.yaml", faq)
+    before = faq.read_bytes()
+    config = tmp_path / "yishiting.yaml"
+    config.write_text(
+        f"faq: '{faq}'\nroles:\n  admins: ['telegram:42']\nweb:\n  listen: '127.0.0.1:{port}'\n",
+        encoding="utf-8",
+    )
+    made = yishiting("--config", str(config), "web", "link", "telegram:42", "--data", str(data))
+    assert made.returncode == 0, made.stderr
+    bot = served_bot(config, data, port, failpoint)
+    try:
+        save_an_edit(port, urlsplit(made.stdout.strip()).query)
+        bot.wait(timeout=60)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+        _out, err = bot.communicate(timeout=30)
+    assert bot.returncode == -signal.SIGKILL, err
+    assert f"failpoint {failpoint} reached" in err
+
+    entry = load_faq(faq).get(ENTRY)  # valid, or this raises naming the file
+    assert entry is not None
+    if file_kept == "old":
+        assert faq.read_bytes() == before  # the old file, byte for byte
+        answered = entry.answer.splitlines()[0]
+    else:
+        assert entry.answer.strip() == NEW_ANSWER and "# 丰仓社区党群服务中心" in faq.read_text()
+        answered = NEW_ANSWER
+    assert answered in asked_after_restart(config, data)

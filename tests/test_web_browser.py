@@ -2,7 +2,8 @@
 
 A staff member logs in through the link `/web` gave them, claims a ticket and replies, and
 the resident's chat gets the reply; an admin edits an FAQ answer and the bot answers with it,
-then schedules a broadcast and finds it in the calendar.
+uploads a picture to the entry (a file of another type refused first), then schedules a
+broadcast and finds it in the calendar.
 Screenshots of each page at phone and desktop widths go to a folder the test prints. Under
 CI=1 a missing browser fails the test (`.ci/run` installs it); elsewhere it is skipped.
 """
@@ -132,7 +133,9 @@ async def page(
     clock: FakeClock,
 ) -> AsyncIterator[tuple[Bot, Page]]:
     bot = await start_bot(web_settings(make_settings, tmp_path), clock, analyzer, sentence_model)
-    console = make_console(bot.core, bot.settings, bot.app.answer, bot.app.faq_changed)
+    console = make_console(
+        bot.core, bot.settings, bot.app.answer, bot.app.faq_changed, chat_first=bot.app.chat_first
+    )
     server = TestServer(build_app(console), host="127.0.0.1")
     await server.start_server()
     shots = tmp_path / "screenshots"
@@ -181,6 +184,25 @@ async def schedule_a_broadcast_and_read_the_report(browser: Page) -> None:
     await browser.shoot("report")
 
 
+async def upload_a_picture(bot: Bot, browser: Page) -> None:
+    """The admin picks a file that is no picture (refused beside the field), then one that
+    is; the answer then carries it."""
+    folder = bot.core.faq.path.parent
+    notes, picture = folder.parent / "notes.png", folder.parent / "缴费步骤.png"
+    notes.write_text("不是图片", encoding="utf-8")
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    await browser.type("#f-upload", str(notes))
+    await browser.click("#save")
+    assert "只能上传图片" in await browser.wait_for("#error-upload")
+    await browser.type("#f-upload", str(picture))
+    await browser.click("#save")
+    await browser.wait_for("#saved", "已保存")
+    (kept,) = (folder / "images").iterdir()
+    assert kept.read_bytes() == picture.read_bytes()
+    (answer, *_) = await bot.chat("wu").say("城乡居民医保怎么在网上缴费？")
+    assert answer.files == (str(folder / "images" / kept.name),)
+
+
 async def test_staff_claim_and_reply_in_the_browser_and_an_admin_edits_the_faq(
     page: tuple[Bot, Page],
 ) -> None:
@@ -219,5 +241,6 @@ async def test_staff_claim_and_reply_in_the_browser_and_an_admin_edits_the_faq(
     await browser.shoot("faq-edit")
     (answer, *_) = await bot.chat("wu").say("城乡居民医保怎么在网上缴费？")
     assert "河北人社" in answer.text
+    await upload_a_picture(bot, browser)
 
     await schedule_a_broadcast_and_read_the_report(browser)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.web.chat_first import ChatFirst
 from bot.web.page_data import PageData
 from tests.fakes import FakeClock
 
@@ -21,7 +22,7 @@ class Store:
 
 async def test_twenty_tabs_share_one_build_and_the_loop_stays_free(clock: FakeClock) -> None:
     store = Store()
-    pages = PageData(lambda: store.version, clock)
+    pages = PageData(lambda: store.version, clock, ChatFirst())
     entered, release = threading.Event(), threading.Event()
     builds: list[int] = []
 
@@ -45,7 +46,7 @@ async def test_twenty_tabs_share_one_build_and_the_loop_stays_free(clock: FakeCl
 
 async def test_a_write_or_the_time_makes_a_new_build(clock: FakeClock) -> None:
     store = Store()
-    pages = PageData(lambda: store.version, clock)
+    pages = PageData(lambda: store.version, clock, ChatFirst())
     count = iter(range(100))
     minute = timedelta(minutes=1)
     assert await pages.get("today", lambda: next(count), ttl=minute) == 0
@@ -60,7 +61,7 @@ async def test_a_write_or_the_time_makes_a_new_build(clock: FakeClock) -> None:
 
 
 async def test_a_failed_build_is_tried_again(clock: FakeClock) -> None:
-    pages = PageData(lambda: 0, clock)
+    pages = PageData(lambda: 0, clock, ChatFirst())
     attempts: list[int] = []
 
     def flaky() -> str:

@@ -35,7 +35,9 @@ async def console_client(
     bot: Bot,
 ) -> AsyncIterator[tuple[Console, TestClient[web.Request, web.Application]]]:
     """The console of `bot`, served on 127.0.0.1, and an HTTP client with its own cookies."""
-    console = make_console(bot.core, bot.settings, bot.app.answer, bot.app.faq_changed)
+    console = make_console(
+        bot.core, bot.settings, bot.app.answer, bot.app.faq_changed, chat_first=bot.app.chat_first
+    )
     async with TestClient(TestServer(build_app(console))) as client:
         yield console, client
 

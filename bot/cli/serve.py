@@ -107,7 +107,14 @@ async def _start_web(app: App, settings: Settings) -> WebServer | None:
         return None
     from bot.web.console import WebServer, make_console
 
-    console = make_console(app.core, settings, app.answer, app.faq_changed)
+    console = make_console(
+        app.core,
+        settings,
+        app.answer,
+        app.faq_changed,
+        failpoints=app.failpoints,
+        chat_first=app.chat_first,
+    )
     server = WebServer(console)
     try:
         await server.start()

@@ -1,6 +1,8 @@
 """Write faq.yaml: accepted resident phrasings, edited and new entries, comments and order kept.
 
-Validated before an atomic replace, so the file is the old or the new one, never torn.
+Validated before an atomic replace, so the file is the old or the new one, never torn
+(tests/test_faq_save_crash.py kills the bot at the failpoints `faq_before_replace` and
+`faq_after_replace`, bot/failpoints.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from bot.errors import ConfigError
+from bot.failpoints import Failpoints
 from bot.faq.entries import FaqEntry, parse_faq
 
 
@@ -46,8 +49,9 @@ def _round_trip() -> YAML:
     return yaml
 
 
-def _write_checked(path: Path, yaml: YAML, data: Any) -> None:
+def _write_checked(path: Path, yaml: YAML, data: Any, failpoints: Failpoints | None) -> None:
     """Dump `data` beside `path`, validate it as a FAQ, then replace `path` in one step."""
+    faults = failpoints or Failpoints()
     tmp = path.with_suffix(path.suffix + ".tmp")
     try:
         with tmp.open("w", encoding="utf-8") as fh:
@@ -58,10 +62,28 @@ def _write_checked(path: Path, yaml: YAML, data: Any) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    faults.hit("faq_before_replace")
     os.replace(tmp, path)
+    _sync_folder(path.parent)  # the rename itself survives a power cut
+    faults.hit("faq_after_replace")
 
 
-def edit_entry(path: Path, entry_id: str, edit: EntryEdit, expected: str) -> None:
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def edit_entry(
+    path: Path,
+    entry_id: str,
+    edit: EntryEdit,
+    expected: str,
+    *,
+    failpoints: Failpoints | None = None,
+) -> None:
     """Replace one entry's content, if it is still what the editor saw (`expected`, its
     `entry_version`): else EditConflictError. An edit that would make the file invalid raises
     ConfigError naming the field, and the file is untouched."""
@@ -75,7 +97,7 @@ def edit_entry(path: Path, entry_id: str, edit: EntryEdit, expected: str) -> Non
     data: Any = yaml.load(text)
     entry = next(e for e in data["entries"] if str(e.get("id")) == entry_id)
     _fill(entry, edit)
-    _write_checked(path, yaml, data)
+    _write_checked(path, yaml, data, failpoints)
 
 
 def _fill(entry: Any, edit: EntryEdit) -> None:
@@ -91,7 +113,9 @@ def _fill(entry: Any, edit: EntryEdit) -> None:
             del entry[name]
 
 
-def add_entry(path: Path, entry_id: str, edit: EntryEdit) -> None:
+def add_entry(
+    path: Path, entry_id: str, edit: EntryEdit, *, failpoints: Failpoints | None = None
+) -> None:
     """Append a new entry at the end of faq.yaml. An id already taken, or content that
     would make the file invalid, raises ConfigError naming the field; the file is untouched."""
     yaml = _round_trip()
@@ -102,10 +126,12 @@ def add_entry(path: Path, entry_id: str, edit: EntryEdit) -> None:
     entry: dict[str, Any] = {"id": entry_id}
     _fill(entry, edit)
     data["entries"].append(entry)
-    _write_checked(path, yaml, data)
+    _write_checked(path, yaml, data, failpoints)
 
 
-def add_questions(path: Path, additions: dict[str, list[str]]) -> int:
+def add_questions(
+    path: Path, additions: dict[str, list[str]], *, failpoints: Failpoints | None = None
+) -> int:
     """Append phrasings to the named entries; returns how many were new. Atomic on disk."""
     yaml = _round_trip()
     text = path.read_text(encoding="utf-8")
@@ -120,5 +146,5 @@ def add_questions(path: Path, additions: dict[str, list[str]]) -> int:
             if phrasing not in entry["questions"]:
                 entry["questions"].append(phrasing)
                 added += 1
-    _write_checked(path, yaml, data)
+    _write_checked(path, yaml, data, failpoints)
     return added

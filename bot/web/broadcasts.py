@@ -114,14 +114,14 @@ def routes(console: Console) -> list[web.RouteDef]:
         now = console.core.conversation.clock()
         listing = await act_as(console, viewer, "/broadcasts")
         settings = console.settings
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "broadcasts.html",
             viewer,
             status=status,
             replies=replies,
             listing="\n".join(o.text for o in listing),
-            days=calendar(console, now, partial(t, viewer.lang)),
+            days=await console.chat_first.off_loop(calendar, console, now, partial(t, viewer.lang)),
             runs=delivery_reports(console),
             outcomes=OUTCOMES,
             compounds=list(console.core.scheduling.compounds.names),

@@ -36,7 +36,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         question = request.query.get("q", "").strip()[:500]
         decision = matcher.match(question) if question else None
         best = _best_entry(decision)
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "faq.html",
             viewer,
@@ -51,8 +51,10 @@ def routes(console: Console) -> list[web.RouteDef]:
             added=request.query.get("added", ""),
         )
 
-    def current(entry_id: str) -> FaqEntry:
-        entry = load_faq(console.core.faq.path).get(entry_id)
+    async def current(entry_id: str) -> FaqEntry:
+        """The entry as faq.yaml holds it now, read in a worker thread (parsing YAML is slow)."""
+        faq = await console.chat_first.off_loop(load_faq, console.core.faq.path)
+        entry = faq.get(entry_id)
         if entry is None:
             raise web.HTTPNotFound(text="no such entry")
         return entry
@@ -62,13 +64,17 @@ def routes(console: Console) -> list[web.RouteDef]:
         console.require_admin(request)
         viewer = console.viewer(request)
         form = await request.post()
-        entry = current(str(form.get("entry", ""))[:100])
+        entry = await current(str(form.get("entry", ""))[:100])
         try:
             wording = text_field(form, "wording", 500)
         except FormError:
             raise web.HTTPBadRequest(text="wording too long") from None
         if wording:
-            add_questions(console.core.faq.path, {entry.id: [wording]})
+            additions = {entry.id: [wording]}
+            faq_path, failpoints = console.core.faq.path, console.failpoints
+            await console.chat_first.off_loop(
+                add_questions, faq_path, additions, failpoints=failpoints
+            )
             store = console.core.store
             with store.batch():
                 now = console.core.conversation.clock()

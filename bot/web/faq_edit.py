@@ -1,41 +1,31 @@
 """Editing one FAQ entry on the web (`/faq/<id>`, admins), saved as `faq accept` saves.
 
-Validation errors are shown beside their field with faq.yaml untouched; an edit of an
-entry someone saved meanwhile is refused with both versions shown; a saved edit is recorded
-(who, when, "web") and the bot reloads the file. A new entry: bot/web/faq_new.py.
+Problems are shown beside their field in the viewer's language (bot/web/entry_checks.py)
+with faq.yaml untouched; an edit of an entry someone saved meanwhile is refused with both
+versions shown; an attachment can be uploaded with the edit (bot/web/uploads.py); a saved
+edit is recorded (who, when, "web") and the bot reloads the file. A new entry:
+bot/web/faq_new.py; the saving itself: bot/web/entry_saving.py.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from typing import Any
+from functools import partial
 
 from aiohttp import web
 
-from bot.errors import ConfigError
-from bot.faq.entries import FaqEntry, load_faq
+from bot.faq.entries import Faq, FaqEntry, load_faq
 from bot.faq.history import FaqEdits
 from bot.faq.writer import EditConflictError, EntryEdit, edit_entry, entry_version
-from bot.web.acting import WEB
-from bot.web.console import Console
-from bot.web.forms import FormError, lines_field, text_field
+from bot.web import entry_saving as saving
+from bot.web.console import TOO_BIG, Console
+from bot.web.entry_checks import LIMITS, Problems
+from bot.web.entry_saving import FIELDS
+from bot.web.uploads import MAX_MB
 
-log = logging.getLogger(__name__)
-
-FIELDS = ("category", "questions", "answer", "keywords", "attachments")
-LIMITS = {
-    "id": 60,
-    "category": 50,
-    "questions": 5000,
-    "answer": 5000,
-    "keywords": 1000,
-    "attachments": 1000,
-}
 HISTORY_SHOWN = 10
 
 
-def _form_values(entry: FaqEntry) -> dict[str, str]:
+def form_values(entry: FaqEntry) -> dict[str, str]:
     return {
         "category": entry.category,
         "questions": "\n".join(entry.questions),
@@ -45,31 +35,22 @@ def _form_values(entry: FaqEntry) -> dict[str, str]:
     }
 
 
-def read_edit(form: Mapping[str, Any]) -> EntryEdit:
-    return EntryEdit(
-        category=text_field(form, "category", LIMITS["category"]),
-        questions=tuple(lines_field(form, "questions", LIMITS["questions"])),
-        answer=text_field(form, "answer", LIMITS["answer"]),
-        keywords=tuple(lines_field(form, "keywords", LIMITS["keywords"])),
-        attachments=tuple(lines_field(form, "attachments", LIMITS["attachments"])),
-    )
-
-
 def routes(console: Console) -> list[web.RouteDef]:
-    t = console.core.conversation.t
-
-    def current(entry_id: str) -> FaqEntry:
-        entry = load_faq(console.core.faq.path).get(entry_id)
+    async def current(entry_id: str) -> tuple[Faq, FaqEntry]:
+        """faq.yaml as it is now, read in a worker thread (parsing YAML is slow), and the entry."""
+        faq = await console.chat_first.off_loop(load_faq, console.core.faq.path)
+        entry = faq.get(entry_id)
         if entry is None:
             raise web.HTTPNotFound(text="no such entry")
-        return entry
+        return faq, entry
 
-    def edit_page(
+    async def edit_page(
         request: web.Request,
         entry: FaqEntry,
         values: dict[str, str],
         version: str,
         *,
+        problems: Problems | None = None,
         errors: dict[str, str] | None = None,
         conflict: dict[str, str] | None = None,
         saved: bool = False,
@@ -77,7 +58,7 @@ def routes(console: Console) -> list[web.RouteDef]:
     ) -> web.Response:
         viewer = console.viewer(request)
         history = console.core.store.repo(FaqEdits).of_entry(entry.id)
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "faq_edit.html",
             viewer,
@@ -85,53 +66,55 @@ def routes(console: Console) -> list[web.RouteDef]:
             entry=entry,
             values=values,
             version=version,
-            errors=errors or {},
+            errors=(errors or {}) | saving.shown(problems or {}, console, viewer),
             conflict=conflict,
             saved=saved,
             fields=FIELDS,
+            upload_mb=MAX_MB,
             history=history[-HISTORY_SHOWN:],
         )
 
     async def edit(request: web.Request) -> web.StreamResponse:
         console.require_admin(request)
-        entry = current(request.match_info["entry"])
+        _, entry = await current(request.match_info["entry"])
         saved = request.query.get("saved") == "1"
-        return edit_page(request, entry, _form_values(entry), entry_version(entry), saved=saved)
+        return await edit_page(
+            request, entry, form_values(entry), entry_version(entry), saved=saved
+        )
 
     async def save(request: web.Request) -> web.StreamResponse:
         console.require_admin(request)
         viewer = console.viewer(request)
-        entry = current(request.match_info["entry"])
+        faq, entry = await current(request.match_info["entry"])
+        if request.get(TOO_BIG):  # refused unread: the form as the file has it
+            values, version = form_values(entry), entry_version(entry)
+            return await edit_page(
+                request, entry, values, version, problems=saving.too_big(), status=413
+            )
         form = await request.post()
         typed = {name: str(form.get(name, ""))[: LIMITS[name] + 1] for name in FIELDS}
         version = str(form.get("version", ""))
-        try:
-            edit_entry(console.core.faq.path, entry.id, read_edit(form), version)
-        except FormError as exc:
-            message = t(viewer.lang, exc.key, limit=exc.limit)
-            return edit_page(
-                request, entry, typed, version, errors={exc.field: message}, status=400
+        posted = saving.read_posted(form, faq, console, entry)
+        if posted.problems:
+            return await edit_page(
+                request, entry, typed, version, problems=posted.problems, status=400
             )
+        writing = partial(_edit_checked, console, entry.id, version)
+        try:
+            errors = await saving.write(console, viewer, posted, writing, saving.field_of(FIELDS))
         except EditConflictError:
-            now = current(entry.id)
-            theirs = _form_values(now)
-            return edit_page(request, entry, typed, entry_version(now), conflict=theirs, status=409)
-        except ConfigError as exc:
-            errors = field_error(exc, FIELDS)
-            return edit_page(request, entry, typed, version, errors=errors, status=400)
-        store = console.core.store
-        with store.batch():
-            at = console.core.conversation.clock()
-            store.repo(FaqEdits).record(entry.id, viewer.key, viewer.name, at, WEB)
-        log.info("faq.yaml: entry %s edited on the web by %s", entry.id, viewer.key)
-        await console.faq_changed()
-        raise web.HTTPSeeOther(f"/faq/{entry.id}?saved=1")
+            _, now = await current(entry.id)
+            theirs = form_values(now)
+            return await edit_page(
+                request, entry, typed, entry_version(now), conflict=theirs, status=409
+            )
+        if errors:
+            return await edit_page(request, entry, typed, version, errors=errors, status=400)
+        await saving.recorded(console, viewer, entry.id, posted)
+        raise saving.saved_at(entry.id)
 
     return [web.get(r"/faq/{entry}", edit), web.post(r"/faq/{entry}", save)]
 
 
-def field_error(exc: ConfigError, fields: tuple[str, ...]) -> dict[str, str]:
-    """faq.yaml's complaint beside the field it names (else beside the answer)."""
-    field = (exc.field or "").partition(".")[0]
-    where = field if field in fields else "answer"
-    return {where: str(exc).rpartition(": ")[2]}
+def _edit_checked(console: Console, entry_id: str, version: str, edit: EntryEdit) -> None:
+    edit_entry(console.core.faq.path, entry_id, edit, version, failpoints=console.failpoints)

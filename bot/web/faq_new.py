@@ -1,43 +1,39 @@
 """Starting a new FAQ entry on the web (`/faq/_new`, admins), prefilled from a question.
 
-Saved as an edit is (bot/faq/writer.py: validated, then one atomic replace): an id already
-taken or content faq.yaml cannot hold is shown beside its field with the file untouched; a
-new entry is recorded (who, when, "web") and the bot reloads the file.
+Checked and saved as an edit is (bot/web/entry_saving.py: problems beside their fields in
+the viewer's language, an attachment uploaded with it, then one validated atomic write of
+faq.yaml); a new entry is recorded (who, when, "web") and the bot reloads the file.
 """
 
 from __future__ import annotations
 
-import logging
+from functools import partial
 
 from aiohttp import web
 
-from bot.errors import ConfigError
-from bot.faq.history import FaqEdits
-from bot.faq.writer import add_entry
-from bot.web.acting import WEB
-from bot.web.console import Console
-from bot.web.faq_edit import FIELDS, LIMITS, field_error, read_edit
-from bot.web.forms import FormError, text_field
-
-log = logging.getLogger(__name__)
+from bot.faq.entries import load_faq
+from bot.faq.writer import EntryEdit, add_entry
+from bot.web import entry_saving as saving
+from bot.web.console import TOO_BIG, Console
+from bot.web.entry_checks import LIMITS, FormReader, Problems, check_id
+from bot.web.entry_saving import FIELDS
+from bot.web.uploads import MAX_MB
 
 PATH = "/faq/_new"  # "_" is in no entry id, so no entry's page is shadowed
-ID_LIMIT = 60
 NEW_FIELDS = ("id", *FIELDS)
 
 
 def routes(console: Console) -> list[web.RouteDef]:
-    t = console.core.conversation.t
-
-    def new_page(
+    async def new_page(
         request: web.Request,
         values: dict[str, str],
         *,
+        problems: Problems | None = None,
         errors: dict[str, str] | None = None,
         status: int = 200,
     ) -> web.Response:
         viewer = console.viewer(request)
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "faq_edit.html",
             viewer,
@@ -45,8 +41,9 @@ def routes(console: Console) -> list[web.RouteDef]:
             new=True,
             entry=None,
             values=values,
-            errors=errors or {},
+            errors=(errors or {}) | saving.shown(problems or {}, console, viewer),
             fields=FIELDS,
+            upload_mb=MAX_MB,
             categories=sorted({e.category for e in console.core.faq.matcher.faq.entries}),
         )
 
@@ -54,27 +51,33 @@ def routes(console: Console) -> list[web.RouteDef]:
         """A new entry's form, its first question the one asked (`?question=`)."""
         console.require_admin(request)
         question = request.query.get("question", "").strip()[: LIMITS["questions"]]
-        return new_page(request, dict.fromkeys(NEW_FIELDS, "") | {"questions": question})
+        return await new_page(request, dict.fromkeys(NEW_FIELDS, "") | {"questions": question})
 
     async def create(request: web.Request) -> web.StreamResponse:
         console.require_admin(request)
         viewer = console.viewer(request)
+        if request.get(TOO_BIG):
+            values = dict.fromkeys(NEW_FIELDS, "")
+            return await new_page(request, values, problems=saving.too_big(), status=413)
         form = await request.post()
-        typed = {n: str(form.get(n, ""))[: LIMITS.get(n, ID_LIMIT) + 1] for n in NEW_FIELDS}
-        try:
-            entry_id = text_field(form, "id", ID_LIMIT)
-            add_entry(console.core.faq.path, entry_id, read_edit(form))
-        except FormError as exc:
-            message = t(viewer.lang, exc.key, limit=exc.limit)
-            return new_page(request, typed, errors={exc.field: message}, status=400)
-        except ConfigError as exc:
-            return new_page(request, typed, errors=field_error(exc, NEW_FIELDS), status=400)
-        store = console.core.store
-        with store.batch():
-            at = console.core.conversation.clock()
-            store.repo(FaqEdits).record(entry_id, viewer.key, viewer.name, at, WEB)
-        log.info("faq.yaml: entry %s added on the web by %s", entry_id, viewer.key)
-        await console.faq_changed()
-        raise web.HTTPSeeOther(f"/faq/{entry_id}?saved=1")
+        typed = {n: str(form.get(n, ""))[: LIMITS[n] + 1] for n in NEW_FIELDS}
+        faq = await console.chat_first.off_loop(load_faq, console.core.faq.path)
+        reader = FormReader(form)
+        entry_id = reader.text("id")
+        posted = saving.read_posted(form, faq, console, None)
+        id_problem = reader.problems.get("id") or check_id(entry_id, faq)
+        problems = posted.problems | ({"id": id_problem} if id_problem else {})
+        if problems:
+            return await new_page(request, typed, problems=problems, status=400)
+        writing = partial(_add, console, entry_id)
+        errors = await saving.write(console, viewer, posted, writing, saving.field_of(NEW_FIELDS))
+        if errors:
+            return await new_page(request, typed, errors=errors, status=400)
+        await saving.recorded(console, viewer, entry_id, posted)
+        raise saving.saved_at(entry_id)
 
     return [web.get(PATH, start), web.post(PATH, create)]
+
+
+def _add(console: Console, entry_id: str, edit: EntryEdit) -> None:
+    add_entry(console.core.faq.path, entry_id, edit, failpoints=console.failpoints)

@@ -24,8 +24,3 @@ def text_field(form: Mapping[str, object], name: str, limit: int) -> str:
     if len(value) > limit:
         raise FormError("web_too_long", name, limit)
     return value
-
-
-def lines_field(form: Mapping[str, object], name: str, limit: int) -> list[str]:
-    """One item a line, blank lines dropped."""
-    return [line.strip() for line in text_field(form, name, limit).splitlines() if line.strip()]

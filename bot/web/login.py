@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def routes(console: Console) -> list[web.RouteDef]:
-    def refused(lang: str, reason: str) -> web.Response:
+    async def refused(lang: str, reason: str) -> web.Response:
         log.info("web login refused: %s", reason)
-        return console.renderer.page(
+        return await console.renderer.page(
             lang, "login.html", None, status=403, refused=f"web_link_{reason}"
         )
 
@@ -27,12 +27,12 @@ def routes(console: Console) -> list[web.RouteDef]:
         lang = console.settings.language
         token = request.query.get("t", "")[:2000]
         if not token:
-            return console.renderer.page(lang, "login.html", None)
+            return await console.renderer.page(lang, "login.html", None)
         try:
             _check(console, token)
         except LinkRefusedError as exc:
-            return refused(lang, exc.reason)
-        return console.renderer.page(lang, "login.html", None, token=token)
+            return await refused(lang, exc.reason)
+        return await console.renderer.page(lang, "login.html", None, token=token)
 
     async def login(request: web.Request) -> web.StreamResponse:
         lang = console.settings.language
@@ -41,7 +41,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         try:
             who = _use(console, token)
         except LinkRefusedError as exc:
-            return refused(lang, exc.reason)
+            return await refused(lang, exc.reason)
         cookie, session = console.sessions.new(who)
         log.info("web login: %s", who)
         response = web.HTTPSeeOther("/")

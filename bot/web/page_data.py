@@ -15,15 +15,20 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
+from bot.web.chat_first import ChatFirst
+
 T = TypeVar("T")
 
 
 class PageData:
     """Builds and keeps each page's data; `version` changes with every write to the store."""
 
-    def __init__(self, version: Callable[[], int], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, version: Callable[[], int], clock: Callable[[], datetime], chat_first: ChatFirst
+    ) -> None:
         self._version = version
         self._clock = clock
+        self._chat_first = chat_first
         self._kept: dict[str, tuple[int, datetime, asyncio.Future[Any]]] = {}
 
     async def get(
@@ -35,7 +40,7 @@ class PageData:
         kept = self._kept.get(key)
         if kept is not None and self._fresh(kept, now, version, ttl, follow_writes):
             return cast(T, await asyncio.shield(kept[2]))
-        future = asyncio.ensure_future(asyncio.to_thread(build))
+        future = asyncio.ensure_future(self._chat_first.off_loop(build))
         self._kept[key] = (version, now, future)
         # shielded: a tab that closes does not cancel the build the others wait for
         return await asyncio.shield(future)

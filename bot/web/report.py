@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -11,6 +12,7 @@ from bot.desk.repo import TicketRepo
 from bot.desk.weekly import Week, monday, weeks
 from bot.evening.booking import NOSHOW, Appointments
 from bot.faq.feedback import QuestionLog
+from bot.i18n import Translator
 from bot.web import charts
 from bot.web.console import Console
 
@@ -29,49 +31,55 @@ def routes(console: Console) -> list[web.RouteDef]:
         repo, worktime = core.store.repo(TicketRepo), core.worktime
         appointments = core.scheduling.appointments if core.scheduling.schedules.evening else None
 
-        def build() -> tuple[list[Week], dict[str, list[int]]]:
+        def weeks_drawn() -> dict[str, Any]:
+            """The eight weeks read and their charts drawn, in the viewer's language."""
             table = weeks(repo, worktime, now, WEEKS)
-            return table, evening_weeks(appointments, table) if appointments else {}
+            evening = evening_weeks(appointments, table) if appointments else {}
+            return _weeks_charts(t, lang, table, evening) | {"this_week": table[-1]}
 
-        # eight weeks of tickets are read once a minute at most, whatever the tabs and writes
-        table, evening = await console.pages.get(
-            "report", build, ttl=timedelta(minutes=1), follow_writes=False
+        # eight weeks of tickets are read and drawn once a minute at most (per language),
+        # whatever the tabs and writes
+        drawn = await console.pages.get(
+            f"report:{lang}", weeks_drawn, ttl=timedelta(minutes=1), follow_writes=False
         )
-        labels = [f"{w.start:%m-%d}" for w in table]
         outcomes, unanswered = faq_week(core.store.repo(QuestionLog), now)
-        return console.renderer.page(
+        decisions = {
+            t(lang, f"web_decision_{k}"): outcomes[k] for k in ("answer", "suggest", "none")
+        }
+        faq = await console.chat_first.off_loop(charts.pie, t(lang, "web_chart_faq"), decisions)
+        return await console.renderer.page(
             lang,
             "report.html",
             viewer,
-            opened=charts.stacked_bars(t(lang, "web_chart_opened"), labels, _by_compound(table)),
-            times=charts.lines(
-                t(lang, "web_chart_times"),
-                labels,
-                {
-                    t(lang, "web_chart_first_reply"): [_round(w.median_first_reply) for w in table],
-                    t(lang, "web_chart_resolution"): [_round(w.median_resolution) for w in table],
-                },
-            ),
-            faq=charts.pie(
-                t(lang, "web_chart_faq"),
-                {t(lang, f"web_decision_{k}"): outcomes[k] for k in ("answer", "suggest", "none")},
-            ),
-            evening=charts.lines(
-                t(lang, "web_chart_evening"),
-                labels,
-                {
-                    t(lang, f"web_chart_evening_{k}"): [float(n) for n in v]
-                    for k, v in evening.items()
-                },
-            )
-            if evening
-            else None,
+            faq=faq,
             asked=sum(outcomes.values()),
             unanswered=unanswered,
-            this_week=table[-1],
+            **drawn,
         )
 
     return [web.get("/report", report)]
+
+
+def _weeks_charts(
+    t: Translator, lang: str, table: list[Week], evening: dict[str, list[int]]
+) -> dict[str, str | None]:
+    """The charts of the weeks: new tickets by compound, reply and resolution times, and
+    the evening service's bookings (None without the service)."""
+    labels = [f"{w.start:%m-%d}" for w in table]
+    times = {
+        t(lang, "web_chart_first_reply"): [_round(w.median_first_reply) for w in table],
+        t(lang, "web_chart_resolution"): [_round(w.median_resolution) for w in table],
+    }
+    bookings = {
+        t(lang, f"web_chart_evening_{k}"): [float(n) for n in v] for k, v in evening.items()
+    }
+    return {
+        "opened": charts.stacked_bars(t(lang, "web_chart_opened"), labels, _by_compound(table)),
+        "times": charts.lines(t(lang, "web_chart_times"), labels, times),
+        "evening": charts.lines(t(lang, "web_chart_evening"), labels, bookings)
+        if evening
+        else None,
+    }
 
 
 def evening_weeks(appointments: Appointments, table: list[Week]) -> dict[str, list[int]]:

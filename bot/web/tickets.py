@@ -53,8 +53,8 @@ def routes(console: Console) -> list[web.RouteDef]:
     async def listing(request: web.Request) -> web.StreamResponse:
         viewer = console.viewer(request)
         wanted = _filter(request)
-        count, exact, shown = find_tickets(repo, wanted, PAGE)
-        return console.renderer.page(
+        count, exact, shown = await console.chat_first.off_loop(find_tickets, repo, wanted, PAGE)
+        return await console.renderer.page(
             viewer.lang,
             "tickets.html",
             viewer,
@@ -70,8 +70,12 @@ def routes(console: Console) -> list[web.RouteDef]:
         )
 
     async def export(request: web.Request) -> web.StreamResponse:
-        _, _, found = find_tickets(repo, _filter(request), EXPORT_LIMIT)
-        body = export_csv(sorted(found, key=lambda t: t.number), private_ids=False)
+        def csv_of_found() -> str:
+            _, _, found = find_tickets(repo, wanted, EXPORT_LIMIT)
+            return export_csv(sorted(found, key=lambda t: t.number), private_ids=False)
+
+        wanted = _filter(request)
+        body = await console.chat_first.off_loop(csv_of_found)
         stamp = console.core.conversation.clock().strftime("%Y%m%d-%H%M")
         return web.Response(
             text=body,
@@ -80,13 +84,13 @@ def routes(console: Console) -> list[web.RouteDef]:
             headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.csv"'},
         )
 
-    def ticket_page(
+    async def ticket_page(
         request: web.Request, ticket: Ticket, said: str = "", status: int = 200
     ) -> web.Response:
         viewer = console.viewer(request)
         now = console.core.conversation.clock()
         deadline = console.core.scheduling.sla.deadline(ticket)
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "ticket.html",
             viewer,
@@ -108,7 +112,7 @@ def routes(console: Console) -> list[web.RouteDef]:
         return ticket
 
     async def show(request: web.Request) -> web.StreamResponse:
-        return ticket_page(request, found(request))
+        return await ticket_page(request, found(request))
 
     async def step(request: web.Request) -> web.StreamResponse:
         ticket = found(request)
@@ -122,15 +126,15 @@ def routes(console: Console) -> list[web.RouteDef]:
         except FormError as exc:
             viewer = console.viewer(request)
             said = console.core.conversation.t(viewer.lang, exc.key, limit=exc.limit)
-            return ticket_page(request, ticket, said, status=400)
+            return await ticket_page(request, ticket, said, status=400)
         if needs_text and not text:
             viewer = console.viewer(request)
             said = console.core.conversation.t(viewer.lang, "web_text_needed")
-            return ticket_page(request, ticket, said, status=400)
+            return await ticket_page(request, ticket, said, status=400)
         said = await run_command(
             console, console.viewer(request), f"/{command} {ticket.number} {text}".strip()
         )
-        return ticket_page(request, found(request), said)
+        return await ticket_page(request, found(request), said)
 
     return [
         web.get("/tickets", listing),

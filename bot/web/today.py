@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Ticket
 from bot.faq.feedback import QuestionLog
+from bot.schedule.jobs import Job
 from bot.web.broadcasts import coming, lined
 from bot.web.console import Console
 from bot.web.report import faq_week
@@ -31,17 +32,25 @@ def routes(console: Console) -> list[web.RouteDef]:
             active = repo.active()
             return len(active), [t for t in active if sla.overdue(t, now)]
 
+        def next_broadcasts() -> list[Job]:
+            # the broadcasts' next times walk their rules: tens of milliseconds
+            return coming(console, now, broadcasts_only=True, count=NEXT_SHOWN)
+
         # kept a minute at most (overdue is a matter of minutes) and until the next write
         active, overdue = await console.pages.get(
             "today", open_and_overdue, ttl=timedelta(minutes=1)
+        )
+        # every chat message writes to the store: the next broadcasts are kept a minute
+        # whatever is written, or each answer would cost the next Today a rebuild of them
+        upcoming = await console.pages.get(
+            "today-broadcasts", next_broadcasts, ttl=timedelta(minutes=1), follow_writes=False
         )
         counts = Counter({(c or "-", k): n for (c, k), n in repo.active_counts().items()})
         compounds = sorted({c for c, _ in counts})
         categories = sorted({k for _, k in counts})
         outcomes, _ = faq_week(core.store.repo(QuestionLog), now)
         asked = sum(outcomes.values())
-        next_broadcasts = coming(console, now, broadcasts_only=True, count=NEXT_SHOWN)
-        return console.renderer.page(
+        return await console.renderer.page(
             viewer.lang,
             "today.html",
             viewer,
@@ -56,9 +65,7 @@ def routes(console: Console) -> list[web.RouteDef]:
             evening=core.scheduling.schedules.evening is not None,
             answered=round(100 * outcomes["answer"] / asked) if asked else None,
             asked=asked,
-            coming=lined(
-                console, partial(core.conversation.t, viewer.lang), next_broadcasts[:NEXT_SHOWN]
-            ),
+            coming=lined(console, partial(core.conversation.t, viewer.lang), upcoming[:NEXT_SHOWN]),
         )
 
     return [web.get("/", today)]

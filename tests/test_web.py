@@ -298,6 +298,8 @@ async def test_an_admin_schedules_a_broadcast_on_the_web_and_sees_it_in_the_cale
         assert (await client.get("/broadcasts")).status == 403
     async with console_client(wbot) as (console, client):
         await log_in(client, login_path(console, "fake:admin"))
+        # Today is seen first: its next broadcasts, kept a minute, must not hide a new one
+        assert "广播 1" not in await (await client.get("/")).text()
         page = await (await client.get("/broadcasts")).text()
         csrf = csrf_of(page)
         preview = await client.post(
@@ -341,6 +343,7 @@ async def test_an_admin_schedules_a_broadcast_on_the_web_and_sees_it_in_the_cale
         ).text()
         assert "广播 1 已撤销" in cancelled
         assert "广播 1 →" not in cancelled.split('id="calendar"')[1]
+        assert "广播 1 →" not in await (await client.get("/")).text()
 
 
 async def test_the_report_draws_the_weeks_in_svg_with_chinese_labels(

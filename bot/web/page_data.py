@@ -11,7 +11,7 @@ share that one build.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -29,19 +29,30 @@ class PageData:
         self._version = version
         self._clock = clock
         self._chat_first = chat_first
-        self._kept: dict[str, tuple[int, datetime, asyncio.Future[Any]]] = {}
+        self._kept: dict[str, tuple[int, datetime, asyncio.Future[Any], Hashable]] = {}
 
     async def get(
-        self, key: str, build: Callable[[], T], *, ttl: timedelta, follow_writes: bool = True
+        self,
+        key: str,
+        build: Callable[[], T],
+        *,
+        ttl: timedelta,
+        follow_writes: bool = True,
+        stamp: Hashable = None,
     ) -> T:
         """`build()`'s result, built in a worker thread unless a fresh one is kept: built
-        less than `ttl` ago and, `follow_writes`, with nothing written to the store since."""
+        less than `ttl` ago, for the same `stamp` (a cheap summary of what the data depend
+        on) and, `follow_writes`, with nothing written to the store since."""
         now, version = self._clock(), self._version()
         kept = self._kept.get(key)
-        if kept is not None and self._fresh(kept, now, version, ttl, follow_writes):
+        if (
+            kept is not None
+            and kept[3] == stamp
+            and self._fresh(kept[:3], now, version, ttl, follow_writes)
+        ):
             return cast(T, await asyncio.shield(kept[2]))
         future = asyncio.ensure_future(self._chat_first.off_loop(build))
-        self._kept[key] = (version, now, future)
+        self._kept[key] = (version, now, future, stamp)
         # shielded: a tab that closes does not cancel the build the others wait for
         return await asyncio.shield(future)
 

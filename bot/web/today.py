@@ -8,6 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
+from bot.broadcast.plan import SCHEDULED, BroadcastRecords
 from bot.desk.repo import TicketRepo
 from bot.desk.tickets import Ticket
 from bot.faq.feedback import QuestionLog
@@ -41,9 +42,17 @@ def routes(console: Console) -> list[web.RouteDef]:
             "today", open_and_overdue, ttl=timedelta(minutes=1)
         )
         # every chat message writes to the store: the next broadcasts are kept a minute
-        # whatever is written, or each answer would cost the next Today a rebuild of them
+        # whatever is written, or each answer would cost the next Today a rebuild of them;
+        # but a broadcast scheduled or cancelled shows at once
+        scheduled = tuple(
+            n for n, _ in core.store.repo(BroadcastRecords).where("status", SCHEDULED)
+        )
         upcoming = await console.pages.get(
-            "today-broadcasts", next_broadcasts, ttl=timedelta(minutes=1), follow_writes=False
+            "today-broadcasts",
+            next_broadcasts,
+            ttl=timedelta(minutes=1),
+            follow_writes=False,
+            stamp=scheduled,
         )
         counts = Counter({(c or "-", k): n for (c, k), n in repo.active_counts().items()})
         compounds = sorted({c for c, _ in counts})

@@ -102,6 +102,7 @@ CHAR_CREDIT = 0.8
 # (…差点绊一跤，跟谁说啊) may be story rather than the topic: its unexplained content words
 # weigh this much in the ask penalty.
 REFERRED_ASK = 0.75
+SEVERAL_ENTRIES = -1  # a question typed the same in several entries names none of them
 
 Weighted = list[tuple[Term, float]]
 _Alternatives = dict[str, list[Term]]  # English query word -> Chinese FAQ words it translates
@@ -182,7 +183,8 @@ class FaqMatcher:
         self._entry_answers: list[tuple[str, ...]] = []
         self._answer_fields: dict[tuple[str, ...], Field] = {}
         self._term_weight: dict[str, float] = {}  # idf among questions × informativeness
-        self._verbatim: dict[str, set[int]] = {}  # a question as typed (normalised) -> entries
+        # a question as typed (normalised) -> its entry, or SEVERAL_ENTRIES
+        self._verbatim: dict[str, int] = {}
         # Building allocates millions of small, acyclic objects: the cyclic collector would
         # rescan the growing index again and again without finding any garbage, and once
         # re-enabled it would pause a query for a full pass over them.  So collection is off
@@ -211,7 +213,9 @@ class FaqMatcher:
         def question_tokens(i: int, question: str) -> list[str]:
             """Tokens of a question, noting it (cleaned once for both) as verbatim for `i`."""
             clean = analyzer.clean(question)
-            self._verbatim.setdefault(clean.replace(" ", ""), set()).add(i)
+            key = clean.replace(" ", "")
+            if self._verbatim.setdefault(key, i) != i:
+                self._verbatim[key] = SEVERAL_ENTRIES
             cached = token_cache.get(question)
             if cached is None:
                 cached = token_cache[question] = analyzer.tokens_of_clean(clean)
@@ -261,7 +265,8 @@ class FaqMatcher:
         self._term_weight = {w: idf(c, n) * analyzer.informativeness(w) for w, c in df.items()}
         self._repair = WordRepair(analyzer, (cache[w] for w in df))
         self._entry_terms = terms
-        self._entry_answers = [tuple(answer) for answer in answers]
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct answer
+        self._entry_answers = [shared.setdefault(tuple(a), tuple(a)) for a in answers]
         self._entries = [None] * len(terms)
         if len(terms) <= EAGER_ENTRIES:
             for i in range(len(terms)):
@@ -406,14 +411,19 @@ class FaqMatcher:
 
     def evidence(self, text: str) -> Evidence:
         """What the decision rests on: the lexical ranking, a verbatim question, and the
-        sentence model's similarities (when it is in use)."""
+        sentence model's similarities (when it is in use; None when it failed this message).
+
+        The model embeds the message in its worker thread while the words are ranked here,
+        unless the message is one entry's own question (then its meaning is not asked)."""
+        verbatim = self._verbatim.get(self._verbatim_key(text), SEVERAL_ENTRIES)
+        meaning = self.meaning if self.uses_model and verbatim == SEVERAL_ENTRIES else None
+        pending = meaning.vector_soon(text) if meaning is not None else None
         ranked = tuple(self._rank(text))
-        verbatim = self._verbatim.get(self._verbatim_key(text), set())
-        if len(verbatim) == 1:  # one of the entry's own questions, whatever the width or script
-            (only,) = verbatim
-            return Evidence(ranked, only, None)
-        sims = self.meaning.similarities(text) if self.uses_model and self.meaning else None
-        return Evidence(ranked, None, sims)
+        if verbatim != SEVERAL_ENTRIES:  # one entry's own question, whatever the width or script
+            return Evidence(ranked, verbatim, None)
+        if meaning is None or pending is None:
+            return Evidence(ranked, None, None)
+        return Evidence(ranked, None, meaning.similarities_of(pending))
 
     def match(self, text: str) -> Decision:
         return self.decide(self.evidence(text))

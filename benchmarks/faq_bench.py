@@ -4,9 +4,8 @@ and the sentence model's cost at 1,000/10,000 entries against the lexical matche
 The model part (`--model-sizes`, empty to skip): every query is embedded by the real model,
 but the synthetic FAQ's own texts get deterministic stand-in vectors of the model's width
 (`StandIn`), written to a temporary embedding cache.  A message is timed twice: as `match`
-meets a text nobody embedded before (the model embeds it in a worker thread while the
-words are ranked), and as the bot handles one (bot/app.py): `read_ahead` embeds it first,
-then `match` finds its vector ready (`RecentQueries`), so the two costs add up.  Embedding 60,000 phrasings for real
+meets a text nobody embedded before, and as the bot handles one (bot/app.py):
+`read_ahead` embeds it first, then `match` finds its vector ready (`RecentQueries`).  Embedding 60,000 phrasings for real
 takes hours on a busy 2-core machine, and neither a query's cost nor a warm start depends
 on the values of the entries' vectors.  The real cold build is measured on a fresh
 `--cold-size` FAQ (its rate per text, and what that means for each size).  Start-up with

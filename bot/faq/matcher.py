@@ -411,19 +411,14 @@ class FaqMatcher:
 
     def evidence(self, text: str) -> Evidence:
         """What the decision rests on: the lexical ranking, a verbatim question, and the
-        sentence model's similarities (when it is in use; None when it failed this message).
-
-        The model embeds the message in its worker thread while the words are ranked here,
-        unless the message is one entry's own question (then its meaning is not asked)."""
-        verbatim = self._verbatim.get(self._verbatim_key(text), SEVERAL_ENTRIES)
-        meaning = self.meaning if self.uses_model and verbatim == SEVERAL_ENTRIES else None
-        pending = meaning.vector_soon(text) if meaning is not None else None
+        sentence model's similarities (when it is in use; None when it failed this message)."""
         ranked = tuple(self._rank(text))
+        verbatim = self._verbatim.get(self._verbatim_key(text), SEVERAL_ENTRIES)
         if verbatim != SEVERAL_ENTRIES:  # one entry's own question, whatever the width or script
             return Evidence(ranked, verbatim, None)
-        if meaning is None or pending is None:
-            return Evidence(ranked, None, None)
-        return Evidence(ranked, None, meaning.similarities_of(pending))
+        meaning = self.meaning if self.uses_model else None
+        sims = meaning.similarities_or_none(text) if meaning is not None else None
+        return Evidence(ranked, None, sims)
 
     def match(self, text: str) -> Decision:
         return self.decide(self.evidence(text))

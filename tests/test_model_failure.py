@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.config import Settings
 from bot.faq.embedding_cache import EmbeddingCache
 from bot.faq.entries import load_faq
 from bot.faq.matcher import FaqMatcher
-from bot.faq.meaning import EntryMeaning, Kind, Vectors, tried
+from bot.faq.meaning import EntryMeaning, Kind, ModelStatus, Vectors, tried
 from bot.faq.text import TextAnalyzer
 from tests.conftest import REPO
+from tests.fakes import FakeClock
+from tests.harness import start_bot
 
 MESSAGES = (
     "路灯不亮了找谁修",
@@ -114,3 +117,36 @@ def test_a_model_failing_its_test_embedding_is_no_model_and_says_why(
     assert status.model is None and status.mode == "lexical only"
     assert "failed a test embedding" in status.reason
     assert ("out of memory" if failure == "raise" else "shape") in status.reason
+
+
+async def test_the_running_bot_answers_residents_by_words_while_its_model_fails(
+    make_settings: Callable[..., Settings],
+    analyzer: TextAnalyzer,
+    clock: FakeClock,
+    model: BreakableModel,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The whole path a message takes (embedded ahead in a worker thread, then matched):
+    residents get the lexical matcher's answers, and the operator reads one line per cause,
+    not one per message."""
+    lexical = await start_bot(make_settings(), clock, analyzer, ModelStatus(None, "off"))
+    try:
+        expected = [await lexical.chat("wu").say(m) for m in MESSAGES]
+    finally:
+        lexical.close()
+    bot = await start_bot(
+        make_settings(data_dir=make_settings().data_dir.with_name("broken")),
+        clock,
+        analyzer,
+        ModelStatus(model, "breakable"),
+    )
+    try:
+        model.failure = "raise"
+        with caplog.at_level(logging.WARNING):
+            said = [await bot.chat("wu").say(m) for m in MESSAGES]
+        assert [[o.text for o in s] for s in said] == [[o.text for o in e] for e in expected]
+        assert all(s for s in said)
+        ahead = [r for r in caplog.records if "embedding messages ahead fails" in r.getMessage()]
+        assert len(ahead) == 1 and _failures_logged(caplog) == 1
+    finally:
+        bot.close()

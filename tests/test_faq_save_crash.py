@@ -81,9 +81,11 @@ def test_a_save_killed_at_any_moment_leaves_a_whole_faq(tmp_path: Path) -> None:
 NEW_ANSWER = "新版答案：打开“河北人社”APP，点“城乡居民医保缴费”。"
 
 
-def served_bot(config: Path, data: Path, port: int, failpoint: str) -> subprocess.Popen[str]:
+def served_bot(config: Path, data: Path, port: int, failpoint: str | None) -> subprocess.Popen[str]:
     """`yishiting run` with only the web console, set to kill itself at `failpoint`."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", FAILPOINTS_ENV: f"{failpoint}:1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if failpoint is not None:
+        env[FAILPOINTS_ENV] = f"{failpoint}:1"
     for name in ("YISHITING_CONFIG", "YISHITING_TELEGRAM_TOKEN", "YISHITING_MATRIX_PASSWORD"):
         env.pop(name, None)
     bot = subprocess.Popen(
@@ -105,11 +107,16 @@ def served_bot(config: Path, data: Path, port: int, failpoint: str) -> subproces
             time.sleep(0.1)
 
 
-def save_an_edit(port: int, link_query: str) -> None:
-    """Log in with the link and save a new answer for ENTRY, as an admin's browser does."""
+def logged_in(port: int, link_query: str) -> str:
+    """The session cookie of an admin who opened the link."""
     login = post(port, "/login", link_query)
     assert login.status == 303
-    cookie = (login.getheader("Set-Cookie") or "").split(";")[0]
+    return (login.getheader("Set-Cookie") or "").split(";")[0]
+
+
+def save_an_edit(port: int, link_query: str) -> None:
+    """Log in with the link and save a new answer for ENTRY, as an admin's browser does."""
+    cookie = logged_in(port, link_query)
     page = get(port, f"/faq/{ENTRY}", cookie).read().decode()
     form = {
         "csrf": re.findall(r'name="csrf" value="([^"]+)"', page)[0],
@@ -126,6 +133,19 @@ def save_an_edit(port: int, link_query: str) -> None:
         connection.getresponse()
     except (ConnectionError, http.client.HTTPException):
         pass  # the bot died under the request: what matters is the file
+
+
+def history_after_restart(config: Path, data: Path, port: int) -> str:
+    """The entry's editor in the bot started again with its web console: its history."""
+    made = yishiting("--config", str(config), "web", "link", "telegram:42", "--data", str(data))
+    bot = served_bot(config, data, port, None)
+    try:
+        cookie = logged_in(port, urlsplit(made.stdout.strip()).query)
+        page = get(port, f"/faq/{ENTRY}", cookie).read().decode()
+    finally:
+        bot.terminate()
+        bot.communicate(timeout=30)
+    return page.partition("网页修改记录")[2]
 
 
 def asked_after_restart(config: Path, data: Path) -> str:
@@ -172,3 +192,6 @@ def test_the_bot_killed_9_while_saving_from_the_web_leaves_a_whole_faq(
         assert entry.answer.strip() == NEW_ANSWER and "# 丰仓社区党群服务中心" in faq.read_text()
         answered = NEW_ANSWER
     assert answered in asked_after_restart(config, data)
+    # the history tells the edit that is in the file, and only that one
+    history = history_after_restart(config, data, port)
+    assert ("经 web" in history) == (file_kept == "new"), history

@@ -182,6 +182,9 @@ class WebServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
+        from bot.web.entry_saving import settle_edits
+
+        settle_edits(self.console)
         runner = web.AppRunner(build_app(self.console), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.console.config.host, self.console.config.port)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 
 from aiohttp import web
 
 from bot.errors import ConfigError
 from bot.faq.entries import Faq, FaqEntry
-from bot.faq.history import FaqEdits
+from bot.faq.history import FaqEdits, file_digest
 from bot.faq.writer import EntryEdit
 from bot.web.acting import WEB
 from bot.web.console import Console
@@ -64,21 +65,24 @@ def shown(problems: Problems, console: Console, viewer: Viewer) -> dict[str, str
 async def write(
     console: Console,
     viewer: Viewer,
+    entry_id: str,
     posted: Posted,
+    *,
     writing: Callable[[EntryEdit], None],
     error_field: Callable[[ConfigError], str],
 ) -> dict[str, str]:
-    """Keep the upload, then `writing(edit)` in a worker thread (the upload's path added to
-    the attachments): {} when saved, else the refusal beside its field. EditConflictError
-    passes through, the upload removed."""
+    """Keep the upload, then `writing(edit)` (the upload's path added to the attachments),
+    recorded in the FAQ's history: {} when saved, else the refusal beside its field.
+    EditConflictError passes through, the upload removed."""
     folder = console.core.faq.path.parent
     edit = posted.edit
     upload = posted.upload
     if upload is not None and upload.path not in edit.attachments:
         edit = replace(edit, attachments=(*edit.attachments, upload.path))
     kept = upload is not None and await console.chat_first.off_loop(keep, upload, folder)
+    uploaded = upload.path if upload is not None else ""
     try:
-        await console.chat_first.off_loop(writing, edit)
+        await audited(console, viewer, entry_id, partial(writing, edit), uploaded=uploaded)
     except BaseException as exc:
         if kept and upload is not None:
             forget(upload, folder)
@@ -90,15 +94,45 @@ async def write(
     return {}
 
 
-async def recorded(console: Console, viewer: Viewer, entry_id: str, posted: Posted) -> None:
-    """The save in the FAQ's history (who, when, "web", the upload), then the bot reloads."""
+async def audited(
+    console: Console,
+    viewer: Viewer,
+    entry_id: str,
+    work: Callable[[], object],
+    *,
+    uploaded: str = "",
+) -> None:
+    """`work()`, a write of faq.yaml, in a worker thread, in the FAQ's history (who, when,
+    "web", the upload) as begun before and ended after: a bot killed in between settles it
+    at its next start (`settle_edits`)."""
     store = console.core.store
+    edits = store.repo(FaqEdits)
+    before = await console.chat_first.off_loop(file_digest, console.core.faq.path)
     with store.batch():
         at = console.core.conversation.clock()
-        uploaded = posted.upload.path if posted.upload else ""
-        store.repo(FaqEdits).record(entry_id, viewer.key, viewer.name, at, WEB, uploaded=uploaded)
+        record_id = edits.begin(
+            entry_id, viewer.key, viewer.name, at, WEB, file_before=before, uploaded=uploaded
+        )
+    try:
+        await console.chat_first.off_loop(work)
+    except BaseException:
+        with store.batch():
+            edits.end(record_id, saved=False)
+        raise
+    with store.batch():
+        edits.end(record_id, saved=True)
     log.info("faq.yaml: entry %s saved on the web by %s", entry_id, viewer.key)
-    await console.faq_changed()
+
+
+def settle_edits(console: Console) -> None:
+    """At start: the saves a killed bot left under way, settled by what faq.yaml holds."""
+    store = console.core.store
+    with store.batch():
+        settled = store.repo(FaqEdits).settle(file_digest(console.core.faq.path))
+    if settled:
+        log.warning(
+            "faq.yaml: %d save(s) from the web were under way when the bot stopped", settled
+        )
 
 
 def saved_at(entry_id: str) -> web.HTTPSeeOther:

@@ -8,17 +8,17 @@ closest to. Adopting an unanswered question writes it into faq.yaml as `faq acce
 from __future__ import annotations
 
 import logging
+from functools import partial
 from itertools import groupby
 
 from aiohttp import web
 
 from bot.faq.entries import FaqEntry, load_faq
 from bot.faq.feedback import QuestionLog
-from bot.faq.history import FaqEdits
 from bot.faq.matcher import Decision
 from bot.faq.writer import add_questions
-from bot.web.acting import WEB
 from bot.web.console import Console
+from bot.web.entry_saving import audited
 from bot.web.forms import FormError, text_field
 
 log = logging.getLogger(__name__)
@@ -72,13 +72,8 @@ def routes(console: Console) -> list[web.RouteDef]:
         if wording:
             additions = {entry.id: [wording]}
             faq_path, failpoints = console.core.faq.path, console.failpoints
-            await console.chat_first.off_loop(
-                add_questions, faq_path, additions, failpoints=failpoints
-            )
-            store = console.core.store
-            with store.batch():
-                now = console.core.conversation.clock()
-                store.repo(FaqEdits).record(entry.id, viewer.key, viewer.name, now, WEB)
+            adding = partial(add_questions, faq_path, additions, failpoints=failpoints)
+            await audited(console, viewer, entry.id, adding)
             await console.faq_changed()
         raise web.HTTPSeeOther(f"/faq?added={entry.id}")
 

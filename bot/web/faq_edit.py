@@ -101,7 +101,14 @@ def routes(console: Console) -> list[web.RouteDef]:
             )
         writing = partial(_edit_checked, console, entry.id, version)
         try:
-            errors = await saving.write(console, viewer, posted, writing, saving.field_of(FIELDS))
+            errors = await saving.write(
+                console,
+                viewer,
+                entry.id,
+                posted,
+                writing=writing,
+                error_field=saving.field_of(FIELDS),
+            )
         except EditConflictError:
             _, now = await current(entry.id)
             theirs = form_values(now)
@@ -110,7 +117,7 @@ def routes(console: Console) -> list[web.RouteDef]:
             )
         if errors:
             return await edit_page(request, entry, typed, version, errors=errors, status=400)
-        await saving.recorded(console, viewer, entry.id, posted)
+        await console.faq_changed()
         raise saving.saved_at(entry.id)
 
     return [web.get(r"/faq/{entry}", edit), web.post(r"/faq/{entry}", save)]

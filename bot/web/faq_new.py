@@ -70,10 +70,17 @@ def routes(console: Console) -> list[web.RouteDef]:
         if problems:
             return await new_page(request, typed, problems=problems, status=400)
         writing = partial(_add, console, entry_id)
-        errors = await saving.write(console, viewer, posted, writing, saving.field_of(NEW_FIELDS))
+        errors = await saving.write(
+            console,
+            viewer,
+            entry_id,
+            posted,
+            writing=writing,
+            error_field=saving.field_of(NEW_FIELDS),
+        )
         if errors:
             return await new_page(request, typed, errors=errors, status=400)
-        await saving.recorded(console, viewer, entry_id, posted)
+        await console.faq_changed()
         raise saving.saved_at(entry_id)
 
     return [web.get(PATH, start), web.post(PATH, create)]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import RolesConfig, Settings, StaffRoom
+from bot.config import RolesConfig, Settings, StaffRoom, WebConfig
 from bot.faq.meaning import ModelStatus, load_model
 from bot.faq.text import TextAnalyzer
 from tests.fakes import FakeClock
@@ -92,5 +92,29 @@ async def sched(
 ) -> AsyncIterator[Bot]:
     """The bot with its scheduler running, on Tuesday 2026-12-01 09:00 (a working day)."""
     running = await start_bot(sched_settings, clock, analyzer, sentence_model, scheduler=True)
+    yield running
+    running.close()
+
+
+def web_settings(make_settings: Callable[..., Settings], tmp_path: Path, **more: Any) -> Settings:
+    """The test settings with a web: section and a copy of faq.yaml the console may edit."""
+    faq = tmp_path / "faq" / "faq.yaml"
+    faq.parent.mkdir(exist_ok=True)
+    shutil.copy(REPO / "faq.yaml", faq)
+    return make_settings(web=WebConfig(base_url="http://console.test"), faq=faq, **more)
+
+
+@pytest.fixture
+async def wbot(
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    analyzer: TextAnalyzer,
+    sentence_model: ModelStatus,
+    clock: FakeClock,
+) -> AsyncIterator[Bot]:
+    """The bot with its web console's settings (served by `tests.web_helpers.console_client`)."""
+    running = await start_bot(
+        web_settings(make_settings, tmp_path), clock, analyzer, sentence_model
+    )
     yield running
     running.close()

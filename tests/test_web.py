@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.config import Settings, WebConfig
 from bot.faq.history import FaqEdits
@@ -22,25 +19,10 @@ from channels.base import ChannelError
 from tests.fakes import FakeChannel, FakeClock
 from tests.harness import Bot, start_bot
 from tests.scheduled import button
-from tests.web_helpers import VERSION, console_client, csrf_of, log_in, login_path, web_settings
+from tests.web_helpers import VERSION, console_client, csrf_of, log_in, login_path
 
 STAFF_ROOM = "other:g:staffroom"
 ENTRY = "medical-insurance-online-payment"
-
-
-@pytest.fixture
-async def wbot(
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-    analyzer: TextAnalyzer,
-    sentence_model: ModelStatus,
-    clock: FakeClock,
-) -> AsyncIterator[Bot]:
-    running = await start_bot(
-        web_settings(make_settings, tmp_path), clock, analyzer, sentence_model
-    )
-    yield running
-    running.close()
 
 
 async def report_light(bot: Bot) -> int:

@@ -31,9 +31,9 @@ from bot.config import Settings
 from bot.faq.meaning import ModelStatus
 from bot.faq.text import TextAnalyzer
 from bot.web.console import build_app, make_console
+from tests.conftest import web_settings
 from tests.fakes import FakeClock
 from tests.harness import Bot, start_bot
-from tests.web_helpers import web_settings
 
 PHONE, DESKTOP = (390, 844), (1280, 900)
 ENTRY = "medical-insurance-online-payment"

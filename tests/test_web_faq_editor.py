@@ -5,44 +5,23 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
-from bot.config import Settings
 from bot.faq.entries import load_faq
 from bot.faq.history import FaqEdits
-from bot.faq.meaning import ModelStatus
-from bot.faq.text import TextAnalyzer
 from bot.i18n import Translator
 from bot.web.uploads import MAX_BYTES
-from tests.fakes import FakeClock
-from tests.harness import Bot, start_bot
-from tests.web_helpers import VERSION, console_client, csrf_of, log_in, login_path, web_settings
+from tests.harness import Bot
+from tests.web_helpers import VERSION, console_client, csrf_of, log_in, login_path
 
 ENTRY = "medical-insurance-online-payment"
 QUESTION = "城乡居民医保怎么在网上缴费？"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(40))
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n"
 Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def wbot(
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-    analyzer: TextAnalyzer,
-    sentence_model: ModelStatus,
-    clock: FakeClock,
-) -> AsyncIterator[Bot]:
-    running = await start_bot(
-        web_settings(make_settings, tmp_path), clock, analyzer, sentence_model
-    )
-    yield running
-    running.close()
 
 
 def error_beside(page: str, field: str) -> str:

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import Settings, WebConfig
 from bot.web.console import Console, build_app, make_console
-from tests.conftest import REPO
 from tests.harness import Bot
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="([^"]+)"')
-
-
-def web_settings(make_settings: Callable[..., Settings], tmp_path: Path, **more: Any) -> Settings:
-    """The test settings with a web: section and a copy of faq.yaml the console may edit."""
-    faq = tmp_path / "faq" / "faq.yaml"
-    faq.parent.mkdir(exist_ok=True)
-    shutil.copy(REPO / "faq.yaml", faq)
-    return make_settings(web=WebConfig(base_url="http://console.test"), faq=faq, **more)
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from bot.errors import ConfigError
 from bot.failpoints import Failpoints
 from bot.faq.entries import FaqEntry, parse_faq
+from bot.store.files import fsync_dir
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,8 @@ def _write_checked(path: Path, yaml: YAML, data: Any, failpoints: Failpoints | N
         raise
     faults.hit("faq_before_replace")
     os.replace(tmp, path)
-    _sync_folder(path.parent)  # the rename itself survives a power cut
+    fsync_dir(path.parent)  # the rename itself survives a power cut
     faults.hit("faq_after_replace")
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def edit_entry(

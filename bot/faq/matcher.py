@@ -419,8 +419,14 @@ class FaqMatcher:
         return [(c.entry, c.score) for c in self._rank(text)]
 
     def _rank(self, text: str) -> list[_Scored]:
+        return self._ranked(*self._parsed(text))
+
+    def _parsed(self, text: str) -> tuple[list[str], _Query, _Alternatives]:
+        """The message's words, weighted query and the translations of its English words."""
         words, query = self._query(text)
-        alts = self._translate(query)
+        return words, query, self._translate(query)
+
+    def _ranked(self, words: list[str], query: _Query, alts: _Alternatives) -> list[_Scored]:
         translated = [a.word for terms in alts.values() for a in terms]
         candidates = self._candidates(words + translated)
         if not candidates:
@@ -443,13 +449,14 @@ class FaqMatcher:
     def evidence(self, text: str) -> Evidence:
         """What the decision rests on: the lexical ranking, a verbatim question, and the
         sentence model's similarities (when it is in use; None when it failed this message)."""
-        ranked = tuple(self._rank(text))
+        words, query, alts = self._parsed(text)
+        ranked = tuple(self._ranked(words, query, alts))
         verbatim = self._verbatim.get(self._verbatim_key(text), SEVERAL_ENTRIES)
         if verbatim != SEVERAL_ENTRIES:  # one entry's own question, whatever the width or script
             return Evidence(ranked, verbatim, None)
         meaning = self.meaning if self.uses_model else None
         sims = meaning.similarities_or_none(text) if meaning is not None else None
-        return Evidence(ranked, None, sims, self._details(text, ranked, sims))
+        return Evidence(ranked, None, sims, self._details(text, query, alts, ranked, sims))
 
     def match(self, text: str) -> Decision:
         return self.decide(self.evidence(text))
@@ -501,7 +508,12 @@ class FaqMatcher:
         return best.category if model_first.category == best.category else None
 
     def _details(
-        self, text: str, ranked: tuple[_Scored, ...], sims: NDArray[np.float32] | None
+        self,
+        text: str,
+        query: _Query,
+        alts: _Alternatives,
+        ranked: tuple[_Scored, ...],
+        sims: NDArray[np.float32] | None,
     ) -> Details | None:
         """The verifier's evidence beyond the ranking (None without the sentence model):
         one small product of the message's vector with the candidates' answer sentences."""
@@ -512,7 +524,7 @@ class FaqMatcher:
         sentence = self.sentences.best(self.meaning.query_vector(text), candidates)
         expected = expected_types(text, self.analyzer)
         type_missing = {i: missing_share(expected, self.answer_types(i)) for i in candidates}
-        return Details(sentence, self._ask_gaps(text, candidates), type_missing)
+        return Details(sentence, self._ask_gaps(query, alts, candidates), type_missing)
 
     def answer_types(self, i: int) -> frozenset[AnswerType]:
         """The kinds of thing entry `i`'s answer holds (bot/faq/answer_type.py), read once."""
@@ -521,14 +533,12 @@ class FaqMatcher:
             known = self._answer_types[i] = answer_types(self.faq.entries[i].answer, self.analyzer)
         return known
 
-    def _ask_gaps(self, text: str, entries: set[int]) -> dict[int, float]:
+    def _ask_gaps(self, query: _Query, alts: _Alternatives, entries: set[int]) -> dict[int, float]:
         """Per entry, the weighted share of the message held by ask words it leaves
         unexplained (the ask penalty's measure, without the rest of the score)."""
-        _, query = self._query(text)
         total = sum(w for _, w in query.terms)
         if not total or not query.asked:
             return dict.fromkeys(entries, 0.0)
-        alts = self._translate(query)
         asked = [(t, w * query.asked[t.word]) for t, w in query.terms if t.word in query.asked]
         return {
             i: sum(w * (1.0 - self._explained(t, self._entry(i), alts)) for t, w in asked) / total

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.chats import ChatNews
@@ -28,7 +28,7 @@ from bot.desk.threads import Threads
 from bot.desk.views import TicketViews
 from bot.faq.answers import FaqAnswers
 from bot.faq.feedback import FaqSuggestions, QuestionLog, Ratings
-from bot.faq.meaning import ModelStatus, RecentQueries, load_model
+from bot.faq.meaning import FailureStreak, ModelStatus, RecentQueries, load_model
 from bot.faq.smalltalk import SmallTalk, bundled_phrases
 from bot.faq.source import FaqSource
 from bot.faq.text import TextAnalyzer
@@ -61,8 +61,13 @@ class Core:
     model: ModelStatus
 
     reports: ReportVectors
-    # why the model last failed to embed a message ahead: logged once, not per message
-    ahead_failing: str | None = None
+    ahead: FailureStreak = field(
+        default_factory=lambda: FailureStreak(
+            log,
+            "embedding messages ahead fails; they are matched without it",
+            "embedding messages ahead works again after",
+        )
+    )
 
     def read_ahead(self, text: str) -> None:
         """Embed a message with the sentence model before the conversation handles it, so
@@ -80,13 +85,9 @@ class Core:
         try:
             model.embed([text.strip()], "query")
         except Exception as exc:  # the second opinion must never cost the message
-            if self.ahead_failing is None:
-                log.exception("embedding messages ahead fails; they are matched without it")
-            self.ahead_failing = str(exc) or type(exc).__name__
+            self.ahead.failed(exc)
             return
-        if self.ahead_failing is not None:
-            log.info("embedding messages ahead works again after: %s", self.ahead_failing)
-            self.ahead_failing = None
+        self.ahead.worked()
 
     def embed_waiting(self) -> None:
         """Embed the open tickets' texts "me too" asked for and did not have (after a

@@ -190,6 +190,27 @@ def tried(model: SentenceModel) -> ModelStatus:
     return ModelStatus(model, f"{model.name}, {model.dim}-d")
 
 
+class FailureStreak:
+    """A failure that would repeat with every message: logged when it starts and when it
+    ends, not once a message.  `reason` is why it fails now (None while it works)."""
+
+    def __init__(self, logger: logging.Logger, failing: str, recovered: str) -> None:
+        self._log = logger
+        self._failing = failing
+        self._recovered = recovered
+        self.reason: str | None = None
+
+    def failed(self, exc: Exception) -> None:
+        if self.reason is None:
+            self._log.warning("%s: %s", self._failing, exc, exc_info=True)
+        self.reason = str(exc) or type(exc).__name__
+
+    def worked(self) -> None:
+        if self.reason is not None:
+            self._log.info("%s: %s", self._recovered, self.reason)
+            self.reason = None
+
+
 class WrongShapeError(ValueError):
     """A sentence model returned something else than one row of its width per text."""
 
@@ -240,7 +261,9 @@ class EntryMeaning:
         self._queries: dict[str, Vectors] = {}
         self._last: tuple[str, Vectors] | None = None
         self.cache.forget()  # the file's rows are not needed while serving
-        self.failing: str | None = None  # why the model last failed a message, if it did
+        self._streak = FailureStreak(
+            log, "sentence model failed, matching lexical-only", "sentence model works again after"
+        )
 
     def _vectors(self, texts: list[str], kind: Kind, progress: Progress | None) -> Vectors:
         return self.cache.vectors(texts, kind, lambda ts: self.model.embed(ts, kind), progress)
@@ -275,14 +298,15 @@ class EntryMeaning:
         try:
             vec = self.query_vector(text)
         except Exception as exc:  # a broken model must not cost the message its answer
-            if self.failing is None:
-                log.warning("sentence model failed, matching lexical-only: %s", exc, exc_info=True)
-            self.failing = str(exc) or type(exc).__name__
+            self._streak.failed(exc)
             return None
-        if self.failing is not None:
-            log.info("sentence model works again after: %s", self.failing)
-            self.failing = None
+        self._streak.worked()
         return self._similarities_to(vec)
+
+    @property
+    def failing(self) -> str | None:
+        """Why the model failed the last message, if it did."""
+        return self._streak.reason
 
     def _similarities_to(self, vec: Vectors) -> Vectors:
         # einsum, not `@`: numpy's BLAS would spread the product over threads that keep

@@ -6,12 +6,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bot.errors import ConfigError
 from bot.operator_files import Fields, check_version, parse_yaml, read_text
 
-_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+ENTRY_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # kebab-case: street-light-repair
 _ENTRY_KEYS = ("id", "category", "questions", "answer", "attachments", "keywords", "action")
 _ACTION_KEYS = ("do", "keyword", "category", "staff_room")
 ACTIONS = ("ticket", "book", "report")
@@ -106,7 +106,7 @@ def parse_faq(text: str, name: str, base_dir: Path | None = None) -> Faq:
 def _parse_entry(raw: Any, index: int, name: str, base_dir: Path | None) -> FaqEntry:
     fields = Fields.of_entry(raw, name, f"#{index}", _ENTRY_KEYS)
     label, entry_id = fields.entry, raw.get("id")
-    if not isinstance(entry_id, str) or not _ID.fullmatch(entry_id):
+    if not isinstance(entry_id, str) or not ENTRY_ID.fullmatch(entry_id):
         raise fields.error("id", "must be a unique kebab-case id such as 'street-light-repair'")
     attachments = fields.text_list("attachments", required=False, unique=False)
     for attachment in attachments:
@@ -140,16 +140,30 @@ def _parse_action(raw: Any, name: str, label: str) -> FaqAction | None:
     return FaqAction(do, keyword, category, room or "")
 
 
-def _check_attachment(path: str, name: str, label: str, base_dir: Path | None) -> None:
+AttachmentProblem = Literal["path", "missing", "outside"]
+_ATTACHMENT_PROBLEMS: dict[AttachmentProblem, str] = {
+    "path": "must be relative to the FAQ file",
+    "missing": "does not exist",
+    "outside": "links outside the FAQ's folder",
+}
+
+
+def attachment_problem(path: str, base_dir: Path | None) -> AttachmentProblem | None:
+    """What is wrong with an attachment's path, if anything: it must be relative, without
+    "..", name a file that exists (checked when `base_dir` is known) and stay inside it."""
     if Path(path).is_absolute() or ".." in Path(path).parts:
-        raise ConfigError(
-            name, f"{path!r} must be relative to the FAQ file", entry=label, field="attachments"
-        )
+        return "path"
     if base_dir is None:
-        return
+        return None
     if not (base_dir / path).is_file():
-        raise ConfigError(name, f"{path!r} does not exist", entry=label, field="attachments")
+        return "missing"
     if not (base_dir / path).resolve().is_relative_to(base_dir.resolve()):
-        raise ConfigError(
-            name, f"{path!r} links outside the FAQ's folder", entry=label, field="attachments"
-        )
+        return "outside"
+    return None
+
+
+def _check_attachment(path: str, name: str, label: str, base_dir: Path | None) -> None:
+    problem = attachment_problem(path, base_dir)
+    if problem is not None:
+        message = f"{path!r} {_ATTACHMENT_PROBLEMS[problem]}"
+        raise ConfigError(name, message, entry=label, field="attachments")

@@ -8,16 +8,14 @@ read what is wrong in their words: which field, and what about it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.faq.entries import Faq, FaqEntry
+from bot.faq.entries import ENTRY_ID, Faq, FaqEntry, attachment_problem
 from bot.faq.writer import EntryEdit
 from bot.i18n import Translator
 
-ID_FORM = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # as faq.yaml's checker wants it
 LIMITS = {
     "id": 60,
     "category": 50,
@@ -86,7 +84,7 @@ def check_id(entry_id: str, faq: Faq) -> Problem | None:
     """A new entry's id: given, of the form faq.yaml takes, and no other entry's."""
     if not entry_id:
         return Problem("web_error_empty")
-    if not ID_FORM.fullmatch(entry_id):
+    if not ENTRY_ID.fullmatch(entry_id):
         return Problem("web_error_id_form")
     taken = faq.get(entry_id)
     if taken is not None:
@@ -139,11 +137,8 @@ def _shared(
 def _attachment_problem(paths: tuple[str, ...], folder: Path) -> Problem | None:
     """As faq.yaml's checker has it: relative, inside faq.yaml's folder, and there."""
     for path in paths:
-        if Path(path).is_absolute() or ".." in Path(path).parts or "\\" in path:
-            return Problem("web_error_attachment_path", {"path": path})
-        target = folder / path
-        if not target.is_file():
-            return Problem("web_error_attachment_missing", {"path": path})
-        if not target.resolve().is_relative_to(folder.resolve()):
-            return Problem("web_error_attachment_outside", {"path": path})
+        # a backslash is a folder on Windows and a file name's letter elsewhere: refused
+        problem = "path" if "\\" in path else attachment_problem(path, folder)
+        if problem is not None:
+            return Problem(f"web_error_attachment_{problem}", {"path": path})
     return None

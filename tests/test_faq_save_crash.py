@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,11 +24,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from bot.failpoints import FAILPOINTS_ENV
 from bot.faq.entries import load_faq
 from tests.cli_helpers import yishiting
 from tests.conftest import REPO
-from tests.test_web_cli import free_port, get, post
+from tests.test_web_cli import free_port, get, post, served_bot
 
 ENTRY = "medical-insurance-online-payment"
 QUESTION = "城乡居民医保怎么在网上缴费？"
@@ -79,32 +77,6 @@ def test_a_save_killed_at_any_moment_leaves_a_whole_faq(tmp_path: Path) -> None:
 # ---- the whole bot killed -9 in the middle of a save from the web ------------------------
 
 NEW_ANSWER = "新版答案：打开“河北人社”APP，点“城乡居民医保缴费”。"
-
-
-def served_bot(config: Path, data: Path, port: int, failpoint: str | None) -> subprocess.Popen[str]:
-    """`yishiting run` with only the web console, set to kill itself at `failpoint`."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if failpoint is not None:
-        env[FAILPOINTS_ENV] = f"{failpoint}:1"
-    for name in ("YISHITING_CONFIG", "YISHITING_TELEGRAM_TOKEN", "YISHITING_MATRIX_PASSWORD"):
-        env.pop(name, None)
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--data", str(data)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while True:  # until it listens (a process starting, not the bot's clock)
-        assert bot.poll() is None and time.monotonic() < deadline
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return bot
-        except OSError:
-            time.sleep(0.1)
 
 
 def logged_in(port: int, link_query: str) -> str:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.failpoints import FAILPOINTS_ENV
 from tests.cli_helpers import yishiting
 from tests.conftest import REPO
 
@@ -47,6 +48,33 @@ def post(port: int, path: str, body: str) -> http.client.HTTPResponse:
     return connection.getresponse()
 
 
+def served_bot(config: Path, data: Path, port: int, failpoint: str | None) -> subprocess.Popen[str]:
+    """`yishiting run` with only the web console, once it listens; with a `failpoint`, set
+    to kill itself there."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if failpoint is not None:
+        env[FAILPOINTS_ENV] = f"{failpoint}:1"
+    for name in ("YISHITING_CONFIG", "YISHITING_TELEGRAM_TOKEN", "YISHITING_MATRIX_PASSWORD"):
+        env.pop(name, None)
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--data", str(data)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while True:  # until it listens (a process starting, not the bot's clock)
+        assert bot.poll() is None and time.monotonic() < deadline
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return bot
+        except OSError:
+            time.sleep(0.1)
+
+
 def test_run_serves_the_console_alone_and_the_server_makes_links(tmp_path: Path) -> None:
     port, data = free_port(), tmp_path / "data"
     config = write_config(tmp_path, port)
@@ -62,27 +90,8 @@ def test_run_serves_the_console_alone_and_the_server_makes_links(tmp_path: Path)
     assert (link.scheme, link.netloc, link.path) == ("https", "bot.example.org", "/login")
     assert (data / "web.key").stat().st_mode & 0o777 == 0o600
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("YISHITING_CONFIG", None)
-    env.pop("YISHITING_TELEGRAM_TOKEN", None)
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--data", str(data)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
+    bot = served_bot(config, data, port, None)
     try:
-        deadline = time.monotonic() + 60
-        while True:  # until it listens (a process starting, not the bot's clock)
-            assert bot.poll() is None and time.monotonic() < deadline
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         assert get(port, "/").getheader("Location") == "/login"
         assert get(port, f"/login?{link.query}").status == 200  # a button: nothing used yet
         login = post(port, "/login", link.query)
